@@ -1,0 +1,98 @@
+// Wire types of the KeepalivedGroup resource, as a user writes them. `core/` validates these into its own model.
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface ResourceRequirements {
+  limits?: Record<string, string>;
+  requests?: Record<string, string>;
+}
+
+export interface AddressPoolSpec {
+  name: string;
+  /** CIDRs (`198.18.10.0/24`) or ranges (`198.18.10.10-198.18.10.20`). */
+  addresses: string[];
+  autoAssign?: boolean;
+  /** Hand out the network and broadcast addresses of a CIDR too (off by default). */
+  includeNetworkAndBroadcast?: boolean;
+  serviceSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export interface KeepalivedGroupSpec {
+  // Fields of the original operator, same meaning.
+  nodeSelector?: Record<string, string>;
+  image?: string;
+  interface?: string;
+  interfaceFromIP?: string;
+  passwordAuth?: { secretRef: { name: string }; secretKey?: string };
+  verbatimConfig?: Record<string, string>;
+  blacklistRouterIDs?: (number | string)[];
+  unicastEnabled?: boolean;
+  daemonsetPodPriorityClassName?: string;
+  /** Spelling used by one release of the original; read when the camel-case one is absent. */
+  DaemonsetPodPriorityClassName?: string;
+  daemonsetPodAnnotations?: Record<string, string>;
+  /** Older name of daemonsetPodAnnotations; read when the newer one is absent. */
+  daemonsetAnnotations?: Record<string, string>;
+  // Additions, all optional.
+  vrrp?: {
+    version?: 2 | 3;
+    timing?: "Default" | "Fast";
+    advertIntervalMilliseconds?: number;
+    preempt?: boolean;
+    preemptDelaySeconds?: number;
+    garp?: { masterDelaySeconds?: number; masterRepeat?: number; masterRefreshSeconds?: number };
+  };
+  spreadVIPs?: boolean;
+  routerIDRange?: { min?: number; max?: number };
+  routerIDScope?: "Cluster" | "Group";
+  agent?: { tolerations?: Toleration[]; resources?: ResourceRequirements };
+  addressPools?: AddressPoolSpec[];
+}
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface KeepalivedGroupStatus {
+  conditions?: Condition[];
+  routerIDs?: Record<string, number>;
+  observedGeneration?: number;
+  nodes?: number;
+  vips?: number;
+}
+
+export interface KeepalivedGroup {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: KeepalivedGroupSpec;
+  status?: KeepalivedGroupStatus;
+}
