@@ -33,7 +33,12 @@ export function parseFlags(
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const kind = known[name];
-    if (kind === undefined) throw new CliError(`unknown option --${name} (known: ${Object.keys(known).map((k) => `--${k}`).join(", ")})`);
+    if (kind === undefined)
+      throw new CliError(
+        `unknown option --${name} (known: ${Object.keys(known)
+          .map((k) => `--${k}`)
+          .join(", ")})`,
+      );
     if (kind === "boolean") {
       flags[name] = eq === -1 ? true : arg.slice(eq + 1) !== "false";
       continue;

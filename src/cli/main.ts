@@ -31,7 +31,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   try {
-    return await (await command.load())(rest, io);
+    return await (
+      await command.load()
+    )(rest, io);
   } catch (err) {
     if (err instanceof CliError) {
       io.stderr.write(`keepalived-operator ${name}: ${err.message}\n`);

@@ -16,7 +16,11 @@ const HELP = `usage: keepalived-operator render --group <file> --services <file>
 Prints the keepalived.conf that <name>'s agent would run. Files are YAML or JSON, with one or more
 documents or a List. Without --nodes, the nodes are those named by --node (default: this host's name).`;
 
-type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } & Record<string, unknown>;
+type K8sObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+} & Record<string, unknown>;
 
 /** Reads every object of a YAML/JSON file, flattening `List` kinds. */
 export function readObjects(path: string): K8sObject[] {
@@ -34,10 +38,14 @@ export function readObjects(path: string): K8sObject[] {
     }
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (typeof value !== "object" || Array.isArray(value)) throw new CliError(`${path}: every document must be a Kubernetes object (a map), not ${Array.isArray(value) ? "a list" : typeof value}`);
+    if (typeof value !== "object" || Array.isArray(value))
+      throw new CliError(
+        `${path}: every document must be a Kubernetes object (a map), not ${Array.isArray(value) ? "a list" : typeof value}`,
+      );
     const obj = value as K8sObject;
     if (typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items)) {
-      for (const item of obj.items as unknown[]) if (item !== null && typeof item === "object") out.push(item as K8sObject);
+      for (const item of obj.items as unknown[])
+        if (item !== null && typeof item === "object") out.push(item as K8sObject);
     } else out.push(obj);
   }
   return out;
@@ -45,7 +53,10 @@ export function readObjects(path: string): K8sObject[] {
 
 function routeInterface(ip: string): string {
   try {
-    const out = execFileSync("ip", ["-j", "route", "get", ip], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("ip", ["-j", "route", "get", ip], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const routes = JSON.parse(out) as { dev?: string }[];
     const dev = routes[0]?.dev;
     if (dev !== undefined) return dev;
@@ -56,7 +67,15 @@ function routeInterface(ip: string): string {
 }
 
 export function runRender(args: string[], io: Io): Promise<number> {
-  const { flags } = parseFlags(args, { group: "string", services: "string", nodes: "string", node: "string", interface: "string", password: "string", help: "boolean" });
+  const { flags } = parseFlags(args, {
+    group: "string",
+    services: "string",
+    nodes: "string",
+    node: "string",
+    interface: "string",
+    password: "string",
+    help: "boolean",
+  });
   if (flags.help === true) {
     io.stdout.write(`${HELP}\n`);
     return Promise.resolve(0);
@@ -88,12 +107,16 @@ export function runRender(args: string[], io: Io): Promise<number> {
   const plan = planCluster({ groups: [group], services, nodes });
   const invalid = plan.invalidGroups[0];
   if (invalid !== undefined) {
-    throw new CliError(`the KeepalivedGroup is invalid:\n${invalid.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n")}`);
+    throw new CliError(
+      `the KeepalivedGroup is invalid:\n${invalid.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n")}`,
+    );
   }
   const groupPlan = plan.groups[0];
   if (groupPlan === undefined) throw new CliError("no KeepalivedGroup to render");
   if (!groupPlan.nodes.some((n) => n.name === nodeName)) {
-    throw new CliError(`node ${nodeName} is not in group ${groupPlan.group.key} (its labels do not match spec.nodeSelector ${JSON.stringify(groupPlan.group.nodeSelector)}); pass --node with one of: ${groupPlan.nodes.map((n) => n.name).join(", ") || "(none)"}`);
+    throw new CliError(
+      `node ${nodeName} is not in group ${groupPlan.group.key} (its labels do not match spec.nodeSelector ${JSON.stringify(groupPlan.group.nodeSelector)}); pass --node with one of: ${groupPlan.nodes.map((n) => n.name).join(", ") || "(none)"}`,
+    );
   }
   for (const d of [...groupPlan.diagnostics, ...plan.services.flatMap((s) => s.diagnostics)]) {
     io.stderr.write(`warning: ${formatDiagnostic(d)}\n`);
@@ -107,7 +130,10 @@ export function runRender(args: string[], io: Io): Promise<number> {
     if (typeof flags.password === "string") ctx.password = flags.password;
     io.stdout.write(renderKeepalivedConf(groupPlan, ctx));
   } catch (err) {
-    if (err instanceof RenderError) throw new CliError(err.message + (err.field === "spec.passwordAuth" ? " (pass it with --password)" : ""));
+    if (err instanceof RenderError)
+      throw new CliError(
+        err.message + (err.field === "spec.passwordAuth" ? " (pass it with --password)" : ""),
+      );
     throw err;
   }
   return Promise.resolve(0);

@@ -61,7 +61,8 @@ const RESERVED_GLOBAL_KEYS: Record<string, string> = {
 };
 const FORBIDDEN_GLOBAL_KEY_PARTS = ["script", "notify", "include", "checker", "lvs_", "bfd", "process_name"];
 
-export type GroupResult = { ok: true; model: GroupModel; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[] };
+export type GroupResult =
+  { ok: true; model: GroupModel; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[] };
 
 export function groupRef(g: KeepalivedGroup): ObjectRef {
   const ref: ObjectRef = { kind: "KeepalivedGroup", name: g.metadata.name ?? "" };
@@ -95,17 +96,30 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
   if (spec.interface !== undefined) {
     const p = interfaceNameProblem(spec.interface);
     if (p === undefined) iface = spec.interface;
-    else err("spec.interface", "InvalidInterface", `${quote(spec.interface)} ${p}; set it to the NIC name, e.g. ens3.`);
+    else
+      err(
+        "spec.interface",
+        "InvalidInterface",
+        `${quote(spec.interface)} ${p}; set it to the NIC name, e.g. ens3.`,
+      );
   }
   let interfaceFromIP: ParsedIP | undefined;
   if (spec.interfaceFromIP !== undefined) {
     interfaceFromIP = parseIP(spec.interfaceFromIP);
     if (interfaceFromIP === undefined) {
-      err("spec.interfaceFromIP", "InvalidIP", `${quote(spec.interfaceFromIP)} is not an IP address; write one such as 198.18.0.1.`);
+      err(
+        "spec.interfaceFromIP",
+        "InvalidIP",
+        `${quote(spec.interfaceFromIP)} is not an IP address; write one such as 198.18.0.1.`,
+      );
     }
   }
   if (spec.interface === undefined && spec.interfaceFromIP === undefined) {
-    err("spec", "NoInterface", "neither spec.interface nor spec.interfaceFromIP is set; set the NIC that carries the VIPs.");
+    err(
+      "spec",
+      "NoInterface",
+      "neither spec.interface nor spec.interfaceFromIP is set; set the NIC that carries the VIPs.",
+    );
   }
 
   let password: GroupModel["password"];
@@ -113,9 +127,14 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     const secretName = spec.passwordAuth.secretRef.name;
     const secretKey = spec.passwordAuth.secretKey ?? DEFAULT_PASSWORD_KEY;
     const p = dnsSubdomainProblem(secretName);
-    if (p !== undefined) err("spec.passwordAuth.secretRef.name", "InvalidSecretRef", `${quote(secretName)} ${p}.`);
+    if (p !== undefined)
+      err("spec.passwordAuth.secretRef.name", "InvalidSecretRef", `${quote(secretName)} ${p}.`);
     else if (!/^[-._a-zA-Z0-9]{1,253}$/.test(secretKey)) {
-      err("spec.passwordAuth.secretKey", "InvalidSecretRef", `${quote(secretKey)} is not a valid Secret key.`);
+      err(
+        "spec.passwordAuth.secretKey",
+        "InvalidSecretRef",
+        `${quote(secretKey)} is not a valid Secret key.`,
+      );
     } else password = { secretName, secretKey };
   }
 
@@ -126,17 +145,29 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     err("spec.vrrp.version", "InvalidVrrp", `${quote(String(v.version))} is not a VRRP version; use 2 or 3.`);
   }
   if (version === 3 && spec.passwordAuth !== undefined) {
-    err("spec.passwordAuth", "InvalidVrrp", "password authentication needs VRRP version 2 (VRRPv3 has none); remove spec.passwordAuth or set spec.vrrp.version to 2.");
+    err(
+      "spec.passwordAuth",
+      "InvalidVrrp",
+      "password authentication needs VRRP version 2 (VRRPv3 has none); remove spec.passwordAuth or set spec.vrrp.version to 2.",
+    );
   }
   let advertIntervalMs = v.timing === "Fast" ? FAST_ADVERT_MS : DEFAULT_ADVERT_MS;
   if (v.advertIntervalMilliseconds !== undefined) {
     const ms = int(v.advertIntervalMilliseconds);
     if (ms === undefined || ms < 10 || ms > 40950 || ms % 10 !== 0) {
-      err("spec.vrrp.advertIntervalMilliseconds", "InvalidVrrp", "must be a multiple of 10 from 10 to 40950.");
+      err(
+        "spec.vrrp.advertIntervalMilliseconds",
+        "InvalidVrrp",
+        "must be a multiple of 10 from 10 to 40950.",
+      );
     } else advertIntervalMs = ms;
   }
   if (version === 2 && advertIntervalMs % 1000 !== 0) {
-    err("spec.vrrp", "InvalidVrrp", `VRRP version 2 sends adverts in whole seconds, but the advert interval is ${advertIntervalMs} ms; use version 3 (and no passwordAuth) for sub-second timing.`);
+    err(
+      "spec.vrrp",
+      "InvalidVrrp",
+      `VRRP version 2 sends adverts in whole seconds, but the advert interval is ${advertIntervalMs} ms; use version 3 (and no passwordAuth) for sub-second timing.`,
+    );
   }
   if (version === 2 && advertIntervalMs > 255000) {
     err("spec.vrrp.advertIntervalMilliseconds", "InvalidVrrp", "VRRP version 2 allows at most 255 s.");
@@ -159,13 +190,21 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
   const min = int(spec.routerIDRange?.min) ?? 1;
   const max = int(spec.routerIDRange?.max) ?? 255;
   if (min < 1 || max > 255 || min > max) {
-    err("spec.routerIDRange", "InvalidRouterIDRange", `${min}-${max} is not a range within 1-255 with min <= max.`);
+    err(
+      "spec.routerIDRange",
+      "InvalidRouterIDRange",
+      `${min}-${max} is not a range within 1-255 with min <= max.`,
+    );
   }
   const blacklist = new Set<number>();
   (spec.blacklistRouterIDs ?? []).forEach((raw, i) => {
-    const n = typeof raw === "number" ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
+    const n = typeof raw === "number" ? raw : /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > 255) {
-      err(`spec.blacklistRouterIDs[${i}]`, "InvalidRouterID", `${quote(String(raw))} is not a router ID; use whole numbers from 1 to 255.`);
+      err(
+        `spec.blacklistRouterIDs[${i}]`,
+        "InvalidRouterID",
+        `${quote(String(raw))} is not a router ID; use whole numbers from 1 to 255.`,
+      );
     } else blacklist.add(n);
   });
 
@@ -184,12 +223,20 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
       continue;
     }
     if (FORBIDDEN_GLOBAL_KEY_PARTS.some((part) => key.includes(part))) {
-      err(field, "InvalidVerbatimConfig", `${key} would make keepalived run a program or read another file; remove it.`);
+      err(
+        field,
+        "InvalidVerbatimConfig",
+        `${key} would make keepalived run a program or read another file; remove it.`,
+      );
       continue;
     }
     const vp = typeof value === "string" ? configValueProblem(value) : "is not a string";
     if (vp !== undefined) {
-      err(field, "InvalidVerbatimConfig", `the value ${vp}; write the value on one line without braces, quotes or comment characters.`);
+      err(
+        field,
+        "InvalidVerbatimConfig",
+        `the value ${vp}; write the value on one line without braces, quotes or comment characters.`,
+      );
       continue;
     }
     verbatimGlobal.push([key, value]);
@@ -202,10 +249,18 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
 
   const priorityClassName = spec.daemonsetPodPriorityClassName ?? spec.DaemonsetPodPriorityClassName;
   if (spec.daemonsetPodPriorityClassName === undefined && spec.DaemonsetPodPriorityClassName !== undefined) {
-    warn("spec.DaemonsetPodPriorityClassName", "DeprecatedField", "this spelling is deprecated; rename it to daemonsetPodPriorityClassName.");
+    warn(
+      "spec.DaemonsetPodPriorityClassName",
+      "DeprecatedField",
+      "this spelling is deprecated; rename it to daemonsetPodPriorityClassName.",
+    );
   }
   if (spec.daemonsetPodAnnotations === undefined && spec.daemonsetAnnotations !== undefined) {
-    warn("spec.daemonsetAnnotations", "DeprecatedField", "this field is deprecated; rename it to daemonsetPodAnnotations.");
+    warn(
+      "spec.daemonsetAnnotations",
+      "DeprecatedField",
+      "this field is deprecated; rename it to daemonsetPodAnnotations.",
+    );
   }
 
   if (errors.length > 0) return { ok: false, errors };
@@ -237,6 +292,9 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
 }
 
 /** Whether a node's labels satisfy a group's nodeSelector (every pair must match). */
-export function selectsNode(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+export function selectsNode(
+  selector: Record<string, string>,
+  labels: Record<string, string> | undefined,
+): boolean {
   return Object.entries(selector).every(([k, val]) => labels?.[k] === val);
 }

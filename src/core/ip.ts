@@ -39,7 +39,7 @@ function bigintToV6(v: bigint): string {
   // RFC 5952: compress the longest run (length >= 2) of zero groups, the first such run on ties.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0n) {
       i++;
       continue;
@@ -90,7 +90,12 @@ export function familyBits(family: Family): number {
 /** Parses `addr/prefix`; the address is masked to the network. Undefined if malformed. */
 export function parseCidr(input: string): Cidr | undefined {
   const [addr, prefixText, extra] = input.trim().split("/");
-  if (addr === undefined || prefixText === undefined || extra !== undefined || !/^\d{1,3}$/.test(prefixText)) {
+  if (
+    addr === undefined ||
+    prefixText === undefined ||
+    extra !== undefined ||
+    !/^\d{1,3}$/.test(prefixText)
+  ) {
     return undefined;
   }
   const ip = parseIP(addr);

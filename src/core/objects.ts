@@ -16,7 +16,13 @@ export interface ServiceObject {
     externalTrafficPolicy?: string;
     healthCheckNodePort?: number;
     ipFamilies?: string[];
-    ports?: { name?: string; protocol?: string; port?: number; targetPort?: number | string; nodePort?: number }[];
+    ports?: {
+      name?: string;
+      protocol?: string;
+      port?: number;
+      targetPort?: number | string;
+      nodePort?: number;
+    }[];
     selector?: Record<string, string>;
   };
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: string }[] } };

@@ -141,24 +141,45 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
       invalidGroups.push({ key, diagnostics: result.errors.sort(compareDiagnostics) });
       continue;
     }
-    work.set(key, { model: result.model, nodes: [], claims: [], diagnostics: [...result.warnings], draft: [], placement: {} });
+    work.set(key, {
+      model: result.model,
+      nodes: [],
+      claims: [],
+      diagnostics: [...result.warnings],
+      draft: [],
+      placement: {},
+    });
   }
 
   // Nodes.
-  const nodes = [...snapshot.nodes].sort((a, b) => ((a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1));
+  const nodes = [...snapshot.nodes].sort((a, b) =>
+    (a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1,
+  );
   for (const w of work.values()) {
     for (const node of nodes) {
       const name = node.metadata.name ?? "";
       if (!selectsNode(w.model.nodeSelector, node.metadata.labels)) continue;
       if (dnsSubdomainProblem(name) !== undefined) {
-        w.diagnostics.push({ object: { kind: "Node", name }, field: "metadata.name", reason: "InvalidNodeName", message: `${quote(name)} is not a valid node name; the node is left out of group ${w.model.key}.`, severity: "Warning" });
+        w.diagnostics.push({
+          object: { kind: "Node", name },
+          field: "metadata.name",
+          reason: "InvalidNodeName",
+          message: `${quote(name)} is not a valid node name; the node is left out of group ${w.model.key}.`,
+          severity: "Warning",
+        });
         continue;
       }
       if (w.nodes.some((n) => n.name === name)) continue;
       w.nodes.push({ name, addresses: nodeAddresses(node) });
     }
     if (w.nodes.length === 0) {
-      w.diagnostics.push({ object: groupRef({ metadata: { name: w.model.name, namespace: w.model.namespace } }), field: "spec.nodeSelector", reason: "NoNodes", message: `no node matches ${JSON.stringify(w.model.nodeSelector)}; label the nodes that should hold VIPs (e.g. oc label node <node> node-role.kubernetes.io/loadbalancer="").`, severity: "Error" });
+      w.diagnostics.push({
+        object: groupRef({ metadata: { name: w.model.name, namespace: w.model.namespace } }),
+        field: "spec.nodeSelector",
+        reason: "NoNodes",
+        message: `no node matches ${JSON.stringify(w.model.nodeSelector)}; label the nodes that should hold VIPs (e.g. oc label node <node> node-role.kubernetes.io/loadbalancer="").`,
+        severity: "Error",
+      });
     }
   }
 
@@ -174,14 +195,25 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
       services.set(key, { key, groupKey: "", announced: [], diagnostics: result.diagnostics });
       continue;
     }
-    const plan: ServicePlan = { key, groupKey: result.claim.groupKey, announced: [], diagnostics: [...result.diagnostics] };
+    const plan: ServicePlan = {
+      key,
+      groupKey: result.claim.groupKey,
+      announced: [],
+      diagnostics: [...result.diagnostics],
+    };
     services.set(key, plan);
     const w = work.get(result.claim.groupKey);
     if (w === undefined) {
       const why = invalidGroups.some((g) => g.key === result.claim.groupKey)
         ? "is invalid (see its status conditions); its Services are not announced until it is fixed"
         : "does not exist; create it or fix the annotation";
-      plan.diagnostics.push({ object: ref, field: "metadata.annotations[keepalived-operator.redhat-cop.io/keepalivedgroup]", reason: "GroupNotFound", message: `KeepalivedGroup ${result.claim.groupKey} ${why}.`, severity: "Warning" });
+      plan.diagnostics.push({
+        object: ref,
+        field: "metadata.annotations[keepalived-operator.redhat-cop.io/keepalivedgroup]",
+        reason: "GroupNotFound",
+        message: `KeepalivedGroup ${result.claim.groupKey} ${why}.`,
+        severity: "Warning",
+      });
       continue;
     }
     claims.push(result.claim);
@@ -192,7 +224,13 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     for (const ip of c.vips) {
       const holder = owner.get(ip.text);
       if (holder !== undefined) {
-        services.get(c.key)?.diagnostics.push({ object: { kind: "Service", namespace: c.namespace, name: c.name }, field: c.vipFields[ip.text] ?? "spec", reason: "IPInUse", message: `${ip.text} is already announced for Service ${holder.key}, which claimed it first; choose another IP.`, severity: "Warning" });
+        services.get(c.key)?.diagnostics.push({
+          object: { kind: "Service", namespace: c.namespace, name: c.name },
+          field: c.vipFields[ip.text] ?? "spec",
+          reason: "IPInUse",
+          message: `${ip.text} is already announced for Service ${holder.key}, which claimed it first; choose another IP.`,
+          severity: "Warning",
+        });
         continue;
       }
       owner.set(ip.text, c);
@@ -202,8 +240,18 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     if (w !== undefined) w.claims.push({ ...c, vips: mine });
   }
 
-  // Placement and instance drafts, per group.
-  for (const w of work.values()) planGroup(w, snapshot);
+  // Placement and instance drafts, per group; problems of a Service go to that Service.
+  for (const w of work.values()) {
+    planGroup(w, snapshot);
+    w.diagnostics = w.diagnostics.filter((d) => {
+      const sp =
+        d.object.kind === "Service"
+          ? services.get(`${d.object.namespace ?? ""}/${d.object.name}`)
+          : undefined;
+      sp?.diagnostics.push(d);
+      return sp === undefined;
+    });
+  }
 
   // Router IDs across groups.
   const requests: RouterIdRequest[] = [...work.values()].map((w) => ({
@@ -224,13 +272,25 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     const lost = ids.exhausted.get(w.model.key) ?? [];
     if (lost.length > 0) {
       const { min, max } = w.model.routerIdRange;
-      w.diagnostics.push({ object: groupRef({ metadata: { name: w.model.name, namespace: w.model.namespace } }), field: "spec.routerIDRange", reason: "RouterIDsExhausted", message: `no free virtual router ID in ${min}-${max} for ${lost.length} instance(s) (${lost.slice(0, 3).join(", ")}${lost.length > 3 ? ", …" : ""}); widen spec.routerIDRange, shorten spec.blacklistRouterIDs, set spec.routerIDScope to Group if this group has a network of its own, or move Services to another group.`, severity: "Error" });
+      w.diagnostics.push({
+        object: groupRef({ metadata: { name: w.model.name, namespace: w.model.namespace } }),
+        field: "spec.routerIDRange",
+        reason: "RouterIDsExhausted",
+        message: `no free virtual router ID in ${min}-${max} for ${lost.length} instance(s) (${lost.slice(0, 3).join(", ")}${lost.length > 3 ? ", …" : ""}); widen spec.routerIDRange, shorten spec.blacklistRouterIDs, set spec.routerIDScope to Group if this group has a network of its own, or move Services to another group.`,
+        severity: "Error",
+      });
     }
     for (const d of w.draft) {
       const routerId = assigned[d.key];
       if (routerId === undefined) {
         for (const svc of d.services) {
-          services.get(svc)?.diagnostics.push({ object: { kind: "Service", namespace: svc.split("/")[0] ?? "", name: svc.split("/")[1] ?? "" }, field: "metadata.annotations[keepalived-operator.redhat-cop.io/keepalivedgroup]", reason: "RouterIDsExhausted", message: `group ${w.model.key} has no free virtual router ID for ${d.vips.join(", ")}; see the group's status.`, severity: "Warning" });
+          services.get(svc)?.diagnostics.push({
+            object: { kind: "Service", namespace: svc.split("/")[0] ?? "", name: svc.split("/")[1] ?? "" },
+            field: "metadata.annotations[keepalived-operator.redhat-cop.io/keepalivedgroup]",
+            reason: "RouterIDsExhausted",
+            message: `group ${w.model.key} has no free virtual router ID for ${d.vips.join(", ")}; see the group's status.`,
+            severity: "Warning",
+          });
         }
         continue;
       }
@@ -241,13 +301,21 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
         if (node !== undefined) outcome.node = node;
         for (const svc of d.services) {
           const sp = services.get(svc);
-          if (sp !== undefined && w.claims.find((c) => c.key === svc)?.vips.some((v) => v.text === ip)) sp.announced.push(outcome);
+          if (sp !== undefined && w.claims.find((c) => c.key === svc)?.vips.some((v) => v.text === ip))
+            sp.announced.push(outcome);
         }
       }
     }
     const routerIDs: Record<string, number> = {};
     for (const i of instances) routerIDs[i.key] = i.routerId;
-    groups.push({ group: w.model, nodes: w.nodes, instances, routerIDs, placement: w.placement, diagnostics: w.diagnostics.sort(compareDiagnostics) });
+    groups.push({
+      group: w.model,
+      nodes: w.nodes,
+      instances,
+      routerIDs,
+      placement: w.placement,
+      diagnostics: w.diagnostics.sort(compareDiagnostics),
+    });
   }
 
   const servicePlans = [...services.values()].sort(byKey);
@@ -256,6 +324,28 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     sp.diagnostics.sort(compareDiagnostics);
   }
   return { groups, invalidGroups: invalidGroups.sort(byKey), services: servicePlans };
+}
+
+/** Drops verbatimconfig settings that the group's VRRP mode cannot take, saying why. */
+function settingsForGroup(c: ServiceClaim, m: GroupModel, diagnostics: Diagnostic[]): ServiceClaim {
+  const keep: [string, string][] = [];
+  for (const [key, value] of c.instanceSettings) {
+    let why: string | undefined;
+    if (key === "unicast_ttl" && !m.unicast) why = `unicast_ttl needs spec.unicastEnabled on group ${m.key}`;
+    if (key === "advert_int" && m.vrrp.version === 2 && !Number.isInteger(Number(value))) {
+      why = `group ${m.key} uses VRRP version 2, which takes whole seconds for advert_int`;
+    }
+    if (why === undefined) keep.push([key, value]);
+    else
+      diagnostics.push({
+        object: { kind: "Service", namespace: c.namespace, name: c.name },
+        field: "metadata.annotations[keepalived-operator.redhat-cop.io/verbatimconfig]",
+        reason: "RejectedVerbatimConfig",
+        message: `${why}; the setting is ignored.`,
+        severity: "Warning",
+      });
+  }
+  return keep.length === c.instanceSettings.length ? c : { ...c, instanceSettings: keep };
 }
 
 function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
@@ -268,7 +358,7 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
     m.unicast ? w.nodes.filter((n) => n.addresses[family] !== undefined).map((n) => n.name) : nodeNames;
 
   const items: (PlacementItem & { claim: ServiceClaim; vips: ParsedIP[] })[] = [];
-  for (const c of [...w.claims].sort(byKey)) {
+  for (const c of [...w.claims].sort(byKey).map((claim) => settingsForGroup(claim, m, w.diagnostics))) {
     if (c.vips.length === 0) continue;
     let eligible: string[] | undefined;
     if (c.localTrafficOnly) {
@@ -295,7 +385,10 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
   }
   const placed = placeItems(items, nodeNames);
 
-  const pooled = new Map<string, { vips: ParsedIP[]; services: Set<string>; anchor?: { claim: ServiceClaim; ip: ParsedIP } }>();
+  const pooled = new Map<
+    string,
+    { vips: ParsedIP[]; services: Set<string>; anchor?: { claim: ServiceClaim; ip: ParsedIP } }
+  >();
   for (const item of items) {
     const ranking = placed.get(item.key) ?? [];
     const primary = ranking[0];
@@ -304,7 +397,13 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
       const why = sp.localTrafficOnly
         ? "no node of the group has a ready local endpoint (externalTrafficPolicy: Local); it is announced once a pod is ready on one of them"
         : `group ${m.key} has no nodes`;
-      w.diagnostics.push({ object: { kind: "Service", namespace: sp.namespace, name: sp.name }, field: "spec", reason: "NoEligibleNode", message: `${item.vips.map((v) => v.text).join(", ")} not announced: ${why}.`, severity: "Warning" });
+      w.diagnostics.push({
+        object: { kind: "Service", namespace: sp.namespace, name: sp.name },
+        field: "spec",
+        reason: "NoEligibleNode",
+        message: `${item.vips.map((v) => v.text).join(", ")} not announced: ${why}.`,
+        severity: "Warning",
+      });
       continue;
     }
     for (const ip of item.vips) w.placement[ip.text] = primary;
@@ -320,7 +419,9 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
           family,
           vips: vips.map((v) => v.text),
           anchor: vips[0]?.text ?? "",
-          priorities: ranking.filter((n) => allowed.has(n)).map((node, rank) => ({ node, priority: priorityForRank(rank) })),
+          priorities: ranking
+            .filter((n) => allowed.has(n))
+            .map((node, rank) => ({ node, priority: priorityForRank(rank) })),
           services: [sp.key],
           settings: sp.instanceSettings,
         };
@@ -333,7 +434,11 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
       const key = `node/${primary}/${familyName(ip.family)}`;
       const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
       const anchor = entry.anchor;
-      if (anchor === undefined || byAge(sp, anchor.claim) < 0 || (anchor.claim === sp && compareIPs(ip, anchor.ip) < 0)) {
+      if (
+        anchor === undefined ||
+        byAge(sp, anchor.claim) < 0 ||
+        (anchor.claim === sp && compareIPs(ip, anchor.ip) < 0)
+      ) {
         entry.anchor = { claim: sp, ip };
       }
       entry.vips.push(ip);
@@ -349,7 +454,13 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
     for (const node of familyNodes) {
       const key = `node/${node}/${familyName(family)}`;
       const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
-      const ranking = [node, ...rankNodes(key, familyNodes.filter((n) => n !== node))];
+      const ranking = [
+        node,
+        ...rankNodes(
+          key,
+          familyNodes.filter((n) => n !== node),
+        ),
+      ];
       w.draft.push({
         key,
         name: instanceName(key),

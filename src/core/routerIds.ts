@@ -21,7 +21,15 @@ export interface RouterIdAllocation {
 }
 
 const byAge = (a: RouterIdRequest, b: RouterIdRequest): number =>
-  a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : a.groupKey < b.groupKey ? -1 : a.groupKey > b.groupKey ? 1 : 0;
+  a.createdAt !== b.createdAt
+    ? a.createdAt < b.createdAt
+      ? -1
+      : 1
+    : a.groupKey < b.groupKey
+      ? -1
+      : a.groupKey > b.groupKey
+        ? 1
+        : 0;
 
 export function allocateRouterIds(requests: readonly RouterIdRequest[]): RouterIdAllocation {
   const ordered = [...requests].sort(byAge);
@@ -45,7 +53,8 @@ export function allocateRouterIds(requests: readonly RouterIdRequest[]): RouterI
   for (const r of ordered) {
     for (const key of [...r.keys].sort()) {
       const id = r.recorded[key];
-      if (id === undefined || id < r.range.min || id > r.range.max || r.blacklist.has(id) || taken(r, id)) continue;
+      if (id === undefined || id < r.range.min || id > r.range.max || r.blacklist.has(id) || taken(r, id))
+        continue;
       take(r, key, id);
     }
   }

@@ -53,9 +53,24 @@ export function parseService(s: ServiceObject): ServiceResult {
   if (!isOurService(s)) return { kind: "ignored" };
   const ref = serviceRef(s);
   const diagnostics: Diagnostic[] = [];
-  const problem = (field: string, reason: string, message: string, severity: Diagnostic["severity"] = "Warning"): void => {
+  const problem = (
+    field: string,
+    reason: string,
+    message: string,
+    severity: Diagnostic["severity"] = "Warning",
+  ): void => {
     diagnostics.push({ object: ref, field, reason, message, severity });
   };
+  for (const [field, value] of [
+    ["metadata.name", ref.name],
+    ["metadata.namespace", ref.namespace ?? ""],
+  ] as const) {
+    const p = dnsLabelProblem(value);
+    if (p !== undefined) {
+      problem(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
+      return { kind: "invalid", diagnostics };
+    }
+  }
   const annotations = s.metadata.annotations ?? {};
   const groupField = `metadata.annotations[${GROUP_ANNOTATION}]`;
   const groupText = (annotations[GROUP_ANNOTATION] ?? "").trim();
@@ -67,7 +82,11 @@ export function parseService(s: ServiceObject): ServiceResult {
     dnsLabelProblem(groupNs) !== undefined ||
     dnsSubdomainProblem(groupName) !== undefined
   ) {
-    problem(groupField, "InvalidGroupAnnotation", `${quote(groupText)} is not <namespace>/<group>; write it as e.g. keepalived-operator/keepalivedgroup-workers.`);
+    problem(
+      groupField,
+      "InvalidGroupAnnotation",
+      `${quote(groupText)} is not <namespace>/<group>; write it as e.g. keepalived-operator/keepalivedgroup-workers.`,
+    );
     return { kind: "invalid", diagnostics };
   }
 
@@ -77,12 +96,20 @@ export function parseService(s: ServiceObject): ServiceResult {
     if (raw === undefined || raw === "") return;
     const ip = parseIP(raw);
     if (ip === undefined) {
-      problem(field, "InvalidIP", `${quote(raw)} is not an IP address; fix or remove it. The Service's other IPs are unaffected.`);
+      problem(
+        field,
+        "InvalidIP",
+        `${quote(raw)} is not an IP address; fix or remove it. The Service's other IPs are unaffected.`,
+      );
       return;
     }
     const why = notAVipReason(ip);
     if (why !== undefined) {
-      problem(field, "InvalidIP", `${ip.text} ${why} and cannot be a VIP; use a unicast address of your network.`);
+      problem(
+        field,
+        "InvalidIP",
+        `${ip.text} ${why} and cannot be a VIP; use a unicast address of your network.`,
+      );
       return;
     }
     if (!byText.has(ip.text)) {
@@ -100,7 +127,11 @@ export function parseService(s: ServiceObject): ServiceResult {
 
   const spreadText = annotations[SPREAD_VIPS_ANNOTATION];
   if (spreadText !== undefined && spreadText !== "true" && spreadText !== "false") {
-    problem(`metadata.annotations[${SPREAD_VIPS_ANNOTATION}]`, "InvalidAnnotation", `${quote(spreadText)} is neither "true" nor "false"; treated as "false".`);
+    problem(
+      `metadata.annotations[${SPREAD_VIPS_ANNOTATION}]`,
+      "InvalidAnnotation",
+      `${quote(spreadText)} is neither "true" nor "false"; treated as "false".`,
+    );
   }
   let instanceSettings: [string, string][] = [];
   const verbatimText = annotations[VERBATIM_CONFIG_ANNOTATION];
@@ -108,7 +139,11 @@ export function parseService(s: ServiceObject): ServiceResult {
     const { pairs, problems } = parseInstanceVerbatim(verbatimText);
     instanceSettings = pairs;
     for (const p of problems) {
-      problem(`metadata.annotations[${VERBATIM_CONFIG_ANNOTATION}]`, "RejectedVerbatimConfig", `${p.message}; the rest of the Service is announced without it.`);
+      problem(
+        `metadata.annotations[${VERBATIM_CONFIG_ANNOTATION}]`,
+        "RejectedVerbatimConfig",
+        `${p.message}; the rest of the Service is announced without it.`,
+      );
     }
   }
   const localTrafficOnly = s.spec?.externalTrafficPolicy === "Local";

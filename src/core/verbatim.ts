@@ -6,7 +6,9 @@ type Check = (value: string) => string | undefined;
 const intIn =
   (min: number, max: number): Check =>
   (v) =>
-    /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be a whole number from ${min} to ${max}`;
+    /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max
+      ? undefined
+      : `must be a whole number from ${min} to ${max}`;
 
 const flag: Check = (v) => (v === "" || v === "true" ? undefined : 'takes no value (write "" or "true")');
 
@@ -24,7 +26,10 @@ export const INSTANCE_VERBATIM_ALLOW_LIST: Readonly<Record<string, { check: Chec
   garp_master_repeat: { check: intIn(1, 255), doc: "gratuitous ARPs per burst" },
   garp_master_refresh: { check: intIn(0, 86400), doc: "repeat gratuitous ARPs this often while MASTER" },
   garp_master_refresh_repeat: { check: intIn(1, 255), doc: "gratuitous ARPs per refresh" },
-  garp_lower_prio_delay: { check: intIn(0, 255), doc: "delay of gratuitous ARPs after a lower-priority advert" },
+  garp_lower_prio_delay: {
+    check: intIn(0, 255),
+    doc: "delay of gratuitous ARPs after a lower-priority advert",
+  },
   garp_lower_prio_repeat: { check: intIn(0, 255), doc: "gratuitous ARPs after a lower-priority advert" },
   unicast_ttl: { check: intIn(1, 255), doc: "TTL of unicast adverts" },
   dont_track_primary: { check: flag, doc: "ignore faults of the instance's interface" },
@@ -39,26 +44,47 @@ export interface VerbatimProblem {
 }
 
 /** Parses the annotation; returns the accepted [key, value] pairs (sorted) and one problem per rejected key. */
-export function parseInstanceVerbatim(text: string): { pairs: [string, string][]; problems: VerbatimProblem[] } {
+export function parseInstanceVerbatim(text: string): {
+  pairs: [string, string][];
+  problems: VerbatimProblem[];
+} {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { pairs: [], problems: [{ message: 'is not valid JSON; write an object such as {"garp_master_refresh": "60"}' }] };
+    return {
+      pairs: [],
+      problems: [{ message: 'is not valid JSON; write an object such as {"garp_master_refresh": "60"}' }],
+    };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { pairs: [], problems: [{ message: 'must be a JSON object such as {"garp_master_refresh": "60"}' }] };
+    return {
+      pairs: [],
+      problems: [{ message: 'must be a JSON object such as {"garp_master_refresh": "60"}' }],
+    };
   }
   const pairs: [string, string][] = [];
   const problems: VerbatimProblem[] = [];
   const allowed = Object.keys(INSTANCE_VERBATIM_ALLOW_LIST).join(", ");
-  for (const [key, raw] of Object.entries(parsed as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const rule = Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, key) ? INSTANCE_VERBATIM_ALLOW_LIST[key] : undefined;
+  for (const [key, raw] of Object.entries(parsed as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
+    const rule = Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, key)
+      ? INSTANCE_VERBATIM_ALLOW_LIST[key]
+      : undefined;
     if (rule === undefined) {
-      problems.push({ key, message: `key ${JSON.stringify(key.slice(0, 64))} is not allowed; allowed keys: ${allowed}` });
+      problems.push({
+        key,
+        message: `key ${JSON.stringify(key.slice(0, 64))} is not allowed; allowed keys: ${allowed}`,
+      });
       continue;
     }
-    const value = typeof raw === "string" ? raw : typeof raw === "number" || typeof raw === "boolean" ? String(raw) : undefined;
+    const value =
+      typeof raw === "string"
+        ? raw
+        : typeof raw === "number" || typeof raw === "boolean"
+          ? String(raw)
+          : undefined;
     const problem = value === undefined ? "must be a string or a number" : rule.check(value);
     if (problem !== undefined || value === undefined) {
       problems.push({ key, message: `${key} ${problem ?? "is invalid"}` });

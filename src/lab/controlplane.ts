@@ -2,7 +2,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node models are data-only classes: object literals are how its API takes them */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import { constants, existsSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile, access } from "node:fs/promises";
 import { request } from "node:https";
 import { createServer } from "node:net";
@@ -192,6 +192,8 @@ function tail(path: string): string {
 
 /** True while the process exists and is not a zombie (a reparented child may never be reaped in a container). */
 export function isAlive(pid: number): boolean {
+  // pid 0 or negative would address a whole process group, ours included.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {
@@ -232,7 +234,11 @@ async function terminate(pid: number, binary: string): Promise<void> {
   } catch {
     return;
   }
-  while (isAlive(pid)) await sleep(50);
+  const killDeadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > killDeadline) throw new Error(`${binary} (pid ${pid}) still runs after SIGKILL`);
+    await sleep(50);
+  }
 }
 
 /** Stops the processes of a control plane and removes its directory. */
@@ -249,9 +255,12 @@ let hooksInstalled = false;
 
 function killAllSync(): void {
   for (const state of running.values()) {
-    for (const pid of [state.pids.kubeApiserver, state.pids.etcd]) {
+    for (const [pid, binary] of [
+      [state.pids.kubeApiserver, "kube-apiserver"],
+      [state.pids.etcd, "etcd"],
+    ] as const) {
       try {
-        process.kill(pid, "SIGKILL");
+        if (pid > 0 && runs(pid, binary)) process.kill(pid, "SIGKILL");
       } catch {
         // already gone
       }
@@ -268,9 +277,11 @@ function installExitHooks(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     const onSignal = (): void => {
       killAllSync();
-      process.off(signal, onSignal);
-      // Re-raise so the default action (exit) still happens when nobody else listens.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      // Listening disables the default action (exit): re-raise it unless someone else handles the signal.
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
     };
     process.on(signal, onSignal);
   }
@@ -308,7 +319,7 @@ function startProcess(
 }
 
 function exitedError(name: string, p: Started, before: string): Error {
-  const how = p.exit?.code !== null ? `with code ${p.exit?.code}` : `by ${p.exit.signal}`;
+  const how = p.exit?.code == null ? `by ${p.exit?.signal ?? "?"}` : `with code ${p.exit.code}`;
   return new Error(`${name} exited ${how} before ${before}: ${tail(p.logPath)}`);
 }
 
@@ -447,6 +458,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const log = opts.log ?? (() => undefined);
   const detached = opts.detached ?? false;
   const binDir = opts.binDir ?? (await controlPlaneBinDir(log));
+  for (const binary of ["etcd", "kube-apiserver"]) {
+    if (!existsSync(join(binDir, binary))) {
+      throw new Error(`no ${binary} in ${binDir}: build it with tools/controlplane/build.sh`);
+    }
+  }
   const dir = await mkdtemp(join(tmpdir(), "kao-controlplane-"));
   const pki = join(dir, "pki");
   const procs: Record<string, Started> = {};
@@ -551,7 +567,7 @@ export async function stateFilePath(env: Record<string, string | undefined>): Pr
     if (dir === undefined || dir === "") continue;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await access(dir, 2 /* W_OK */);
+      await access(dir, constants.W_OK);
       return join(dir, "controlplane.json");
     } catch {
       // not writable here: try the next place

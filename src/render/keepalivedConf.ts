@@ -46,6 +46,17 @@ function withPrefix(ip: string): string {
   return parsed === undefined ? ip : `${parsed.text}/${familyBits(parsed.family)}`;
 }
 
+/** Joins words into lines of at most `width` characters: keepalived splits longer lines, even comments. */
+function wrap(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  for (const w of words) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + w.length <= width) lines[lines.length - 1] = `${last} ${w}`;
+    else lines.push(w);
+  }
+  return lines;
+}
+
 export function healthScriptName(instance: VirtualRouter): string {
   return `${instance.name}_health`;
 }
@@ -54,20 +65,29 @@ export function healthScriptName(instance: VirtualRouter): string {
 export function renderKeepalivedConf(plan: GroupPlan, ctx: NodeContext): string {
   const g = plan.group;
   const ifaceProblem = interfaceNameProblem(ctx.interface);
-  if (ifaceProblem !== undefined) throw new RenderError("interface", `${JSON.stringify(ctx.interface)} ${ifaceProblem}`);
+  if (ifaceProblem !== undefined)
+    throw new RenderError("interface", `${JSON.stringify(ctx.interface)} ${ifaceProblem}`);
   let password: string | undefined;
   if (g.password !== undefined) {
     if (ctx.password === undefined) {
-      throw new RenderError("spec.passwordAuth", `no password was read from Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey}`);
+      throw new RenderError(
+        "spec.passwordAuth",
+        `no password was read from Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey}`,
+      );
     }
     const problem = passwordProblem(ctx.password);
     if (problem !== undefined) {
-      throw new RenderError("spec.passwordAuth", `the password in Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey} ${problem}; use 1-8 printable characters without quotes, braces, '#', '!' or '\\'`);
+      throw new RenderError(
+        "spec.passwordAuth",
+        `the password in Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey} ${problem}; use 1-8 printable characters without quotes, braces, '#', '!' or '\\'`,
+      );
     }
     password = ctx.password.slice(0, PASSWORD_LENGTH);
   }
   const member = plan.nodes.find((n) => n.name === ctx.node);
-  const mine = plan.instances.filter((i) => i.vips.length > 0 && i.priorities.some((p) => p.node === ctx.node));
+  const mine = plan.instances.filter(
+    (i) => i.vips.length > 0 && i.priorities.some((p) => p.node === ctx.node),
+  );
   const out: string[] = [];
   const line = (depth: number, text: string): void => {
     out.push(`${INDENT.repeat(depth)}${text}`);
@@ -90,7 +110,10 @@ export function renderKeepalivedConf(plan: GroupPlan, ctx: NodeContext): string 
     out.push("");
     line(0, `vrrp_script ${healthScriptName(instance)} {`);
     // kube-proxy answers 200 on the health check node port only where the Service has a ready local endpoint.
-    line(1, `script "/usr/bin/curl --fail --silent --max-time 1 --output /dev/null http://127.0.0.1:${instance.healthCheckNodePort ?? 0}/healthz"`);
+    line(
+      1,
+      `script "/usr/bin/curl --fail --silent --max-time 1 --output /dev/null http://127.0.0.1:${instance.healthCheckNodePort ?? 0}/healthz"`,
+    );
     line(1, "interval 1");
     line(1, "timeout 2");
     line(1, "rise 1");
@@ -103,11 +126,12 @@ export function renderKeepalivedConf(plan: GroupPlan, ctx: NodeContext): string 
     const rank = instance.priorities.findIndex((p) => p.node === ctx.node);
     const nopreempt = settings.has("nopreempt") || !g.vrrp.preempt;
     const preemptDelay = Number(settings.get("preempt_delay") ?? g.vrrp.preemptDelaySeconds);
-    const priority = ctx.handover === true ? HANDOVER_PRIORITY : (instance.priorities[rank]?.priority ?? HANDOVER_PRIORITY);
+    const priority =
+      ctx.handover === true ? HANDOVER_PRIORITY : (instance.priorities[rank]?.priority ?? HANDOVER_PRIORITY);
     // The preferred node starts as MASTER, so a new instance answers at once instead of after 3 adverts.
     const master = rank === 0 && ctx.handover !== true && !nopreempt && preemptDelay === 0;
     out.push("");
-    line(0, `# Services: ${instance.services.join(" ")}`);
+    for (const chunk of wrap(instance.services, 100)) line(0, `# Services: ${chunk}`);
     line(0, `vrrp_instance ${instance.name} {`);
     line(1, `state ${master ? "MASTER" : "BACKUP"}`);
     line(1, `interface ${ctx.interface}`);
@@ -157,7 +181,13 @@ export function renderKeepalivedConf(plan: GroupPlan, ctx: NodeContext): string 
       line(1, "}");
     }
     for (const [key, value] of instance.settings) {
-      if (key === "nopreempt" || key === "dont_track_primary" || key === "skip_check_adv_addr" || key === "accept" || key === "no_accept") {
+      if (
+        key === "nopreempt" ||
+        key === "dont_track_primary" ||
+        key === "skip_check_adv_addr" ||
+        key === "accept" ||
+        key === "no_accept"
+      ) {
         line(1, key);
       } else line(1, `${key} ${value}`);
     }
