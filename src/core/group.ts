@@ -263,6 +263,18 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     );
   }
 
+  // The original's `image` was the keepalived image next to its own reloader; our agent carries keepalived,
+  // so that image cannot run it. Existing manifests keep working: the agent image is used instead.
+  let image = spec.image ?? DEFAULT_AGENT_IMAGE;
+  if (spec.image !== undefined && /keepalived-ipfailover/.test(spec.image)) {
+    image = DEFAULT_AGENT_IMAGE;
+    warn(
+      "spec.image",
+      "IgnoredField",
+      `${quote(spec.image)} is the original operator's keepalived image; the agent image ${DEFAULT_AGENT_IMAGE}, which carries keepalived, is used instead. Remove spec.image or set it to an agent image.`,
+    );
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   const model: GroupModel = {
     namespace,
@@ -271,7 +283,7 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     createdAt: g.metadata.creationTimestamp ?? "",
     generation: g.metadata.generation ?? 0,
     nodeSelector: spec.nodeSelector ?? {},
-    image: spec.image ?? DEFAULT_AGENT_IMAGE,
+    image,
     verbatimGlobal,
     blacklist,
     routerIdRange: { min, max },

@@ -20,6 +20,17 @@ describe("validateGroup: defaults", () => {
     assert.match(r.model.image, /keepalived-operator/);
     assert.deepEqual(r.model.tolerations, [{ operator: "Exists" }]);
   });
+  it("the original's keepalived image is replaced by the agent image, with a warning", () => {
+    const r = validateGroup(
+      group({ interface: "ens3", image: "registry.redhat.io/openshift4/ose-keepalived-ipfailover" }),
+    );
+    assert.ok(r.ok);
+    assert.match(r.model.image, /keepalived-operator/);
+    assert.equal(r.warnings[0]?.field, "spec.image");
+    const own = validateGroup(group({ interface: "ens3", image: "registry.example/agent:1" }));
+    assert.ok(own.ok);
+    assert.equal(own.model.image, "registry.example/agent:1");
+  });
   it("passwordAuth selects VRRPv2 and the default key 'password'", () => {
     const r = validateGroup(group({ interface: "eth0", passwordAuth: { secretRef: { name: "pw" } } }));
     assert.ok(r.ok);
