@@ -12,10 +12,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "start or stop a local etcd + kube-apiserver (up | down)",
     load: async () => (await import("./controlplane.js")).runControlplane,
   },
-  agent: {
-    summary: "run keepalived for one node, following a GroupPlan file (--plan-file, --node)",
-    load: async () => (await import("./agent.js")).runAgent,
-  },
 };
 
 function usage(): string {
