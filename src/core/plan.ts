@@ -377,7 +377,13 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
         claim: c,
         vips,
       };
-      if (eligible !== undefined) item.eligible = eligible;
+      // Unicast adverts need the node's own address of every family the item carries.
+      const reachable = m.unicast
+        ? (eligible ?? nodeNames).filter((n) =>
+            vips.every((v) => w.nodes.find((x) => x.name === n)?.addresses[v.family] !== undefined),
+          )
+        : eligible;
+      if (reachable !== undefined) item.eligible = reachable;
       const prev = previous[first.text];
       if (prev !== undefined) item.previous = prev;
       items.push(item);

@@ -189,6 +189,32 @@ describe("planCluster", () => {
     assert.equal(none.services.find((s) => s.key === "web/local")?.diagnostics[0]?.reason, "NoEligibleNode");
   });
 
+  it("unicast groups place a VIP only on nodes with an address of its family", () => {
+    const snapshot = twoGroups();
+    snapshot.groups[1]!.spec = { interface: "eth0", nodeSelector: { blue: "1" }, unicastEnabled: true };
+    snapshot.nodes = snapshot.nodes.map((n) =>
+      n.metadata.name === "b1"
+        ? {
+            ...n,
+            status: {
+              addresses: [
+                { type: "InternalIP", address: "198.18.0.1" },
+                { type: "InternalIP", address: "2001:db8::b1" },
+              ],
+            },
+          }
+        : n.metadata.name === "b2"
+          ? { ...n, status: { addresses: [{ type: "InternalIP", address: "198.18.0.2" }] } }
+          : n,
+    );
+    const plan = planCluster(snapshot);
+    const blue = plan.groups.find((g) => g.group.name === "blue")!;
+    const v6 = blue.instances.filter((i) => i.family === 6);
+    assert.ok(v6.every((i) => i.priorities.every((p) => p.node === "b1")));
+    assert.equal(v6.flatMap((i) => i.vips).length, 10, "no IPv6 VIP is lost");
+    assert.ok(plan.services.filter((s) => /^team\/b\d+$/.test(s.key)).every((s) => s.announced.length === 2));
+  });
+
   it("an invalid group disables only its own Services", () => {
     const snapshot = twoGroups();
     snapshot.groups[1]!.spec = { interface: "bad name" };
