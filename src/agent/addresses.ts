@@ -1,0 +1,67 @@
+// The node's interface addresses, through iproute2: what a dead keepalived left behind, and where to remove it.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { parseIP } from "../core/ip.js";
+
+const execFileP = promisify(execFile);
+
+interface IpAddrJson {
+  ifname?: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+/** Addresses on the interface as `ip/prefix`, canonical. */
+export async function interfaceAddresses(iface: string): Promise<{ ip: string; prefix: number }[]> {
+  const { stdout } = await execFileP("ip", ["-j", "addr", "show", "dev", iface]);
+  return parseIpAddrJson(stdout);
+}
+
+/** Parses `ip -j addr` output. Pure. */
+export function parseIpAddrJson(text: string): { ip: string; prefix: number; ifname: string }[] {
+  const links = JSON.parse(text === "" ? "[]" : text) as IpAddrJson[];
+  const out: { ip: string; prefix: number; ifname: string }[] = [];
+  for (const link of links) {
+    for (const a of link.addr_info ?? []) {
+      const ip = a.local === undefined ? undefined : parseIP(a.local);
+      if (ip !== undefined) out.push({ ip: ip.text, prefix: a.prefixlen ?? 0, ifname: link.ifname ?? "" });
+    }
+  }
+  return out;
+}
+
+/** VIPs of the plan found on the interface: left by a keepalived that is no longer running. Pure. */
+export function leftoverVips(
+  present: { ip: string; prefix: number }[],
+  planVips: string[],
+): { ip: string; prefix: number }[] {
+  const wanted = new Set(planVips);
+  return present.filter((a) => wanted.has(a.ip) && (a.prefix === 32 || a.prefix === 128));
+}
+
+/** Removes the given addresses in one `ip -batch` run (one process, however many VIPs); returns those gone. */
+export async function removeAddresses(
+  iface: string,
+  addrs: { ip: string; prefix: number }[],
+): Promise<string[]> {
+  if (addrs.length === 0) return [];
+  const script = addrs.map((a) => `addr del ${a.ip}/${a.prefix} dev ${iface}\n`).join("");
+  await new Promise<void>((resolve) => {
+    // -force: keep going past addresses that are already gone.
+    const child = execFile("ip", ["-force", "-batch", "-"], () => {
+      resolve();
+    });
+    child.stdin?.end(script);
+  });
+  const left = new Set((await interfaceAddresses(iface)).map((a) => a.ip));
+  return addrs.filter((a) => !left.has(a.ip)).map((a) => a.ip);
+}
+
+/** The interface that routes to `ip` (spec.interfaceFromIP). */
+export async function routeInterface(ip: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileP("ip", ["-j", "route", "get", ip]);
+    return (JSON.parse(stdout) as { dev?: string }[])[0]?.dev;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,310 @@
+// The node agent: desired GroupPlan → this node's keepalived.conf → validated → written → keepalived
+// (re)loaded; keepalived's state changes and statistics → metrics. Pure decisions live in config.ts,
+// render/planCodec.ts, addresses.ts, stats.ts and metrics.ts; this file sequences them.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { GroupPlan } from "../core/plan.js";
+import type { Logger } from "../lib/log.js";
+import type { NodeContext } from "../render/keepalivedConf.js";
+import { interfaceAddresses, leftoverVips, removeAddresses, routeInterface } from "./addresses.js";
+import { nodeConfig } from "./config.js";
+import { ensureFifo, writeFileAtomic } from "./files.js";
+import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
+import { FAILOVER_BUCKETS, Histogram, type AgentMetrics } from "./metrics.js";
+import { NotifyFifoReader, STATE_NUMBER, type VrrpEvent, type VrrpState } from "./notify.js";
+import { planVips } from "../render/planCodec.js";
+import type { PlanSource } from "./planSource.js";
+import { parseKeepalivedJson, type InstanceStats } from "./stats.js";
+
+export interface AgentOptions {
+  node: string;
+  /** Overrides the group's spec.interface / spec.interfaceFromIP. */
+  interface?: string;
+  password?: string;
+  stateDir: string;
+  source: PlanSource;
+  log: Logger;
+  keepalivedBinary?: string;
+}
+
+export class Agent {
+  private readonly paths;
+  private readonly supervisor: KeepalivedSupervisor;
+  private readonly fifo: NotifyFifoReader;
+  private readonly fifoPath: string;
+  private plan: GroupPlan | undefined;
+  private iface: string | undefined;
+  /** VIPs of the current and previous plan: what a dead keepalived may have left on the interface. */
+  private cleanupVips = new Set<string>();
+  private pending: GroupPlan | undefined;
+  private applying: Promise<void> | undefined;
+  private handingOver = false;
+  private sampler: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> | undefined;
+  private readonly states = new Map<string, VrrpState>();
+  /** Last time a stats sample showed the instance, in BACKUP, receiving adverts from a live MASTER. */
+  private readonly peerSeenAt = new Map<string, number>();
+  private readonly advertsSeen = new Map<string, number>();
+  private instanceStats: InstanceStats[] = [];
+  private keepalivedUp = false;
+  private reloads = 0;
+  private rejected = 0;
+  private readonly failover = new Histogram(FAILOVER_BUCKETS);
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.log = opts.log.with({ node: opts.node });
+    this.paths = keepalivedPaths(opts.stateDir);
+    this.fifoPath = join(opts.stateDir, "notify.fifo");
+    this.fifo = new NotifyFifoReader(this.fifoPath, (e) => {
+      this.onVrrpEvent(e);
+    });
+    this.supervisor = new KeepalivedSupervisor(
+      this.paths,
+      this.log,
+      {
+        beforeStart: () => this.removeLeftoverVips(),
+        onExit: (code, signal) => {
+          this.keepalivedUp = false;
+          this.states.clear();
+          this.log.warn("keepalived exited", { code: code ?? undefined, signal: signal ?? undefined });
+          // Never two owners: drop what the dead keepalived held at once, not at the next start.
+          if (!this.handingOver) void this.removeLeftoverVips();
+        },
+        onLine: (line) => {
+          this.log.info("keepalived", { line });
+        },
+      },
+      opts.keepalivedBinary,
+    );
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    await ensureFifo(this.fifoPath);
+    this.fifo.open();
+    this.opts.source.start(
+      (plan) => {
+        this.submit(plan);
+      },
+      (err) => {
+        this.rejected++;
+        this.log.error("plan rejected", { reason: err.message });
+      },
+    );
+  }
+
+  /** Applies plans one at a time; a plan that arrives meanwhile replaces any still waiting. */
+  submit(plan: GroupPlan): void {
+    this.pending = plan;
+    if (this.applying !== undefined) return;
+    this.applying = (async () => {
+      while (this.pending !== undefined && !this.handingOver) {
+        const next = this.pending;
+        this.pending = undefined;
+        await this.apply(next);
+      }
+      this.applying = undefined;
+    })();
+  }
+
+  /** Resolves when every submitted plan has been applied or rejected. */
+  async settled(): Promise<void> {
+    while (this.applying !== undefined) await this.applying;
+  }
+
+  private reject(plan: GroupPlan, reason: string): void {
+    this.rejected++;
+    this.log.error("config rejected; the last good one keeps running", { group: plan.group.key, reason });
+  }
+
+  private async resolveInterface(plan: GroupPlan): Promise<string | undefined> {
+    if (this.opts.interface !== undefined) return this.opts.interface;
+    if (plan.group.interface !== undefined) return plan.group.interface;
+    const ip = plan.group.interfaceFromIP?.text;
+    return ip === undefined ? undefined : routeInterface(ip);
+  }
+
+  private context(iface: string, handover: boolean): NodeContext {
+    const ctx: NodeContext = { node: this.opts.node, interface: iface };
+    if (this.opts.password !== undefined) ctx.password = this.opts.password;
+    if (handover) ctx.handover = true;
+    return ctx;
+  }
+
+  private async apply(plan: GroupPlan): Promise<void> {
+    const iface = await this.resolveInterface(plan);
+    if (iface === undefined) {
+      this.reject(
+        plan,
+        `no interface: spec.interfaceFromIP ${plan.group.interfaceFromIP?.text ?? "(unset)"} has no route on this node; set spec.interface or pass --interface`,
+      );
+      return;
+    }
+    if (!plan.nodes.some((n) => n.name === this.opts.node)) {
+      this.log.warn("this node is not in the group; it holds none of its VIPs", { group: plan.group.key });
+    }
+    let text: string;
+    try {
+      text = nodeConfig(plan, this.context(iface, false), this.fifoPath);
+    } catch (err) {
+      this.reject(plan, (err as Error).message);
+      return;
+    }
+    const candidate = join(this.opts.stateDir, "keepalived.conf.candidate");
+    await writeFileAtomic(candidate, text);
+    const problems = await testConfigFile(candidate, this.opts.keepalivedBinary);
+    if (problems.length > 0) {
+      this.reject(plan, `keepalived --config-test: ${problems.join("; ")}`);
+      return;
+    }
+    const changed = await writeFileAtomic(this.paths.config, text);
+    this.cleanupVips = new Set([...planVips(plan), ...(this.plan === undefined ? [] : planVips(this.plan))]);
+    this.plan = plan;
+    this.iface = iface;
+    if (!this.supervisor.running) {
+      this.reloads++;
+      await this.supervisor.start();
+      this.startSampler();
+    } else if (changed) {
+      this.reloads++;
+      this.supervisor.reload();
+    }
+    if (changed)
+      this.log.info("config applied", { group: plan.group.key, instances: this.myInstances().length });
+  }
+
+  private async removeLeftoverVips(): Promise<void> {
+    if (this.iface === undefined) return;
+    const present = await interfaceAddresses(this.iface).catch(() => []);
+    const left = leftoverVips(present, [...this.cleanupVips]);
+    if (left.length === 0) return;
+    const removed = await removeAddresses(this.iface, left);
+    this.log.warn("removed VIPs a dead keepalived left on the interface", {
+      interface: this.iface,
+      vips: removed.join(" "),
+    });
+  }
+
+  private myInstances(): GroupPlan["instances"] {
+    return (this.plan?.instances ?? []).filter(
+      (i) => i.vips.length > 0 && i.priorities.some((p) => p.node === this.opts.node),
+    );
+  }
+
+  private onVrrpEvent(e: VrrpEvent): void {
+    if (e.kind !== "INSTANCE") return;
+    const previous = this.states.get(e.name);
+    this.states.set(e.name, e.state);
+    const seen = this.peerSeenAt.get(e.name);
+    if (e.state === "MASTER" && previous === "BACKUP" && seen !== undefined) {
+      this.failover.observe((Date.now() - seen) / 1000);
+      this.peerSeenAt.delete(e.name);
+    }
+    this.log.info("vrrp state", { instance: e.name, state: e.state, previous, priority: e.priority });
+  }
+
+  private startSampler(): void {
+    if (this.sampler !== undefined) return;
+    const advert = this.plan?.group.vrrp.advertIntervalMs ?? 1000;
+    // Sampling at the advert interval (within 250 ms–1 s) bounds the error of the failover figure.
+    this.sampler = setInterval(() => void this.sample(), Math.min(1000, Math.max(250, advert)));
+  }
+
+  /** Reads keepalived's JSON dump once (concurrent callers share the same read). */
+  sample(): Promise<void> {
+    this.sampling ??= (async () => {
+      try {
+        const text = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
+        if (text === undefined) {
+          this.keepalivedUp = false;
+          return;
+        }
+        const now = Date.now();
+        this.instanceStats = parseKeepalivedJson(text);
+        for (const s of this.instanceStats) {
+          const before = this.advertsSeen.get(s.iname) ?? 0;
+          if (s.state === STATE_NUMBER.BACKUP && s.advertRcvd > before) this.peerSeenAt.set(s.iname, now);
+          this.advertsSeen.set(s.iname, s.advertRcvd);
+        }
+        this.keepalivedUp = true;
+      } catch (err) {
+        this.keepalivedUp = false;
+        this.log.warn("cannot read keepalived statistics", { error: (err as Error).message });
+      } finally {
+        this.sampling = undefined;
+      }
+    })();
+    return this.sampling;
+  }
+
+  metrics(): AgentMetrics {
+    const vipStates = this.myInstances().flatMap((i) =>
+      i.vips.map((vip) => ({
+        vip,
+        instance: i.name,
+        state: STATE_NUMBER[this.states.get(i.name) ?? "INIT"],
+      })),
+    );
+    return {
+      keepalivedUp: this.keepalivedUp && this.supervisor.running,
+      instances: this.supervisor.running ? this.instanceStats : [],
+      vipStates,
+      configReloads: this.reloads,
+      configRejected: this.rejected,
+      failover: this.failover,
+    };
+  }
+
+  /** Ready once keepalived runs a validated config. */
+  ready(): boolean {
+    return this.plan !== undefined && this.supervisor.running;
+  }
+
+  /** Instance names this node holds as MASTER right now, per keepalived's notifications. */
+  masters(): string[] {
+    return [...this.states.entries()]
+      .filter(([, s]) => s === "MASTER")
+      .map(([n]) => n)
+      .sort();
+  }
+
+  /**
+   * Hands the VIPs over before stopping: lowest priority everywhere, reload, wait (bounded) until no
+   * instance of this node is MASTER, then stop keepalived.
+   */
+  async stop(): Promise<void> {
+    this.opts.source.stop();
+    this.handingOver = true;
+    await this.applying;
+    if (this.sampler !== undefined) clearInterval(this.sampler);
+    const plan = this.plan;
+    if (
+      plan !== undefined &&
+      this.iface !== undefined &&
+      this.supervisor.running &&
+      this.masters().length > 0
+    ) {
+      const advert = plan.group.vrrp.advertIntervalMs;
+      // Peers take over after their master-down interval: 3 adverts plus skew (< 1 advert).
+      const bound = 4 * advert + 1000;
+      const held = this.masters();
+      this.log.info("handing VIPs over before stopping", { instances: held.join(" "), boundMs: bound });
+      await writeFileAtomic(
+        this.paths.config,
+        nodeConfig(plan, this.context(this.iface, true), this.fifoPath),
+      );
+      this.supervisor.reload();
+      const started = Date.now();
+      while (this.masters().length > 0 && Date.now() - started < bound)
+        await new Promise((r) => setTimeout(r, 10));
+      const left = this.masters();
+      if (left.length > 0)
+        this.log.warn("no peer took over in time; stopping anyway", { instances: left.join(" ") });
+      else this.log.info("VIPs handed over", { ms: Date.now() - started });
+    }
+    await this.supervisor.stop();
+    await this.sampling;
+    this.fifo.close();
+  }
+}

@@ -1,0 +1,209 @@
+// keepalived as the agent's foreground child: started on a validated config, reloaded with SIGHUP,
+// restarted with backoff when it dies, stopped with SIGTERM. The decisions live in agent.ts.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { backoffDelay } from "../lib/backoff.js";
+import type { Logger } from "../lib/log.js";
+import { removeFiles } from "./files.js";
+import { configTestProblems } from "./config.js";
+
+const execFileP = promisify(execFile);
+
+export interface KeepalivedPaths {
+  stateDir: string;
+  config: string;
+  pid: string;
+  vrrpPid: string;
+  checkersPid: string;
+  bfdPid: string;
+}
+
+export function keepalivedPaths(stateDir: string): KeepalivedPaths {
+  return {
+    stateDir,
+    config: join(stateDir, "keepalived.conf"),
+    pid: join(stateDir, "keepalived.pid"),
+    vrrpPid: join(stateDir, "vrrp.pid"),
+    checkersPid: join(stateDir, "checkers.pid"),
+    bfdPid: join(stateDir, "bfd.pid"),
+  };
+}
+
+/** Runs `keepalived --config-test` on a file in this process's network namespace; returns its problems. */
+export async function testConfigFile(path: string, binary = "keepalived"): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile(binary, ["--config-test", "-f", path, "-l"], { timeout: 10_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+      resolve(configTestProblems(`${stdout}\n${stderr}`, code));
+    });
+  });
+}
+
+/** keepalived's number for a signal function (JSON, STATS, …), as this build defines it. */
+export async function signalNumber(
+  name: "JSON" | "STATS" | "DATA",
+  binary = "keepalived",
+): Promise<number | undefined> {
+  try {
+    const { stdout } = await execFileP(binary, [`--signum=${name}`]);
+    const n = Number(stdout.trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SupervisorHooks {
+  /** Before each start: remove what a dead keepalived left behind. */
+  beforeStart: () => Promise<void>;
+  /** After keepalived exits for any reason. */
+  onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+  onLine: (line: string) => void;
+}
+
+/** Runs stay this long before a death counts as a new failure rather than the next of a series. */
+const STABLE_RUN_MS = 10_000;
+
+export class KeepalivedSupervisor {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private jsonSignal: number | undefined;
+  startedAt = 0;
+  starts = 0;
+
+  constructor(
+    readonly paths: KeepalivedPaths,
+    private readonly log: Logger,
+    private readonly hooks: SupervisorHooks,
+    private readonly binary = "keepalived",
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private cancelled(): boolean {
+    return this.child !== undefined || this.stopping;
+  }
+
+  async start(): Promise<void> {
+    if (this.child !== undefined || this.stopping) return;
+    this.jsonSignal ??= await signalNumber("JSON", this.binary);
+    // keepalived refuses to start while a pid file names a live process; ours are only ever our own child's.
+    await removeFiles([this.paths.pid, this.paths.vrrpPid, this.paths.checkersPid, this.paths.bfdPid]);
+    await this.hooks.beforeStart();
+    // stop() or another start() may have run while we awaited.
+    if (this.cancelled()) return;
+    const args = [
+      "--dont-fork",
+      "--log-console",
+      "--log-detail",
+      "--no-syslog",
+      "--vrrp",
+      // A dead VRRP child must end keepalived, so that the agent sees it, cleans up and restarts.
+      "--dont-respawn",
+      `--use-file=${this.paths.config}`,
+      `--pid=${this.paths.pid}`,
+      `--vrrp_pid=${this.paths.vrrpPid}`,
+      `--checkers_pid=${this.paths.checkersPid}`,
+      `--bfd_pid=${this.paths.bfdPid}`,
+    ];
+    // TMPDIR: keepalived writes its JSON and stats dumps there instead of the shared /tmp.
+    const child = spawn(this.binary, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: this.paths.stateDir },
+    });
+    this.child = child;
+    this.startedAt = Date.now();
+    this.starts++;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        this.hooks.onLine(line);
+      });
+    }
+    this.exited = new Promise((resolve) => {
+      child.on("exit", (code, signal) => {
+        this.child = undefined;
+        this.hooks.onExit(code, signal);
+        resolve();
+        if (!this.stopping) this.scheduleRestart();
+      });
+    });
+    child.on("error", (err) => {
+      this.log.error("cannot run keepalived", {
+        error: err.message,
+        fix: "install keepalived 2.x on the node image",
+      });
+    });
+    this.log.info("keepalived started", { pid: child.pid });
+  }
+
+  private scheduleRestart(): void {
+    if (Date.now() - this.startedAt > STABLE_RUN_MS) this.failures = 0;
+    const delay = backoffDelay(this.failures++);
+    this.log.warn("keepalived exited; restarting", { delayMs: delay, failures: this.failures });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.start().catch((err: unknown) => {
+        this.log.error("keepalived restart failed", { error: (err as Error).message });
+        this.scheduleRestart();
+      });
+    }, delay);
+  }
+
+  /** Makes keepalived re-read its config. */
+  reload(): void {
+    if (this.child?.pid !== undefined) process.kill(this.child.pid, "SIGHUP");
+  }
+
+  /** Asks keepalived for its JSON dump and returns the text, or undefined if none came within the timeout. */
+  async dumpJson(timeoutMs = 1000): Promise<string | undefined> {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.jsonSignal === undefined) return undefined;
+    const file = join(this.paths.stateDir, "keepalived.json");
+    const before = await stat(file).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
+    const asked = Date.now();
+    process.kill(pid, this.jsonSignal);
+    // keepalived writes the file from its VRRP process a moment later; watch its mtime move.
+    while (Date.now() - asked < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 10));
+      const s = await stat(file).catch(() => undefined);
+      if (s !== undefined && s.mtimeMs !== before && s.size > 0) {
+        await new Promise((r) => setTimeout(r, 5));
+        const text = await readFile(file, "utf8");
+        try {
+          JSON.parse(text);
+          return text;
+        } catch {
+          // Still being written; look again.
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Stops keepalived (SIGTERM, then SIGKILL after the grace period) and does not restart it. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (child === undefined) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

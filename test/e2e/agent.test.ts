@@ -1,0 +1,391 @@
+// The node agent against real keepalived in network namespaces: VIPs come up on one node, fail over, are
+// handed over on shutdown, survive keepalived crashes and bad configs. Figures are printed, not asserted
+// beyond what VRRP guarantees.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { ServiceObject } from "../../src/core/objects.js";
+import {
+  createLab,
+  holdersOf,
+  rssKiB,
+  scrapeMetrics,
+  sleep,
+  startAgent,
+  startPing,
+  stopAgent,
+  vipHolders,
+  waitFor,
+  watchDoubleOwners,
+  type AgentProcess,
+  type Lab,
+} from "./netns.js";
+import { failoverTrial, settledHolder } from "./failover.js";
+import { labPlan, labService, labVip, writePlan } from "./plans.js";
+
+const execFileP = promisify(execFile);
+const SLOW = { timeout: 240_000 };
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+interface Running {
+  lab: Lab;
+  planFile: string;
+  agents: Map<string, AgentProcess>;
+}
+
+async function startAll(lab: Lab, services: ServiceObject[], spec = {}): Promise<Running> {
+  const planFile = join(lab.dir, "plan.json");
+  await writePlan(planFile, labPlan(lab, services, spec));
+  const agents = new Map(lab.nodes.map((n) => [n.name, startAgent(lab, n, planFile)]));
+  return { lab, planFile, agents };
+}
+
+async function stopAll(r: Running): Promise<void> {
+  await Promise.all([...r.agents.values()].map((a) => stopAgent(a)));
+}
+
+async function singleHolder(lab: Lab, vip: string, timeoutMs = 20_000): Promise<string> {
+  return waitFor(
+    `${vip} on exactly one node`,
+    async () => {
+      const h = await holdersOf(lab, vip);
+      return h.length === 1 ? h[0] : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+async function pingable(lab: Lab, vip: string): Promise<void> {
+  await waitFor(`${vip} to answer ping`, async () => {
+    try {
+      await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", "-n", "-c", "1", "-W", "1", vip]);
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+describe("agent in network namespaces", { concurrency: 1 }, () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await createLab(3);
+  });
+  after(async () => {
+    await lab.cleanup();
+  });
+
+  test("a VIP comes up on exactly one node and answers the client's ping", SLOW, async () => {
+    const vip = labVip(0);
+    const r = await startAll(lab, [labService("web", [vip])]);
+    try {
+      const holder = await singleHolder(lab, vip);
+      await pingable(lab, vip);
+      await sleep(1500);
+      assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
+      const agent = r.agents.get(holder)!;
+      const text = await scrapeMetrics(agent.node);
+      assert.match(text, /^keepalived_up 1$/m);
+      assert.match(
+        text,
+        new RegExp(
+          `^keepalived_operator_vip_state\\{vip="${vip.replaceAll(".", "\\.")}",instance="[^"]+"\\} 2$`,
+          "m",
+        ),
+      );
+      assert.equal((await scrapeMetrics(agent.node, "/readyz")).trim(), "ok");
+      const rss = await rssKiB(agent.child.pid!);
+      console.log(`# agent RSS on ${holder}: ${(rss / 1024).toFixed(1)} MiB`);
+    } finally {
+      await stopAll(r);
+    }
+  });
+  for (const [profile, spec, trials] of [
+    ["default (1 s adverts)", {}, 3],
+    ["Fast (100 ms adverts)", { vrrp: { timing: "Fast" as const } }, 3],
+  ] as const) {
+    test(
+      `hard failover, ${profile}: the client's outage is bounded by the master-down interval`,
+      SLOW,
+      async () => {
+        const vip = labVip(1);
+        const r = await startAll(lab, [labService("web", [vip])], spec);
+        try {
+          const results = [];
+          for (let i = 0; i < trials; i++) results.push(await failoverTrial(lab, vip));
+          const gaps = results.map((t) => t.maxGapMs);
+          console.log(
+            `# failover ${profile}: gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
+          );
+          const advert = "vrrp" in spec ? 100 : 1000;
+          for (const t of results) {
+            assert.notEqual(t.to, t.from);
+            // Master-down interval = 3 adverts + skew (< 1 advert); allow ARP and scheduling on top.
+            assert.ok(t.maxGapMs < 4 * advert + 1000, `gap ${t.maxGapMs} ms exceeds ${4 * advert + 1000} ms`);
+          }
+        } finally {
+          await stopAll(r);
+        }
+      },
+    );
+  }
+  test(
+    "graceful stop (SIGTERM): the holder hands its VIP over with zero lost pings at 10 ms",
+    SLOW,
+    async () => {
+      const vip = labVip(2);
+      const r = await startAll(lab, [labService("web", [vip])]);
+      try {
+        const holder = await settledHolder(lab, vip);
+        await sleep(1000);
+        const ping = startPing(lab, vip, 10);
+        await sleep(500);
+        const agent = r.agents.get(holder)!;
+        const started = Date.now();
+        assert.equal(await stopAgent(agent), 0, "the agent exits 0 after handing over");
+        const stopMs = Date.now() - started;
+        await sleep(1000);
+        const result = await ping.stop();
+        const now = await holdersOf(lab, vip);
+        console.log(
+          `# graceful stop of ${holder}: ${stopMs} ms to exit; ${result.sent} pings, ${result.lost} lost, longest gap ${result.maxGapMs} ms; VIP now on ${now.join(",")}`,
+        );
+        assert.equal(now.length, 1);
+        assert.notEqual(now[0], holder);
+        assert.ok(result.sent > 100, `only ${result.sent} pings sent`);
+        assert.equal(result.lost, 0, `${result.lost} pings lost during handover`);
+        assert.ok(
+          agent.logs.some((l) => l.msg === "VIPs handed over"),
+          "the agent waited for a peer to take over",
+        );
+      } finally {
+        await stopAll(r);
+      }
+    },
+  );
+
+  test(
+    "keepalived SIGKILLed on the holder: never two owners for longer than an advert; the agent restarts it",
+    SLOW,
+    async () => {
+      const vip = labVip(3);
+      const r = await startAll(lab, [labService("web", [vip])]);
+      try {
+        const holder = await settledHolder(lab, vip);
+        const agent = r.agents.get(holder)!;
+        const pid = Number(await readFile(join(agent.stateDir, "keepalived.pid"), "utf8"));
+        const vrrpPid = Number(await readFile(join(agent.stateDir, "vrrp.pid"), "utf8"));
+        const watch = watchDoubleOwners(lab, vip, 10);
+        process.kill(vrrpPid, "SIGKILL");
+        process.kill(pid, "SIGKILL");
+        await waitFor("keepalived restarted by the agent", () =>
+          Promise.resolve(
+            agent.logs.filter((l) => l.msg === "keepalived started").length >= 2 ? true : undefined,
+          ),
+        );
+        const peer = await settledHolder(lab, vip);
+        // The restarted keepalived has the higher priority and takes the VIP back (preemption).
+        await waitFor("the restarted keepalived to take the VIP back", async () => {
+          const h = await holdersOf(lab, vip);
+          return h.length === 1 && h[0] === holder ? true : undefined;
+        });
+        await sleep(1000);
+        const { maxDoubleMs, samples } = await watch.stop();
+        console.log(
+          `# SIGKILL of keepalived on ${holder}: peer ${peer} took over, then ${holder} again; longest double ownership ${maxDoubleMs} ms over ${samples} samples`,
+        );
+        assert.notEqual(peer, holder);
+        assert.ok(maxDoubleMs <= 1000, `VIP on two nodes for ${maxDoubleMs} ms`);
+        assert.ok(agent.logs.some((l) => l.msg === "keepalived exited"));
+        assert.ok(agent.logs.some((l) => l.msg === "removed VIPs a dead keepalived left on the interface"));
+      } finally {
+        await stopAll(r);
+      }
+    },
+  );
+
+  test(
+    "50 other VIPs added then removed: zero lost pings and no state change of the pinged VIP's instance",
+    SLOW,
+    async () => {
+      const vip = labVip(4);
+      const web = labService("web", [vip], 0);
+      const r = await startAll(lab, [web]);
+      try {
+        const holder = await settledHolder(lab, vip);
+        await sleep(1500);
+        const first = labPlan(lab, [web]);
+        const instance = first.instances.find((i) => i.vips.includes(vip))!.name;
+        const mark = new Map([...r.agents].map(([n, a]) => [n, a.logs.length]));
+        const others = Array.from({ length: 50 }, (_, i) =>
+          labService(`other-${i}`, [labVip(10 + i)], i + 1),
+        );
+        const ping = startPing(lab, vip, 10);
+        await sleep(300);
+        const grown = labPlan(lab, [web, ...others], {}, first);
+        await writePlan(r.planFile, grown);
+        await waitFor(
+          "the 50 VIPs to come up",
+          async () => {
+            const held = await vipHolders(
+              lab,
+              others.map((_, i) => labVip(10 + i)),
+            );
+            return [...held.values()].every((h) => h.length === 1) ? true : undefined;
+          },
+          30_000,
+          100,
+        );
+        await sleep(1000);
+        await writePlan(r.planFile, labPlan(lab, [web], {}, grown));
+        await waitFor(
+          "the 50 VIPs to go",
+          async () => {
+            const held = await vipHolders(
+              lab,
+              others.map((_, i) => labVip(10 + i)),
+            );
+            return [...held.values()].every((h) => h.length === 0) ? true : undefined;
+          },
+          30_000,
+          100,
+        );
+        await sleep(1000);
+        const result = await ping.stop();
+        const transitions = [...r.agents].flatMap(([n, a]) =>
+          a.logs
+            .slice(mark.get(n))
+            .filter((l) => l.msg === "vrrp state" && l.instance === instance)
+            .map((l) => `${n}:${String(l.state)}`),
+        );
+        console.log(
+          `# churn of 50 VIPs next to ${vip} on ${holder}: ${result.sent} pings, ${result.lost} lost, longest gap ${result.maxGapMs} ms; transitions of ${instance}: ${transitions.join(" ") || "none"}`,
+        );
+        assert.equal(result.lost, 0);
+        assert.deepEqual(transitions, []);
+        assert.deepEqual(await holdersOf(lab, vip), [holder]);
+      } finally {
+        await stopAll(r);
+      }
+    },
+  );
+
+  test("100 VIPs on 3 nodes: the busiest node holds at most 35", SLOW, async () => {
+    const services = Array.from({ length: 100 }, (_, i) => labService(`svc-${i}`, [labVip(i)], i));
+    const vips = services.map((_, i) => labVip(i));
+    const r = await startAll(lab, services);
+    try {
+      const held = await waitFor(
+        "100 VIPs each on one node",
+        async () => {
+          const h = await vipHolders(lab, vips);
+          return [...h.values()].every((x) => x.length === 1) ? h : undefined;
+        },
+        60_000,
+        200,
+      );
+      const perNode = new Map<string, number>();
+      for (const [, h] of held) perNode.set(h[0]!, (perNode.get(h[0]!) ?? 0) + 1);
+      const counts = [...perNode.entries()].sort().map(([n, c]) => `${n}=${c}`);
+      const rss = await Promise.all(
+        [...r.agents.values()].map(
+          async (a) => `${a.node.name} ${((await rssKiB(a.child.pid!)) / 1024).toFixed(1)} MiB`,
+        ),
+      );
+      console.log(`# 100 VIPs: ${counts.join(" ")}; agent RSS ${rss.join(", ")}`);
+      assert.ok(Math.max(...perNode.values()) <= 35, counts.join(" "));
+    } finally {
+      await stopAll(r);
+    }
+  });
+
+  test("a config keepalived rejects is not applied; the running one keeps serving", SLOW, async () => {
+    const vip = labVip(5);
+    const extra = labVip(6);
+    const web = labService("web", [vip]);
+    const r = await startAll(lab, [web]);
+    try {
+      const holder = await settledHolder(lab, vip);
+      const agent = r.agents.get(holder)!;
+      const before = await readFile(join(agent.stateDir, "keepalived.conf"), "utf8");
+      const ping = startPing(lab, vip, 10);
+      // Bypass the core: a keyword keepalived does not know, which it only warns about.
+      const bad = labPlan(lab, [web, labService("new", [extra], 1)]);
+      for (const i of bad.instances) i.settings = [...i.settings, ["no_such_keyword", "1"]];
+      await writePlan(r.planFile, bad);
+      await waitFor("every agent to reject the plan", () =>
+        Promise.resolve(
+          [...r.agents.values()].every((a) =>
+            a.logs.some((l) => l.msg === "config rejected; the last good one keeps running"),
+          )
+            ? true
+            : undefined,
+        ),
+      );
+      await sleep(1500);
+      const result = await ping.stop();
+      const reason = String(
+        agent.logs.find((l) => l.msg === "config rejected; the last good one keeps running")?.reason,
+      );
+      console.log(`# rejected: ${reason}`);
+      assert.match(reason, /Unknown keyword/);
+      assert.equal(
+        await readFile(join(agent.stateDir, "keepalived.conf"), "utf8"),
+        before,
+        "the running config is untouched",
+      );
+      assert.deepEqual(await holdersOf(lab, extra), [], "the rejected plan's new VIP is not announced");
+      assert.deepEqual(await holdersOf(lab, vip), [holder]);
+      assert.equal(result.lost, 0);
+      assert.match(await scrapeMetrics(agent.node), /^keepalived_operator_config_rejected_total 1$/m);
+      // A good plan afterwards is applied.
+      await writePlan(r.planFile, labPlan(lab, [web, labService("new", [extra], 1)]));
+      await settledHolder(lab, extra);
+    } finally {
+      await stopAll(r);
+    }
+  });
+
+  test("metrics pass promtool check metrics", SLOW, async () => {
+    const vip = labVip(7);
+    const r = await startAll(lab, [labService("web", [vip]), labService("v6", ["2001:db8::200"], 1)]);
+    try {
+      const holder = await settledHolder(lab, vip);
+      const text = await scrapeMetrics(r.agents.get(holder)!.node);
+      for (const name of [
+        "keepalived_up",
+        "keepalived_vrrp_state",
+        "keepalived_advertisements_received_total",
+        "keepalived_advertisements_sent_total",
+        "keepalived_become_master_total",
+        "keepalived_release_master_total",
+        "keepalived_operator_vip_state",
+        "keepalived_operator_config_reloads_total",
+        "keepalived_operator_config_rejected_total",
+        "keepalived_operator_failover_seconds_bucket",
+      ]) {
+        assert.match(text, new RegExp(`^${name}[{ ]`, "m"), `${name} missing`);
+      }
+      const check = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = execFile("promtool", ["check", "metrics"], (err, stdout, stderr) => {
+          resolve({
+            code: err === null ? 0 : typeof err.code === "number" ? err.code : 1,
+            output: `${stdout}${stderr}`,
+          });
+        });
+        child.stdin!.end(text);
+      });
+      assert.equal(check.output, "", `promtool: ${check.output}`);
+      assert.equal(check.code, 0);
+    } finally {
+      await stopAll(r);
+    }
+  });
+});

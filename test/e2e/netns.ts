@@ -1,0 +1,357 @@
+// A network lab in namespaces: a switch namespace with a bridge, N node namespaces and a client namespace,
+// each joined to the bridge by a veth. Addresses from 198.18.0.0/24 and 2001:db8::/64 only. Names carry a
+// per-run prefix (kao<pid>-<n>) and everything is removed on cleanup, on exit, and by the next run if a
+// crashed one left namespaces behind. Reusable by the local lab.
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { parseIpAddrJson } from "../../src/agent/addresses.js";
+
+const execFileP = promisify(execFile);
+
+export const NODE_IP = (i: number): string => `198.18.0.${11 + i}`;
+export const NODE_IP6 = (i: number): string => `2001:db8::${(11 + i).toString(16)}`;
+export const CLIENT_IP = "198.18.0.100";
+export const CLIENT_IP6 = "2001:db8::100";
+/** The interface name inside every node namespace. */
+export const NODE_IFACE = "eth0";
+
+export interface LabNode {
+  name: string;
+  ns: string;
+  ip: string;
+  ip6: string;
+  /** The bridge-side end of the node's veth, in the switch namespace: set it down to cut the node off. */
+  switchPort: string;
+}
+
+export interface Lab {
+  prefix: string;
+  switchNs: string;
+  clientNs: string;
+  nodes: LabNode[];
+  /** A private directory for plan files and agent state, removed on cleanup. */
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+let labCounter = 0;
+const liveLabs = new Set<string>();
+const RUN_PREFIX = `kao${process.pid}-`;
+
+async function ip(...args: string[]): Promise<string> {
+  const { stdout } = await execFileP("ip", args);
+  return stdout;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Namespaces named kao<pid>-… whose process is gone: left by a crashed run. */
+function staleNamespaces(): string[] {
+  const out = execFileSync("ip", ["-j", "netns", "list"], { encoding: "utf8" });
+  const list = JSON.parse(out === "" ? "[]" : out) as { name: string }[];
+  return list
+    .map((n) => n.name)
+    .filter((name) => {
+      const m = /^kao(\d+)-/.exec(name);
+      return m !== null && !pidAlive(Number(m[1]));
+    });
+}
+
+function deleteNamespacesSync(names: string[]): void {
+  for (const name of names) {
+    // Processes still inside would keep the network alive; end those of this namespace only.
+    try {
+      const pids = execFileSync("ip", ["netns", "pids", name], { encoding: "utf8" })
+        .split("\n")
+        .filter((p) => p !== "");
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    } catch {
+      // namespace already gone
+    }
+    try {
+      execFileSync("ip", ["netns", "del", name], { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on("exit", () => {
+  deleteNamespacesSync([...liveLabs]);
+});
+
+export async function createLab(nodeCount: number): Promise<Lab> {
+  deleteNamespacesSync(staleNamespaces());
+  const prefix = `${RUN_PREFIX}${++labCounter}-`;
+  const switchNs = `${prefix}sw`;
+  const clientNs = `${prefix}client`;
+  const nodes: LabNode[] = Array.from({ length: nodeCount }, (_, i) => ({
+    name: `node-${i + 1}`,
+    ns: `${prefix}n${i + 1}`,
+    ip: NODE_IP(i),
+    ip6: NODE_IP6(i),
+    switchPort: `p${i + 1}`,
+  }));
+  const all = [switchNs, clientNs, ...nodes.map((n) => n.ns)];
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const cleanup = async (): Promise<void> => {
+    deleteNamespacesSync(all.filter((n) => liveLabs.has(n)));
+    for (const n of all) liveLabs.delete(n);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const ns of all) {
+      await ip("netns", "add", ns);
+      liveLabs.add(ns);
+      await ip("-n", ns, "link", "set", "lo", "up");
+    }
+    await ip("-n", switchNs, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
+    await ip("-n", switchNs, "link", "set", "br0", "up");
+    const join = async (ns: string, iface: string, port: string, v4: string, v6: string): Promise<void> => {
+      await ip("link", "add", iface, "netns", ns, "type", "veth", "peer", "name", port, "netns", switchNs);
+      await ip("-n", switchNs, "link", "set", port, "master", "br0", "up");
+      await ip("-n", ns, "addr", "add", `${v4}/24`, "dev", iface);
+      await ip("-n", ns, "addr", "add", `${v6}/64`, "dev", iface, "nodad");
+      await ip("-n", ns, "link", "set", iface, "up");
+    };
+    // veth names are created directly inside the namespaces, so nothing ever appears in the host's.
+    for (const n of nodes) await join(n.ns, NODE_IFACE, n.switchPort, n.ip, n.ip6);
+    await join(clientNs, NODE_IFACE, "pc", CLIENT_IP, CLIENT_IP6);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { prefix, switchNs, clientNs, nodes, dir, cleanup };
+}
+
+/** Addresses on eth0 of a node namespace. */
+export async function nodeAddresses(node: LabNode): Promise<string[]> {
+  return parseIpAddrJson(await ip("-n", node.ns, "-j", "addr", "show", "dev", NODE_IFACE)).map((a) => a.ip);
+}
+
+/** Which nodes hold each of the given VIPs right now. */
+export async function vipHolders(lab: Lab, vips: string[]): Promise<Map<string, string[]>> {
+  const held = await Promise.all(
+    lab.nodes.map(async (n) => ({ node: n.name, addrs: new Set(await nodeAddresses(n)) })),
+  );
+  return new Map(vips.map((v) => [v, held.filter((h) => h.addrs.has(v)).map((h) => h.node)]));
+}
+
+export async function holdersOf(lab: Lab, vip: string): Promise<string[]> {
+  return (await vipHolders(lab, [vip])).get(vip) ?? [];
+}
+
+/** Cuts a node off the network (its port on the bridge down), as a dead link or a dead host would. */
+export async function setSwitchPort(lab: Lab, node: LabNode, up: boolean): Promise<void> {
+  await ip("-n", lab.switchNs, "link", "set", node.switchPort, up ? "up" : "down");
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface AgentProcess {
+  node: LabNode;
+  child: ChildProcess;
+  /** Parsed JSON log lines of the agent, in order. */
+  logs: Record<string, unknown>[];
+  stateDir: string;
+  exited: Promise<number | null>;
+}
+
+const REPO = resolve(import.meta.dirname, "../../..");
+
+/** Starts `keepalived-operator agent` inside the node's namespace. */
+export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: string[] = []): AgentProcess {
+  const stateDir = join(lab.dir, node.name);
+  const child = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      node.ns,
+      process.execPath,
+      join(REPO, "bin/keepalived-operator.js"),
+      "agent",
+      "--plan-file",
+      planFile,
+      "--node",
+      node.name,
+      "--interface",
+      NODE_IFACE,
+      "--state-dir",
+      stateDir,
+      "--metrics-address",
+      "127.0.0.1:9650",
+      ...extra,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const logs: Record<string, unknown>[] = [];
+  createInterface({ input: child.stderr }).on("line", (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: "raw", line });
+    }
+    if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${node.name}] ${line}\n`);
+  });
+  const exited = new Promise<number | null>((r) =>
+    child.on("exit", (code) => {
+      r(code);
+    }),
+  );
+  return { node, child, logs, stateDir, exited };
+}
+
+/** SIGTERM and wait; SIGKILL if it does not exit in time. */
+export async function stopAgent(a: AgentProcess, timeoutMs = 15_000): Promise<number | null> {
+  if (a.child.exitCode !== null || a.child.signalCode !== null) return a.child.exitCode;
+  a.child.kill("SIGTERM");
+  const timer = setTimeout(() => a.child.kill("SIGKILL"), timeoutMs);
+  const code = await a.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Runs a command inside a namespace and returns its stdout. */
+export async function nsExec(ns: string, cmd: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileP("ip", ["netns", "exec", ns, cmd, ...args], { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+export async function scrapeMetrics(node: LabNode, path = "/metrics"): Promise<string> {
+  return nsExec(node.ns, "curl", [
+    "--silent",
+    "--show-error",
+    "--max-time",
+    "5",
+    `http://127.0.0.1:9650${path}`,
+  ]);
+}
+
+export interface PingResult {
+  sent: number;
+  received: number;
+  lost: number;
+  duplicates: number;
+  /** Longest time between two consecutive replies, in ms (the outage a client saw). */
+  maxGapMs: number;
+}
+
+/** Pings from the client namespace every `intervalMs` until stop() is called. */
+export function startPing(lab: Lab, target: string, intervalMs = 10): { stop: () => Promise<PingResult> } {
+  const child = spawn(
+    "ip",
+    ["netns", "exec", lab.clientNs, "ping", "-n", "-D", "-W", "1", "-i", String(intervalMs / 1000), target],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const seqs = new Set<number>();
+  let duplicates = 0;
+  let lastReply: number | undefined;
+  let maxGapMs = 0;
+  let sent = 0;
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const reply = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/.exec(line);
+    if (reply !== null) {
+      const t = Number(reply[1]) * 1000;
+      if (line.includes("DUP!")) duplicates++;
+      else seqs.add(Number(reply[2]));
+      if (lastReply !== undefined) maxGapMs = Math.max(maxGapMs, t - lastReply);
+      lastReply = t;
+    }
+    const summary = /(\d+) packets transmitted/.exec(line);
+    if (summary !== null) sent = Number(summary[1]);
+  });
+  const done = new Promise<void>((r) =>
+    child.on("exit", () => {
+      r();
+    }),
+  );
+  return {
+    stop: async () => {
+      child.kill("SIGINT");
+      await done;
+      return {
+        sent,
+        received: seqs.size,
+        lost: Math.max(0, sent - seqs.size),
+        duplicates,
+        maxGapMs: Math.round(maxGapMs),
+      };
+    },
+  };
+}
+
+/**
+ * Samples which nodes hold `vip` every `everyMs` until stop(); reports the longest time it was seen on
+ * two nodes at once.
+ */
+export function watchDoubleOwners(
+  lab: Lab,
+  vip: string,
+  everyMs = 20,
+): { stop: () => Promise<{ maxDoubleMs: number; samples: number }> } {
+  let running = true;
+  let maxDoubleMs = 0;
+  let samples = 0;
+  const loop = (async () => {
+    let since: number | undefined;
+    while (running) {
+      const t = Date.now();
+      const holders = await holdersOf(lab, vip);
+      samples++;
+      if (holders.length > 1) {
+        since ??= t;
+        maxDoubleMs = Math.max(maxDoubleMs, Date.now() - since);
+      } else since = undefined;
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { maxDoubleMs, samples };
+    },
+  };
+}
+
+/** Resident memory of a process, in KiB (VmRSS). */
+export async function rssKiB(pid: number): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+}
