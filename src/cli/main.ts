@@ -8,9 +8,17 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "print a node's keepalived.conf for a group and Services read from files",
     load: async () => (await import("./render.js")).runRender,
   },
+  controller: {
+    summary: "run the controller (leader-elected) against a cluster",
+    load: async () => (await import("./controller.js")).runController,
+  },
   controlplane: {
     summary: "start or stop a local etcd + kube-apiserver (up | down)",
     load: async () => (await import("./controlplane.js")).runControlplane,
+  },
+  agent: {
+    summary: "run keepalived for one node, following a GroupPlan file (--plan-file, --node)",
+    load: async () => (await import("./agent.js")).runAgent,
   },
 };
 

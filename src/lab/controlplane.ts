@@ -97,7 +97,7 @@ export async function controlPlaneBinDir(log: (line: string) => void = () => und
 }
 
 /** A loopback port nobody listens on right now (bind port 0, read it, close). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on("error", reject);

@@ -1,0 +1,152 @@
+// A list+watch cache of one resource that restarts itself: 410 Gone → relist; any other failure → relist after
+// backoff; a full relist every `relistMs` even when the watch is healthy (level-triggered safety net).
+// A resource that does not exist (404, e.g. an optional CRD) is retried slowly and reads as empty.
+import type { Logger } from "../lib/log.js";
+import { backoffDelay } from "../lib/backoff.js";
+import { ApiError, type KubeClient, type WatchEvent } from "./rest.js";
+
+export interface KubeObject {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export interface InformerOptions {
+  /** Collection path, e.g. `/api/v1/services`. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  relistMs?: number;
+  /** How often to look again for a resource that answered 404. */
+  missingRetryMs?: number;
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly abort = new AbortController();
+  private resolveSynced: () => void = () => undefined;
+  /** Resolves after the first successful list (or the first 404 of an optional resource). */
+  readonly synced = new Promise<void>((r) => (this.resolveSynced = r));
+  /** Counts lists, for metrics and tests. */
+  lists = 0;
+  failures = 0;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: InformerOptions,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(`${namespace ?? ""}/${name}`);
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  /** A call, not a property: awaits and callbacks change it behind the type checker's back. */
+  private stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    const selectors = { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
+    while (!this.stopped()) {
+      try {
+        const listed = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>(
+          "GET",
+          this.opts.path,
+          { query: selectors, signal: this.abort.signal },
+        );
+        this.lists++;
+        this.store.clear();
+        for (const item of listed.items) this.store.set(keyOf(item), item);
+        let rv = listed.metadata.resourceVersion;
+        this.resolveSynced();
+        this.onChange();
+        attempt = 0;
+        const listedAt = Date.now();
+        // Watch until it is time to relist, the server asks for one (410), or something breaks.
+        while (!this.stopped() && Date.now() - listedAt < (this.opts.relistMs ?? 600_000)) {
+          const watch = { gone: false };
+          await this.client.watch<T>(
+            this.opts.path,
+            {
+              ...selectors,
+              resourceVersion: rv,
+              allowWatchBookmarks: true,
+              timeoutSeconds: 60 + Math.floor(Math.random() * 60),
+            },
+            (e: WatchEvent<T>) => {
+              if (e.type === "ERROR") {
+                watch.gone = e.object.code === 410;
+                if (!watch.gone)
+                  throw new ApiError(
+                    e.object.code ?? 0,
+                    e.object.reason ?? "WatchError",
+                    e.object.message ?? "",
+                    "WATCH",
+                    this.opts.path,
+                  );
+                return;
+              }
+              const rvNew = e.object.metadata.resourceVersion;
+              if (rvNew !== undefined) rv = rvNew;
+              if (e.type === "BOOKMARK") return;
+              if (e.type === "DELETED") this.store.delete(keyOf(e.object));
+              else this.store.set(keyOf(e.object), e.object);
+              this.onChange();
+            },
+            this.abort.signal,
+          );
+          if (watch.gone) break;
+        }
+      } catch (err) {
+        if (this.stopped()) return;
+        if (err instanceof ApiError && err.status === 404) {
+          // An optional resource (e.g. OpenShift's Network CRD) that is not installed reads as empty.
+          if (this.store.size > 0) {
+            this.store.clear();
+            this.onChange();
+          }
+          this.resolveSynced();
+          await this.sleep(this.opts.missingRetryMs ?? 30_000);
+          continue;
+        }
+        this.failures++;
+        const delay = backoffDelay(attempt++, { initialMs: 200, maxMs: 30_000, factor: 2 });
+        this.log.warn("watch failed; relisting after backoff", {
+          path: this.opts.path,
+          error: (err as Error).message,
+          delayMs: delay,
+        });
+        await this.sleep(delay);
+      }
+    }
+  }
+}

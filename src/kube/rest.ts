@@ -1,0 +1,175 @@
+// The only HTTP path to the API server: plain JSON in and out (no typed models that drop or convert fields),
+// with authentication from a kubeconfig or the in-cluster service account via client-node's KubeConfig.
+import { request, type RequestOptions } from "node:https";
+import { KubeConfig } from "@kubernetes/client-node";
+
+/** The API server answered with an error status; `reason` is the Status reason (NotFound, Conflict, …). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(`${method} ${path}: ${status} ${reason}: ${message}`);
+    this.name = "ApiError";
+  }
+  /** Worth retrying: server-side trouble, throttling or a lost race. */
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429 || this.status === 409 || this.status === 0;
+  }
+}
+
+export interface RequestInit {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Accept header (default application/json). */
+  accept?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type WatchEvent<T> =
+  | { type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK"; object: T }
+  | { type: "ERROR"; object: { code?: number; reason?: string; message?: string } };
+
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath !== undefined) kc.loadFromFile(kubeconfigPath);
+  else if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+function queryString(query: RequestInit["query"]): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s === "" ? "" : `?${s}`;
+}
+
+export class KubeClient {
+  private constructor(
+    private readonly server: URL,
+    private readonly kc: KubeConfig,
+  ) {}
+
+  static fromKubeConfig(kc: KubeConfig): KubeClient {
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error("the kubeconfig has no current cluster");
+    return new KubeClient(new URL(cluster.server), kc);
+  }
+
+  private async options(method: string, path: string, init: RequestInit): Promise<RequestOptions> {
+    const opts: RequestOptions = {
+      method,
+      protocol: this.server.protocol,
+      hostname: this.server.hostname,
+      port: this.server.port,
+      path: `${this.server.pathname.replace(/\/$/, "")}${path}${queryString(init.query)}`,
+      headers: { Accept: init.accept ?? "application/json" },
+    };
+    await this.kc.applyToHTTPSOptions(opts);
+    if (init.body !== undefined) {
+      (opts.headers as Record<string, string>)["Content-Type"] = init.contentType ?? "application/json";
+    }
+    return opts;
+  }
+
+  /** One request; resolves with the parsed JSON body, rejects with ApiError on a non-2xx status. */
+  async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    const opts = await this.options(method, path, init);
+    const payload =
+      init.body === undefined
+        ? undefined
+        : typeof init.body === "string"
+          ? init.body
+          : JSON.stringify(init.body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request(opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          let body: unknown;
+          try {
+            body = text === "" ? {} : JSON.parse(text);
+          } catch {
+            body = { message: text.slice(0, 500) };
+          }
+          if (status >= 200 && status < 300) resolve(body as T);
+          else {
+            const s = body as { reason?: string; message?: string };
+            reject(
+              new ApiError(status, s.reason ?? "Unknown", s.message ?? text.slice(0, 500), method, path),
+            );
+          }
+        });
+      });
+      req.setTimeout(init.timeoutMs ?? 30_000, () =>
+        req.destroy(new ApiError(0, "Timeout", "request timed out", method, path)),
+      );
+      req.on("error", (err) => {
+        reject(err instanceof ApiError ? err : new ApiError(0, "ConnectionError", err.message, method, path));
+      });
+      init.signal?.addEventListener(
+        "abort",
+        () => req.destroy(new ApiError(0, "Aborted", "aborted", method, path)),
+        { once: true },
+      );
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Streams a watch; resolves when the server ends it, rejects on errors. Each line is one event. */
+  async watch<T>(
+    path: string,
+    query: RequestInit["query"],
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const opts = await this.options("GET", path, { query: { ...query, watch: true } });
+    return new Promise<void>((resolve, reject) => {
+      const req = request(opts, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          res.resume();
+          reject(new ApiError(status, "WatchFailed", `watch answered ${status}`, "GET", path));
+          return;
+        }
+        let buffer = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffer += chunk;
+          let nl: number;
+          while ((nl = buffer.indexOf("\n")) >= 0) {
+            const line = buffer.slice(0, nl).trim();
+            buffer = buffer.slice(nl + 1);
+            if (line === "") continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent<T>);
+            } catch (err) {
+              req.destroy();
+              reject(err instanceof Error ? err : new Error(String(err)));
+              return;
+            }
+          }
+        });
+        res.on("end", () => {
+          resolve();
+        });
+        res.on("error", reject);
+      });
+      req.on("error", (err) => {
+        reject(signal.aborted ? new ApiError(0, "Aborted", "aborted", "GET", path) : err);
+      });
+      signal.addEventListener("abort", () => req.destroy(), { once: true });
+      req.end();
+    });
+  }
+}

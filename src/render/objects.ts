@@ -1,0 +1,307 @@
+// GroupPlan → the Kubernetes objects and status the controller applies. Pure: the clock arrives as `now`.
+import { createHash } from "node:crypto";
+import {
+  GROUP_LABEL,
+  GROUP_VERSION,
+  KIND,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  METRICS_PORT,
+} from "../api/names.js";
+import type { Condition, KeepalivedGroupStatus } from "../api/types.js";
+import type { Diagnostic } from "../core/diagnostics.js";
+import type { GroupPlan } from "../core/plan.js";
+import { renderKeepalivedConf } from "./keepalivedConf.js";
+import { serializeGroupPlan } from "./planCodec.js";
+
+/** Annotation holding the hash of what the controller last applied, so unchanged objects are not written. */
+export const APPLIED_HASH_ANNOTATION = "keepalived-operator.redhat-cop.io/applied-hash";
+/** ConfigMap key with the machine-readable GroupPlan that agents follow. */
+export const PLAN_KEY = "plan.json";
+export const CONF_KEY = "keepalived.conf";
+export const AGENT_SERVICE_ACCOUNT = "keepalived-agent";
+
+export interface GroupIdentity {
+  uid: string;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller: boolean;
+      blockOwnerDeletion: boolean;
+    }[];
+  };
+  [key: string]: unknown;
+}
+
+export function hashOf(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+function withHash(obj: KubeObject): KubeObject {
+  const hash = hashOf(obj);
+  return {
+    ...obj,
+    metadata: {
+      ...obj.metadata,
+      annotations: { ...obj.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash },
+    },
+  };
+}
+
+function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): KubeObject["metadata"] {
+  const g = plan.group;
+  return {
+    name: g.name,
+    namespace: g.namespace,
+    labels: { [GROUP_LABEL]: g.name, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    ownerReferences: [
+      {
+        apiVersion: GROUP_VERSION,
+        kind: KIND,
+        name: g.name,
+        uid: owner.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+}
+
+/** The ConfigMap the agents follow: the plan as JSON, plus one node's keepalived.conf for people to read. */
+export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): KubeObject {
+  const g = plan.group;
+  const example = plan.nodes[0];
+  let conf = `# KeepalivedGroup ${g.key} has no nodes yet.\n`;
+  if (example !== undefined) {
+    const header =
+      `# Example: the file of node ${example.name}. Each node's agent renders its own from ${PLAN_KEY}` +
+      (g.interfaceFromIP !== undefined
+        ? `,\n# with the interface of its route to ${g.interfaceFromIP.text}`
+        : "") +
+      (g.password !== undefined ? ",\n# with the password read from the Secret (never stored here)" : "") +
+      ".\n";
+    const ctx: Parameters<typeof renderKeepalivedConf>[1] = {
+      node: example.name,
+      interface: g.interface ?? "auto",
+    };
+    if (g.password !== undefined) ctx.password = "********";
+    conf = header + renderKeepalivedConf(plan, ctx);
+  }
+  return withHash({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: ownedMetadata(plan, owner),
+    data: { [CONF_KEY]: conf, [PLAN_KEY]: serializeGroupPlan(plan) },
+  });
+}
+
+/** The agent DaemonSet: host network, three capabilities instead of privileged, one node down at a time. */
+export function desiredDaemonSet(plan: GroupPlan, owner: GroupIdentity): KubeObject {
+  const g = plan.group;
+  const podSpec: Record<string, unknown> = {
+    hostNetwork: true,
+    dnsPolicy: "ClusterFirstWithHostNet",
+    serviceAccountName: AGENT_SERVICE_ACCOUNT,
+    automountServiceAccountToken: true,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: 30,
+    nodeSelector: g.nodeSelector,
+    tolerations: g.tolerations,
+    containers: [
+      {
+        name: "agent",
+        image: g.image,
+        imagePullPolicy: "IfNotPresent",
+        command: ["keepalived-operator"],
+        args: ["agent", "--group", g.key, "--node", "$(NODE_NAME)"],
+        env: [
+          { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        ],
+        ports: [{ name: "metrics", containerPort: METRICS_PORT, hostPort: METRICS_PORT, protocol: "TCP" }],
+        livenessProbe: {
+          httpGet: { path: "/healthz", port: METRICS_PORT },
+          periodSeconds: 10,
+          failureThreshold: 3,
+        },
+        readinessProbe: { httpGet: { path: "/readyz", port: METRICS_PORT }, periodSeconds: 5 },
+        securityContext: {
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsUser: 0,
+          capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"] },
+        },
+        resources: g.resources ?? { requests: { cpu: "10m", memory: "48Mi" } },
+        volumeMounts: [
+          { name: "state", mountPath: "/run/keepalived-operator" },
+          { name: "tmp", mountPath: "/tmp" },
+        ],
+      },
+    ],
+    volumes: [
+      { name: "state", emptyDir: { medium: "Memory" } },
+      { name: "tmp", emptyDir: { medium: "Memory" } },
+    ],
+  };
+  if (g.priorityClassName !== undefined) podSpec.priorityClassName = g.priorityClassName;
+  const template: Record<string, unknown> = {
+    metadata: { labels: { [GROUP_LABEL]: g.name } },
+    spec: podSpec,
+  };
+  if (Object.keys(g.podAnnotations).length > 0) {
+    template.metadata = { labels: { [GROUP_LABEL]: g.name }, annotations: g.podAnnotations };
+  }
+  return withHash({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: ownedMetadata(plan, owner),
+    spec: {
+      selector: { matchLabels: { [GROUP_LABEL]: g.name } },
+      // Never two nodes of a group down at once: the VIPs always have somewhere to go.
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+      template,
+    },
+  });
+}
+
+function condition(
+  type: string,
+  status: Condition["status"],
+  reason: string,
+  message: string,
+  generation: number,
+  previous: Condition[] | undefined,
+  now: string,
+): Condition {
+  const old = previous?.find((c) => c.type === type);
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: old !== undefined && old.status === status ? old.lastTransitionTime : now,
+    observedGeneration: generation,
+  };
+}
+
+/** Status of a valid group: router IDs, counts, Ready and Degraded. */
+export function groupStatus(
+  plan: GroupPlan,
+  previous: KeepalivedGroupStatus | undefined,
+  now: string,
+): KeepalivedGroupStatus {
+  const g = plan.group;
+  const vips = plan.instances.reduce((n, i) => n + i.vips.length, 0);
+  const errors = plan.diagnostics.filter((d) => d.severity === "Error");
+  const warnings = plan.diagnostics.filter(
+    (d) => d.severity === "Warning" && d.object.kind === "KeepalivedGroup",
+  );
+  const problem = errors[0] ?? warnings[0];
+  const conditions = [
+    errors.length === 0
+      ? condition(
+          "Ready",
+          "True",
+          "Planned",
+          `${vips} VIP(s) on ${plan.nodes.length} node(s) in ${plan.instances.length} VRRP instance(s)`,
+          g.generation,
+          previous?.conditions,
+          now,
+        )
+      : condition(
+          "Ready",
+          "False",
+          errors[0]?.reason ?? "Error",
+          errors.map((d) => d.message).join(" "),
+          g.generation,
+          previous?.conditions,
+          now,
+        ),
+    problem === undefined
+      ? condition(
+          "Degraded",
+          "False",
+          "AsExpected",
+          "no problems found",
+          g.generation,
+          previous?.conditions,
+          now,
+        )
+      : condition(
+          "Degraded",
+          "True",
+          problem.reason,
+          [...errors, ...warnings].map((d) => `${d.field}: ${d.message}`).join(" "),
+          g.generation,
+          previous?.conditions,
+          now,
+        ),
+  ];
+  return {
+    observedGeneration: g.generation,
+    routerIDs: plan.routerIDs,
+    nodes: plan.nodes.length,
+    vips,
+    conditions,
+  };
+}
+
+/** Status of a group that failed validation: what is wrong, field by field. */
+export function invalidGroupStatus(
+  generation: number,
+  diagnostics: Diagnostic[],
+  previous: KeepalivedGroupStatus | undefined,
+  now: string,
+): KeepalivedGroupStatus {
+  const message = diagnostics.map((d) => `${d.field}: ${d.message}`).join(" ");
+  const reason = diagnostics[0]?.reason ?? "InvalidSpec";
+  const status: KeepalivedGroupStatus = {
+    observedGeneration: generation,
+    nodes: 0,
+    vips: 0,
+    conditions: [
+      condition("Ready", "False", reason, message, generation, previous?.conditions, now),
+      condition("Degraded", "True", reason, message, generation, previous?.conditions, now),
+    ],
+  };
+  // Keep the recorded router IDs: fixing the spec must not renumber the group's instances.
+  if (previous?.routerIDs !== undefined) status.routerIDs = previous.routerIDs;
+  return status;
+}
+
+/** Compares two statuses ignoring transition times and key order. */
+export function sameStatus(a: KeepalivedGroupStatus | undefined, b: KeepalivedGroupStatus): boolean {
+  const strip = (s: KeepalivedGroupStatus | undefined): unknown =>
+    s === undefined
+      ? undefined
+      : {
+          ...s,
+          conditions: (s.conditions ?? [])
+            .map((c) => ({ ...c, lastTransitionTime: "" }))
+            .sort((x, y) => (x.type < y.type ? -1 : 1)),
+        };
+  return sortedJson(strip(a)) === sortedJson(strip(b));
+}
+
+export function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val !== null && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)),
+        )
+      : val,
+  );
+}

@@ -1,0 +1,51 @@
+// Service status.loadBalancer.ingress written by the controller, and how to tell ours from someone else's.
+// Pure. We write ingress only where nobody else does (it is empty, or our field manager already owns it).
+import { FIELD_MANAGER } from "../api/names.js";
+import type { ServiceObject } from "../core/objects.js";
+import type { ServicePlan } from "../core/plan.js";
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  fieldsV1?: Record<string, unknown>;
+}
+
+export type ServiceWithManagedFields = ServiceObject & {
+  metadata: { managedFields?: ManagedFieldsEntry[]; uid?: string };
+};
+
+/** Whether our field manager owns status.loadBalancer.ingress (so its IPs are derived, not requested). */
+export function ownsIngress(s: ServiceWithManagedFields): boolean {
+  return (s.metadata.managedFields ?? []).some((m) => {
+    if (m.manager !== FIELD_MANAGER || m.subresource !== "status") return false;
+    const status = m.fieldsV1?.["f:status"] as Record<string, unknown> | undefined;
+    const lb = status?.["f:loadBalancer"] as Record<string, unknown> | undefined;
+    return lb?.["f:ingress"] !== undefined;
+  });
+}
+
+/** The ingress the Service's status should carry, or undefined when we must not touch it. */
+export function desiredIngress(
+  s: ServiceWithManagedFields,
+  plan: ServicePlan | undefined,
+): { ip: string; ipMode: "VIP" }[] | undefined {
+  const current = s.status?.loadBalancer?.ingress ?? [];
+  const ours = ownsIngress(s);
+  if (!ours && current.length > 0) return undefined;
+  if (s.spec?.type !== "LoadBalancer") return ours ? [] : undefined;
+  const wanted = (plan?.announced ?? []).map((a) => ({ ip: a.ip, ipMode: "VIP" as const }));
+  if (!ours && wanted.length === 0) return undefined;
+  return wanted;
+}
+
+export function sameIngress(s: ServiceObject, wanted: { ip: string; ipMode: string }[]): boolean {
+  const current = (s.status?.loadBalancer?.ingress ?? []).map((i) => `${i.ip ?? ""}|${i.ipMode ?? ""}`);
+  return JSON.stringify(current) === JSON.stringify(wanted.map((i) => `${i.ip}|${i.ipMode}`));
+}
+
+/** A copy of the Service without the ingress we wrote ourselves: those IPs are outputs, not requests. */
+export function withoutOwnIngress(s: ServiceWithManagedFields): ServiceObject {
+  if (!ownsIngress(s)) return s;
+  return { ...s, status: { ...s.status, loadBalancer: {} } };
+}

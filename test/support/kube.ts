@@ -1,0 +1,179 @@
+// Test helpers over the real control plane: an admin REST client, YAML apply, polling, controller processes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
+import { freePort, type ControlPlane } from "../../src/lab/controlplane.js";
+import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
+
+export { ApiError, KubeClient };
+
+export function adminClient(cp: ControlPlane): KubeClient {
+  return KubeClient.fromKubeConfig(loadKubeConfig(cp.kubeconfigPath));
+}
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+const PLURALS: Record<string, string> = {
+  Namespace: "namespaces",
+  ServiceAccount: "serviceaccounts",
+  ClusterRole: "clusterroles",
+  ClusterRoleBinding: "clusterrolebindings",
+  Role: "roles",
+  RoleBinding: "rolebindings",
+  Service: "services",
+  Node: "nodes",
+  KeepalivedGroup: "keepalivedgroups",
+  Secret: "secrets",
+  ConfigMap: "configmaps",
+  EndpointSlice: "endpointslices",
+  DaemonSet: "daemonsets",
+  Lease: "leases",
+};
+
+export function objectPath(o: Obj): string {
+  const prefix = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+  const plural = PLURALS[o.kind];
+  if (plural === undefined) throw new Error(`no plural known for ${o.kind}`);
+  return `${prefix}${o.metadata.namespace === undefined ? "" : `/namespaces/${o.metadata.namespace}`}/${plural}/${o.metadata.name}`;
+}
+
+/** Server-side apply as the test's own field manager (like `kubectl apply --server-side`). */
+export async function apply(client: KubeClient, o: Obj, subresource?: "status"): Promise<unknown> {
+  return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
+    query: { fieldManager: "test", force: true },
+    body: o,
+    contentType: "application/apply-patch+yaml",
+  });
+}
+
+export async function applyFile(client: KubeClient, path: string): Promise<void> {
+  for (const doc of parseAllDocuments(readFileSync(path, "utf8"))) {
+    const o = doc.toJS() as Obj | null;
+    if (o !== null) await apply(client, o);
+  }
+}
+
+export async function get<T>(client: KubeClient, o: Obj): Promise<T | undefined> {
+  try {
+    return await client.request<T>("GET", objectPath(o));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function del(client: KubeClient, o: Obj): Promise<void> {
+  try {
+    await client.request("DELETE", objectPath(o));
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+  }
+}
+
+/** Polls until `check` returns a value other than undefined; fails with `what` after the limit. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  limitMs = 30_000,
+  everyMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface ControllerProcess {
+  child: ChildProcess;
+  metricsPort: number;
+  logs: string[];
+  metrics(): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `keepalived-operator controller` as its own process with fast leader-election timers. */
+export async function startController(
+  kubeconfig: string,
+  identity: string,
+  extra: string[] = [],
+): Promise<ControllerProcess> {
+  const metricsPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      "bin/keepalived-operator.js",
+      "controller",
+      "--kubeconfig",
+      kubeconfig,
+      "--namespace",
+      "keepalived-operator",
+      "--identity",
+      identity,
+      "--metrics-address",
+      `127.0.0.1:${metricsPort}`,
+      "--lease-duration",
+      "3",
+      "--renew-deadline",
+      "2",
+      "--retry-period",
+      "0.5",
+      ...extra,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const logs: string[] = [];
+  let partial = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    logs.push(...lines);
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => {
+      resolve(code);
+    });
+  });
+  const metrics = async (): Promise<string> => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    return res.text();
+  };
+  await eventually(
+    "controller metrics endpoint",
+    async () => ((await metrics()).includes("keepalived_operator_leader") ? true : undefined),
+    15_000,
+  );
+  return {
+    child,
+    metricsPort,
+    logs,
+    metrics,
+    kill: async (signal: NodeJS.Signals = "SIGKILL") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function metricValue(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
