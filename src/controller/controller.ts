@@ -33,6 +33,7 @@ import {
   sameIngress,
   type ServiceWithManagedFields,
 } from "../render/serviceStatus.js";
+import { actualHolders, holderChanges, type AgentLease } from "./holders.js";
 import { buildSnapshot, type ConfigMapObject, type EndpointSliceObject } from "./snapshot.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 
@@ -69,6 +70,9 @@ export class Controller {
   private readonly slices: Informer<EndpointSliceObject>;
   private readonly configMaps: Informer<ConfigMapObject>;
   private readonly daemonSets: Informer<DaemonSetObject>;
+  private readonly leases: Informer<AgentLease>;
+  /** Holders last reported by the agents; undefined until first seen, so a restart emits no stale Events. */
+  private holders: Map<string, Map<string, string[]>> | undefined;
   private readonly trigger: ReconcileTrigger;
   private readonly emitted = new Set<string>();
   private readonly placementCache = new Map<
@@ -102,6 +106,7 @@ export class Controller {
     this.slices = inf("/apis/discovery.k8s.io/v1/endpointslices");
     this.configMaps = inf("/api/v1/configmaps", ownedSelector);
     this.daemonSets = inf("/apis/apps/v1/daemonsets", ownedSelector);
+    this.leases = inf("/apis/coordination.k8s.io/v1/leases", ownedSelector);
     const r = opts.metrics;
     this.m = {
       reconciles: r.counter("keepalived_operator_reconciles_total", "Reconciles by result (done, retry)."),
@@ -133,6 +138,7 @@ export class Controller {
       this.slices,
       this.configMaps,
       this.daemonSets,
+      this.leases,
     ] as Informer<{ metadata: { name?: string } }>[];
   }
 
@@ -187,9 +193,11 @@ export class Controller {
     type: "Normal" | "Warning",
     reason: string,
     message: string,
+    once = true,
   ): Promise<void> {
+    // Problems are reported once per controller lifetime; changes (once=false) every time they happen.
     const key = `${involved.kind}|${involved.namespace}|${involved.name}|${involved.uid ?? ""}|${reason}|${message}`;
-    if (this.emitted.has(key)) return;
+    if (once && this.emitted.has(key)) return;
     this.emitted.add(key);
     const now = this.now().toISOString();
     const involvedObject: Record<string, string> = {
@@ -358,6 +366,8 @@ export class Controller {
       for (const d of bad.diagnostics) await this.diagnosticEvent(d, live);
     }
 
+    await this.holderEvents(plan);
+
     // Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems.
     const byKey = new Map(plan.services.map((s) => [s.key, s]));
     let withProblems = 0;
@@ -423,6 +433,58 @@ export class Controller {
     return failures.length === 0
       ? { kind: "done" }
       : { kind: "retry", error: failures[0] ?? new Error("write failed") };
+  }
+
+  /** Events on a Service when the node that actually holds its VIP changes, as the agents report it. */
+  private async holderEvents(plan: ClusterPlan): Promise<void> {
+    const now = actualHolders(this.leases.list(), this.now().getTime());
+    const before = this.holders;
+    this.holders = now;
+    if (before === undefined) return;
+    for (const gp of plan.groups) {
+      for (const change of holderChanges(
+        before.get(gp.group.key) ?? new Map(),
+        now.get(gp.group.key) ?? new Map(),
+      )) {
+        const svc = plan.services.find((s) => s.announced.some((a) => a.ip === change.vip));
+        if (svc === undefined) continue;
+        const [ns = "", name = ""] = svc.key.split("/");
+        const uid = this.services.get(ns, name)?.metadata.uid;
+        const who = {
+          apiVersion: "v1",
+          kind: "Service",
+          namespace: ns,
+          name,
+          ...(typeof uid === "string" ? { uid } : {}),
+        };
+        const was = change.before.length === 0 ? "no node" : change.before.join(", ");
+        if (change.after.length === 1) {
+          await this.event(
+            who,
+            "Normal",
+            "VIPHeld",
+            `${change.vip} is held by node ${change.after[0] ?? ""} (was ${was}).`,
+            false,
+          );
+        } else if (change.after.length > 1) {
+          await this.event(
+            who,
+            "Warning",
+            "VIPOnSeveralNodes",
+            `${change.vip} is reported by nodes ${change.after.join(", ")} at once; VRRP should settle it within one advert interval. If it persists, check that VRRP adverts pass between these nodes.`,
+            false,
+          );
+        } else {
+          await this.event(
+            who,
+            "Warning",
+            "VIPNotHeld",
+            `no node reports holding ${change.vip} (was ${was}); check the agent pods of group ${gp.group.key}.`,
+            false,
+          );
+        }
+      }
+    }
   }
 
   /** The plan of the last reconcile, for tests and debugging. */

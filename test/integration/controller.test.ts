@@ -346,6 +346,45 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     });
   });
 
+  it("externalTrafficPolicy: Local follows EndpointSlices within 2 s", async () => {
+    const svc = service("local", { externalIPs: ["198.18.6.40"] });
+    await apply(admin, { ...svc, spec: { ...svc.spec, externalTrafficPolicy: "Local" } });
+    const slice = (node: string) => ({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "local-abc", namespace: "demo", labels: { "kubernetes.io/service-name": "local" } },
+      addressType: "IPv4",
+      ports: [{ name: "http", port: 80, protocol: "TCP" }],
+      endpoints: [{ addresses: ["10.244.0.5"], nodeName: node, conditions: { ready: true } }],
+    });
+    await apply(admin, slice("master-1"));
+    await eventually("on master-1", async () =>
+      (await plannedVips(admin))["198.18.6.40"] === "master-1" ? true : undefined,
+    );
+    const t0 = performance.now();
+    await apply(admin, slice("master-0"));
+    await eventually(
+      "on master-0",
+      async () => ((await plannedVips(admin))["198.18.6.40"] === "master-0" ? true : undefined),
+      10_000,
+      10,
+    );
+    const took = performance.now() - t0;
+    console.log(`EndpointSlice change → plan: ${took.toFixed(0)} ms`);
+    assert.ok(took < 2000, `followed within 2 s (${took} ms)`);
+    const cm = (await get<ConfigMap>(admin, CM))!;
+    const plan = JSON.parse(cm.data?.["plan.json"] ?? "{}") as {
+      instances: { vips: string[]; priorities: { node: string }[]; healthCheckNodePort?: number }[];
+    };
+    const instance = plan.instances.find((i) => i.vips.includes("198.18.6.40"))!;
+    assert.deepEqual(
+      instance.priorities.map((p) => p.node),
+      ["master-0"],
+      "only nodes with a ready local endpoint",
+    );
+    assert.ok((instance.healthCheckNodePort ?? 0) > 0, "kube-proxy's health check port is tracked");
+  });
+
   it("measures apply → ConfigMap latency over 20 Services", async () => {
     const samples: number[] = [];
     for (let i = 0; i < 20; i++) {
