@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseIP } from "../core/ip.js";
+import { NO_PREFIX, prefixed, type CommandPrefix } from "./command.js";
 
 const execFileP = promisify(execFile);
 
@@ -11,8 +12,11 @@ interface IpAddrJson {
 }
 
 /** Addresses on the interface as `ip/prefix`, canonical. */
-export async function interfaceAddresses(iface: string): Promise<{ ip: string; prefix: number }[]> {
-  const { stdout } = await execFileP("ip", ["-j", "addr", "show", "dev", iface]);
+export async function interfaceAddresses(
+  iface: string,
+  cmdPrefix: CommandPrefix = NO_PREFIX,
+): Promise<{ ip: string; prefix: number }[]> {
+  const { stdout } = await execFileP(...prefixed(cmdPrefix, "ip", ["-j", "addr", "show", "dev", iface]));
   return parseIpAddrJson(stdout);
 }
 
@@ -42,24 +46,28 @@ export function leftoverVips(
 export async function removeAddresses(
   iface: string,
   addrs: { ip: string; prefix: number }[],
+  cmdPrefix: CommandPrefix = NO_PREFIX,
 ): Promise<string[]> {
   if (addrs.length === 0) return [];
   const script = addrs.map((a) => `addr del ${a.ip}/${a.prefix} dev ${iface}\n`).join("");
   await new Promise<void>((resolve) => {
     // -force: keep going past addresses that are already gone.
-    const child = execFile("ip", ["-force", "-batch", "-"], () => {
+    const child = execFile(...prefixed(cmdPrefix, "ip", ["-force", "-batch", "-"]), () => {
       resolve();
     });
     child.stdin?.end(script);
   });
-  const left = new Set((await interfaceAddresses(iface)).map((a) => a.ip));
+  const left = new Set((await interfaceAddresses(iface, cmdPrefix)).map((a) => a.ip));
   return addrs.filter((a) => !left.has(a.ip)).map((a) => a.ip);
 }
 
 /** The interface that routes to `ip` (spec.interfaceFromIP). */
-export async function routeInterface(ip: string): Promise<string | undefined> {
+export async function routeInterface(
+  ip: string,
+  cmdPrefix: CommandPrefix = NO_PREFIX,
+): Promise<string | undefined> {
   try {
-    const { stdout } = await execFileP("ip", ["-j", "route", "get", ip]);
+    const { stdout } = await execFileP(...prefixed(cmdPrefix, "ip", ["-j", "route", "get", ip]));
     return (JSON.parse(stdout) as { dev?: string }[])[0]?.dev;
   } catch {
     return undefined;

@@ -14,17 +14,24 @@ import { FAILOVER_BUCKETS, Histogram, type AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, STATE_NUMBER, type VrrpEvent, type VrrpState } from "./notify.js";
 import { planVips } from "../render/planCodec.js";
 import type { PlanSource } from "./planSource.js";
+import { vrrpReport, type VrrpReport } from "./report.js";
 import { parseKeepalivedJson, type InstanceStats } from "./stats.js";
+import { NO_PREFIX, type CommandPrefix } from "./command.js";
 
 export interface AgentOptions {
   node: string;
   /** Overrides the group's spec.interface / spec.interfaceFromIP. */
   interface?: string;
+  /** Used when the plan source carries no password (file mode's --password-file). */
   password?: string;
   stateDir: string;
   source: PlanSource;
   log: Logger;
   keepalivedBinary?: string;
+  /** Put before keepalived, its config test and every `ip` command (--netns). */
+  commandPrefix?: CommandPrefix;
+  /** Called when what vrrpReport() returns may have changed: a VRRP state change, a new plan, keepalived gone. */
+  onVrrpChange?: () => void;
 }
 
 export class Agent {
@@ -36,7 +43,9 @@ export class Agent {
   private iface: string | undefined;
   /** VIPs of the current and previous plan: what a dead keepalived may have left on the interface. */
   private cleanupVips = new Set<string>();
-  private pending: GroupPlan | undefined;
+  /** The password the running config was rendered with. */
+  private password: string | undefined;
+  private pending: { plan: GroupPlan; password: string | undefined } | undefined;
   private applying: Promise<void> | undefined;
   private handingOver = false;
   private sampler: NodeJS.Timeout | undefined;
@@ -49,11 +58,14 @@ export class Agent {
   private keepalivedUp = false;
   private reloads = 0;
   private rejected = 0;
+  private planReadErrors = 0;
+  private readonly cmdPrefix: CommandPrefix;
   private readonly failover = new Histogram(FAILOVER_BUCKETS);
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log.with({ node: opts.node });
+    this.cmdPrefix = opts.commandPrefix ?? NO_PREFIX;
     this.paths = keepalivedPaths(opts.stateDir);
     this.fifoPath = join(opts.stateDir, "notify.fifo");
     this.fifo = new NotifyFifoReader(this.fifoPath, (e) => {
@@ -67,6 +79,7 @@ export class Agent {
         onExit: (code, signal) => {
           this.keepalivedUp = false;
           this.states.clear();
+          this.opts.onVrrpChange?.();
           this.log.warn("keepalived exited", { code: code ?? undefined, signal: signal ?? undefined });
           // Never two owners: drop what the dead keepalived held at once, not at the next start.
           if (!this.handingOver) void this.removeLeftoverVips();
@@ -76,6 +89,7 @@ export class Agent {
         },
       },
       opts.keepalivedBinary,
+      this.cmdPrefix,
     );
   }
 
@@ -84,25 +98,26 @@ export class Agent {
     await ensureFifo(this.fifoPath);
     this.fifo.open();
     this.opts.source.start(
-      (plan) => {
-        this.submit(plan);
+      (desired) => {
+        this.submit(desired.plan, desired.password);
       },
       (err) => {
         this.rejected++;
+        this.planReadErrors++;
         this.log.error("plan rejected", { reason: err.message });
       },
     );
   }
 
   /** Applies plans one at a time; a plan that arrives meanwhile replaces any still waiting. */
-  submit(plan: GroupPlan): void {
-    this.pending = plan;
+  submit(plan: GroupPlan, password?: string): void {
+    this.pending = { plan, password: password ?? this.opts.password };
     if (this.applying !== undefined) return;
     this.applying = (async () => {
       while (this.pending !== undefined && !this.handingOver) {
         const next = this.pending;
         this.pending = undefined;
-        await this.apply(next);
+        await this.apply(next.plan, next.password);
       }
       this.applying = undefined;
     })();
@@ -122,17 +137,17 @@ export class Agent {
     if (this.opts.interface !== undefined) return this.opts.interface;
     if (plan.group.interface !== undefined) return plan.group.interface;
     const ip = plan.group.interfaceFromIP?.text;
-    return ip === undefined ? undefined : routeInterface(ip);
+    return ip === undefined ? undefined : routeInterface(ip, this.cmdPrefix);
   }
 
-  private context(iface: string, handover: boolean): NodeContext {
+  private context(iface: string, handover: boolean, password: string | undefined): NodeContext {
     const ctx: NodeContext = { node: this.opts.node, interface: iface };
-    if (this.opts.password !== undefined) ctx.password = this.opts.password;
+    if (password !== undefined) ctx.password = password;
     if (handover) ctx.handover = true;
     return ctx;
   }
 
-  private async apply(plan: GroupPlan): Promise<void> {
+  private async apply(plan: GroupPlan, password: string | undefined): Promise<void> {
     const iface = await this.resolveInterface(plan);
     if (iface === undefined) {
       this.reject(
@@ -146,14 +161,14 @@ export class Agent {
     }
     let text: string;
     try {
-      text = nodeConfig(plan, this.context(iface, false), this.fifoPath);
+      text = nodeConfig(plan, this.context(iface, false, password), this.fifoPath);
     } catch (err) {
       this.reject(plan, (err as Error).message);
       return;
     }
     const candidate = join(this.opts.stateDir, "keepalived.conf.candidate");
     await writeFileAtomic(candidate, text);
-    const problems = await testConfigFile(candidate, this.opts.keepalivedBinary);
+    const problems = await testConfigFile(candidate, this.opts.keepalivedBinary, this.cmdPrefix);
     if (problems.length > 0) {
       this.reject(plan, `keepalived --config-test: ${problems.join("; ")}`);
       return;
@@ -161,7 +176,10 @@ export class Agent {
     const changed = await writeFileAtomic(this.paths.config, text);
     this.cleanupVips = new Set([...planVips(plan), ...(this.plan === undefined ? [] : planVips(this.plan))]);
     this.plan = plan;
+    this.password = password;
     this.iface = iface;
+    // The set of this node's instances may have changed with the plan.
+    this.opts.onVrrpChange?.();
     if (!this.supervisor.running) {
       this.reloads++;
       await this.supervisor.start();
@@ -172,14 +190,15 @@ export class Agent {
     }
     if (changed)
       this.log.info("config applied", { group: plan.group.key, instances: this.myInstances().length });
+    else this.log.info("plan applied; this node's config is unchanged", { group: plan.group.key });
   }
 
   private async removeLeftoverVips(): Promise<void> {
     if (this.iface === undefined) return;
-    const present = await interfaceAddresses(this.iface).catch(() => []);
+    const present = await interfaceAddresses(this.iface, this.cmdPrefix).catch(() => []);
     const left = leftoverVips(present, [...this.cleanupVips]);
     if (left.length === 0) return;
-    const removed = await removeAddresses(this.iface, left);
+    const removed = await removeAddresses(this.iface, left, this.cmdPrefix);
     this.log.warn("removed VIPs a dead keepalived left on the interface", {
       interface: this.iface,
       vips: removed.join(" "),
@@ -202,6 +221,12 @@ export class Agent {
       this.peerSeenAt.delete(e.name);
     }
     this.log.info("vrrp state", { instance: e.name, state: e.state, previous, priority: e.priority });
+    if (previous !== e.state) this.opts.onVrrpChange?.();
+  }
+
+  /** This node's instances of the current plan, their VRRP states and the VIPs it holds as MASTER. */
+  vrrpReport(): VrrpReport {
+    return vrrpReport(this.myInstances(), this.states);
   }
 
   private startSampler(): void {
@@ -252,6 +277,7 @@ export class Agent {
       vipStates,
       configReloads: this.reloads,
       configRejected: this.rejected,
+      planReadErrors: this.planReadErrors,
       failover: this.failover,
     };
   }
@@ -292,7 +318,7 @@ export class Agent {
       this.log.info("handing VIPs over before stopping", { instances: held.join(" "), boundMs: bound });
       await writeFileAtomic(
         this.paths.config,
-        nodeConfig(plan, this.context(this.iface, true), this.fifoPath),
+        nodeConfig(plan, this.context(this.iface, true, this.password), this.fifoPath),
       );
       this.supervisor.reload();
       const started = Date.now();

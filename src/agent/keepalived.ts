@@ -9,6 +9,7 @@ import { backoffDelay } from "../lib/backoff.js";
 import type { Logger } from "../lib/log.js";
 import { removeFiles } from "./files.js";
 import { configTestProblems } from "./config.js";
+import { NO_PREFIX, prefixed, type CommandPrefix } from "./command.js";
 
 const execFileP = promisify(execFile);
 
@@ -32,10 +33,15 @@ export function keepalivedPaths(stateDir: string): KeepalivedPaths {
   };
 }
 
-/** Runs `keepalived --config-test` on a file in this process's network namespace; returns its problems. */
-export async function testConfigFile(path: string, binary = "keepalived"): Promise<string[]> {
+/** Runs `keepalived --config-test` on a file in keepalived's network namespace; returns its problems. */
+export async function testConfigFile(
+  path: string,
+  binary = "keepalived",
+  cmdPrefix: CommandPrefix = NO_PREFIX,
+): Promise<string[]> {
+  const [file, args] = prefixed(cmdPrefix, binary, ["--config-test", "-f", path, "-l"]);
   return new Promise((resolve) => {
-    execFile(binary, ["--config-test", "-f", path, "-l"], { timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
       resolve(configTestProblems(`${stdout}\n${stderr}`, code));
     });
@@ -82,6 +88,7 @@ export class KeepalivedSupervisor {
     private readonly log: Logger,
     private readonly hooks: SupervisorHooks,
     private readonly binary = "keepalived",
+    private readonly cmdPrefix: CommandPrefix = NO_PREFIX,
   ) {}
 
   get running(): boolean {
@@ -119,7 +126,8 @@ export class KeepalivedSupervisor {
       `--bfd_pid=${this.paths.bfdPid}`,
     ];
     // TMPDIR: keepalived writes its JSON and stats dumps there instead of the shared /tmp.
-    const child = spawn(this.binary, args, {
+    // `ip netns exec` execs keepalived in place, so the child's pid stays keepalived's for signals.
+    const child = spawn(...prefixed(this.cmdPrefix, this.binary, args), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TMPDIR: this.paths.stateDir },
     });

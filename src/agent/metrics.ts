@@ -36,6 +36,8 @@ export interface AgentMetrics {
   vipStates: VipState[];
   configReloads: number;
   configRejected: number;
+  /** The desired config could not be read (ConfigMap or Secret missing or unparseable). */
+  planReadErrors: number;
   failover: Histogram;
 }
 
@@ -127,6 +129,12 @@ export function renderMetrics(m: AgentMetrics): string {
     "counter",
     "Configurations refused by the renderer or by keepalived --config-test; the last good one kept running.",
     [[{}, m.configRejected]],
+  );
+  family(
+    "keepalived_operator_plan_read_errors_total",
+    "counter",
+    "Times the desired config could not be read (plan ConfigMap or password Secret missing or unparseable); the last good one kept running.",
+    [[{}, m.planReadErrors]],
   );
   const h = m.failover;
   out.push(

@@ -1,13 +1,22 @@
-// Where the agent's desired GroupPlan comes from. File-fed now; an API-watch source implements the same interface.
+// Where the agent's desired GroupPlan comes from: a file here (FilePlanSource), the group's ConfigMap in
+// apiPlanSource.ts. Both deliver the same DesiredConfig.
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { GroupPlan } from "../core/plan.js";
 import { parseGroupPlan } from "../render/planCodec.js";
 
+export interface DesiredConfig {
+  plan: GroupPlan;
+  /** The plan as read (plus what else went into it), to tell a change from a repeat. */
+  text: string;
+  /** VRRP password read from the group's Secret; absent when the source carries none. */
+  password?: string;
+}
+
 export interface PlanSource {
   /** Calls onPlan with each new plan (the first as soon as it is read) and onError when one cannot be read. */
-  start(onPlan: (plan: GroupPlan, text: string) => void, onError: (err: Error) => void): void;
+  start(onPlan: (desired: DesiredConfig) => void, onError: (err: Error) => void): void;
   stop(): void;
 }
 
@@ -27,7 +36,7 @@ export class FilePlanSource implements PlanSource {
     private readonly pollMs = 500,
   ) {}
 
-  start(onPlan: (plan: GroupPlan, text: string) => void, onError: (err: Error) => void): void {
+  start(onPlan: (desired: DesiredConfig) => void, onError: (err: Error) => void): void {
     const check = async (force: boolean): Promise<void> => {
       if (this.reading) {
         this.again = true;
@@ -43,7 +52,7 @@ export class FilePlanSource implements PlanSource {
         if (text === this.lastText || this.stopped) return;
         this.lastText = text;
         this.lastError = "";
-        onPlan(parseGroupPlan(text, this.path), text);
+        onPlan({ plan: parseGroupPlan(text, this.path), text });
       } catch (err) {
         // A missing or broken file is reported once, not at every poll.
         const message = (err as Error).message;

@@ -14,6 +14,22 @@ export const SPREAD_VIPS_ANNOTATION = `${ANNOTATION_PREFIX}/spreadvips`;
 /** Service annotation: JSON object of extra per-instance keepalived settings, from an allow-list. */
 export const VERBATIM_CONFIG_ANNOTATION = `${ANNOTATION_PREFIX}/verbatimconfig`;
 
+/** Lease annotation of a node agent: sorted JSON `{"<vrrp_instance>": "MASTER" | "BACKUP" | "FAULT"}`. */
+export const VRRP_STATES_ANNOTATION = `${ANNOTATION_PREFIX}/vrrp-states`;
+/** Lease annotation of a node agent: sorted JSON list of the VIPs the node holds (its MASTER instances'). */
+export const HELD_VIPS_ANNOTATION = `${ANNOTATION_PREFIX}/vips`;
+/** Label on a node agent's Lease: the node it reports. */
+export const NODE_LABEL = `${ANNOTATION_PREFIX}/node`;
+/** Field manager of the node agents' writes (their Leases). */
+export const AGENT_FIELD_MANAGER = "keepalived-operator-agent";
+
+/** Service annotation: the IPs it asks for, comma-separated, at most one per family (`198.18.0.10,2001:db8::10`). */
+export const LOAD_BALANCER_IPS_ANNOTATION = `${ANNOTATION_PREFIX}/loadbalancer-ips`;
+/** Service annotation: Services with the same key may share an IP when their ports do not clash. */
+export const SHARING_KEY_ANNOTATION = `${ANNOTATION_PREFIX}/allow-shared-ip`;
+/** Service annotation: take the IP from this address pool of the group. */
+export const ADDRESS_POOL_ANNOTATION = `${ANNOTATION_PREFIX}/address-pool`;
+
 /** Label on everything the operator creates for a group (value: the group's name), as the original. */
 export const GROUP_LABEL = "keepalivedGroup";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";

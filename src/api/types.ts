@@ -70,6 +70,8 @@ export interface KeepalivedGroupSpec {
   routerIDScope?: "Cluster" | "Group";
   agent?: { tolerations?: Toleration[]; resources?: ResourceRequirements };
   addressPools?: AddressPoolSpec[];
+  /** CIDRs or ranges that Service authors may use in spec.externalIPs or ask for; pools are allowed too. */
+  allowedCIDRs?: string[];
 }
 
 export interface Condition {
@@ -87,6 +89,8 @@ export interface KeepalivedGroupStatus {
   observedGeneration?: number;
   nodes?: number;
   vips?: number;
+  /** Size and use of each usable address pool. */
+  addressPools?: { name: string; size: string; used: number }[];
 }
 
 export interface KeepalivedGroup {

@@ -1,24 +1,63 @@
-// `keepalived-operator agent`: the node agent fed from a GroupPlan file. Thin: flags → Agent + metrics endpoint.
+// `keepalived-operator agent`: the node agent, following its group's ConfigMap (--group) or a GroupPlan file
+// (--plan-file). A pure flag parser (parseAgentArgs) and a thin runner: flags → Agent + Lease + metrics.
 import { readFileSync } from "node:fs";
-import { Agent } from "../agent/agent.js";
+import { Agent, type AgentOptions } from "../agent/agent.js";
+import { ApiPlanSource } from "../agent/apiPlanSource.js";
+import { netnsPrefix } from "../agent/command.js";
 import { renderMetrics } from "../agent/metrics.js";
-import { FilePlanSource } from "../agent/planSource.js";
+import { FilePlanSource, type PlanSource } from "../agent/planSource.js";
+import { nodeLease, nodeLeaseName } from "../agent/report.js";
 import { METRICS_PORT } from "../api/names.js";
+import { NodeLeaseWriter } from "../kube/nodeLease.js";
+import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { parseListenAddress, serveRoutes } from "../lib/http.js";
-import { jsonLogger } from "../lib/log.js";
+import { jsonLogger, type Logger } from "../lib/log.js";
 import { CliError, parseFlags, type Io } from "./io.js";
 
-const HELP = `usage: keepalived-operator agent --plan-file <groupplan.json> --node <name> [--interface <nic>]
-                                 [--password-file <file>] [--state-dir <dir>] [--metrics-address <host:port>]
+const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node <name> [--kubeconfig <file>]
+                                 [--netns <name>] [--interface <nic>] [--state-dir <dir>]
+                                 [--metrics-address <host:port>]
+       keepalived-operator agent --plan-file <groupplan.json> --node <name> [--password-file <file>]
+                                 [--netns <name>] [--interface <nic>] [--state-dir <dir>]
+                                 [--metrics-address <host:port>]
 
-Runs keepalived for one node of a KeepalivedGroup, following the GroupPlan in <groupplan.json> (as written
+Runs keepalived for one node of a KeepalivedGroup. With --group it follows the group's ConfigMap (plan.json,
+written by the controller) and, with passwordAuth, the group's Secret; it reports the node's VRRP states in
+the Lease <name>-<node> next to the group. With --plan-file it follows a GroupPlan file instead (as written
 by serializeGroupPlan). Each change is rendered, checked with keepalived --config-test and loaded with
 SIGHUP; a config keepalived refuses is never loaded. On SIGTERM the node hands its VIPs to its peers first.
+--netns runs keepalived and every ip command in that network namespace (ip netns exec); the agent itself
+stays in its own, e.g. to reach an API server on 127.0.0.1.
+Without --kubeconfig: the in-cluster service account, else $KUBECONFIG / ~/.kube/config.
 Metrics: http://<metrics-address>/metrics (default 0.0.0.0:${METRICS_PORT}), /healthz, /readyz.`;
 
-export async function runAgent(args: string[], io: Io): Promise<number> {
-  const { flags } = parseFlags(args, {
+/** A node's name, a group's namespace and name: DNS labels/subdomains, which also keeps paths safe. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+export type AgentSource =
+  | { kind: "api"; namespace: string; group: string; kubeconfig?: string }
+  | { kind: "file"; planFile: string; passwordFile?: string };
+
+export interface AgentSettings {
+  source: AgentSource;
+  node: string;
+  netns?: string;
+  interface?: string;
+  stateDir: string;
+  listen: { host: string; port: number; text: string };
+}
+
+/** Flags and environment → settings, or a CliError naming the flag and the fix. Pure. */
+export function parseAgentArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): AgentSettings | "help" {
+  const { flags, positional } = parseFlags(args, {
+    group: "string",
     "plan-file": "string",
+    kubeconfig: "string",
+    netns: "string",
     node: "string",
     interface: "string",
     "password-file": "string",
@@ -26,42 +65,139 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
     "metrics-address": "string",
     help: "boolean",
   });
-  if (flags.help === true) {
-    io.stdout.write(`${HELP}\n`);
-    return 0;
+  if (flags.help === true) return "help";
+  if (positional.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const str = (name: string): string | undefined => {
+    const v = flags[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const group = str("group");
+  const planFile = str("plan-file");
+  if ((group === undefined) === (planFile === undefined))
+    throw new CliError(
+      "give exactly one of --group <namespace>/<name> (follow the cluster) or --plan-file <groupplan.json>",
+    );
+  let source: AgentSource;
+  if (group !== undefined) {
+    const [namespace, name, ...rest] = group.split("/");
+    if (
+      namespace === undefined ||
+      name === undefined ||
+      rest.length > 0 ||
+      !DNS_SUBDOMAIN.test(namespace) ||
+      !DNS_SUBDOMAIN.test(name)
+    )
+      throw new CliError(
+        `--group ${JSON.stringify(group)} is not <namespace>/<name> of a KeepalivedGroup; write e.g. keepalived-operator/workers`,
+      );
+    if (str("password-file") !== undefined)
+      throw new CliError(
+        "--password-file is for --plan-file only; with --group the password comes from the group's spec.passwordAuth Secret",
+      );
+    source = { kind: "api", namespace, group: name };
+    const kubeconfig = str("kubeconfig");
+    if (kubeconfig !== undefined) source.kubeconfig = kubeconfig;
+  } else {
+    if (str("kubeconfig") !== undefined)
+      throw new CliError("--kubeconfig is for --group only; --plan-file reads no cluster");
+    source = { kind: "file", planFile: planFile ?? "" };
+    const passwordFile = str("password-file");
+    if (passwordFile !== undefined) source.passwordFile = passwordFile;
   }
-  const planFile = flags["plan-file"];
-  if (typeof planFile !== "string") throw new CliError(`--plan-file <groupplan.json> is required\n${HELP}`);
-  const node = typeof flags.node === "string" ? flags.node : io.env.NODE_NAME;
+  const node = str("node") ?? env.NODE_NAME;
   if (node === undefined || node === "") throw new CliError("--node <name> is required (or set NODE_NAME)");
-  const listenText =
-    typeof flags["metrics-address"] === "string" ? flags["metrics-address"] : `0.0.0.0:${METRICS_PORT}`;
+  if (!DNS_SUBDOMAIN.test(node))
+    throw new CliError(`--node ${JSON.stringify(node)} is not a Kubernetes node name (a DNS subdomain)`);
+  const listenText = str("metrics-address") ?? `0.0.0.0:${METRICS_PORT}`;
   const listen = parseListenAddress(listenText);
   if (listen === undefined)
     throw new CliError(
       `--metrics-address ${JSON.stringify(listenText)} is not host:port; write e.g. 127.0.0.1:${METRICS_PORT}`,
     );
-  let password: string | undefined;
-  if (typeof flags["password-file"] === "string") {
-    try {
-      password = readFileSync(flags["password-file"], "utf8").replace(/\r?\n$/, "");
-    } catch (err) {
-      throw new CliError(`--password-file: cannot read ${flags["password-file"]}: ${(err as Error).message}`);
-    }
-  }
-  const stateDir = typeof flags["state-dir"] === "string" ? flags["state-dir"] : "/run/keepalived-operator";
-  const log = jsonLogger(io.stderr);
-  const opts: ConstructorParameters<typeof Agent>[0] = {
+  const settings: AgentSettings = {
+    source,
     node,
-    stateDir,
-    source: new FilePlanSource(planFile),
-    log,
+    stateDir: str("state-dir") ?? "/run/keepalived-operator",
+    listen: { ...listen, text: listenText },
   };
-  if (typeof flags.interface === "string") opts.interface = flags.interface;
-  if (password !== undefined) opts.password = password;
-  const agent = new Agent(opts);
+  const netns = str("netns");
+  if (netns !== undefined) {
+    if (!NETNS_NAME.test(netns))
+      throw new CliError(
+        `--netns ${JSON.stringify(netns)} is not a network namespace name (see ip netns list)`,
+      );
+    settings.netns = netns;
+  }
+  const iface = str("interface");
+  if (iface !== undefined) settings.interface = iface;
+  return settings;
+}
 
-  const server = await serveRoutes(listen.host, listen.port, {
+/** Seconds a node Lease stays valid without renewal; renewed every third of it and on every change. */
+const LEASE_SECONDS = 10;
+
+function sourceFor(
+  s: AgentSettings,
+  log: Logger,
+): { source: PlanSource; password?: string; lease?: NodeLeaseWriter; client?: KubeClient } {
+  if (s.source.kind === "file") {
+    const out: { source: PlanSource; password?: string } = { source: new FilePlanSource(s.source.planFile) };
+    if (s.source.passwordFile !== undefined) {
+      try {
+        out.password = readFileSync(s.source.passwordFile, "utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        throw new CliError(
+          `--password-file: cannot read ${s.source.passwordFile}: ${(err as Error).message}`,
+        );
+      }
+    }
+    return out;
+  }
+  let client: KubeClient;
+  try {
+    client = KubeClient.fromKubeConfig(loadKubeConfig(s.source.kubeconfig));
+  } catch (err) {
+    throw new CliError(
+      `cannot load ${s.source.kubeconfig === undefined ? "the in-cluster or default kubeconfig" : `--kubeconfig ${s.source.kubeconfig}`}: ${(err as Error).message}`,
+    );
+  }
+  return {
+    source: new ApiPlanSource(client, { namespace: s.source.namespace, name: s.source.group }, log),
+    client,
+  };
+}
+
+export async function runAgent(args: string[], io: Io): Promise<number> {
+  const s = parseAgentArgs(args, io.env);
+  if (s === "help") {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const log = jsonLogger(io.stderr);
+  const { source, password, client } = sourceFor(s, log);
+  let lease: NodeLeaseWriter | undefined;
+  const opts: AgentOptions = {
+    node: s.node,
+    stateDir: s.stateDir,
+    source,
+    log,
+    onVrrpChange: () => lease?.changed(),
+  };
+  if (s.interface !== undefined) opts.interface = s.interface;
+  if (password !== undefined) opts.password = password;
+  if (s.netns !== undefined) opts.commandPrefix = netnsPrefix(s.netns);
+  const agent = new Agent(opts);
+  if (client !== undefined && s.source.kind === "api") {
+    const id = { namespace: s.source.namespace, group: s.source.group, node: s.node };
+    lease = new NodeLeaseWriter(
+      client,
+      { namespace: id.namespace, name: nodeLeaseName(id), heartbeatMs: (LEASE_SECONDS * 1000) / 3 },
+      (now) => nodeLease(id, agent.vrrpReport(), now, LEASE_SECONDS),
+      log.with({ node: s.node }),
+    );
+  }
+
+  const server = await serveRoutes(s.listen.host, s.listen.port, {
     "/metrics": async () => {
       await agent.sample();
       return {
@@ -78,10 +214,17 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
           : { status: 503, body: "keepalived is not running a validated config yet\n" },
       ),
   }).catch((err: unknown) => {
-    throw new CliError(`--metrics-address ${listenText}: ${(err as Error).message}`);
+    throw new CliError(`--metrics-address ${s.listen.text}: ${(err as Error).message}`);
   });
   await agent.start();
-  log.info("agent started", { node, planFile, stateDir, metrics: listenText });
+  lease?.start();
+  log.info("agent started", {
+    node: s.node,
+    source: s.source.kind === "api" ? `${s.source.namespace}/${s.source.group}` : s.source.planFile,
+    netns: s.netns,
+    stateDir: s.stateDir,
+    metrics: s.listen.text,
+  });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => {
@@ -93,6 +236,8 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
   });
   log.info("stopping", { signal });
   await agent.stop();
+  // Tell the cluster this node holds nothing any more (best effort: the API server may be away).
+  await lease?.stop(true);
   server.close();
   server.closeAllConnections();
   log.info("stopped");

@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./controlplane.js")).runControlplane,
   },
   agent: {
-    summary: "run keepalived for one node, following a GroupPlan file (--plan-file, --node)",
+    summary: "run keepalived for one node, following its group (--group) or a GroupPlan file (--plan-file)",
     load: async () => (await import("./agent.js")).runAgent,
   },
 };

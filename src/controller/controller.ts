@@ -34,6 +34,7 @@ import {
   type ServiceWithManagedFields,
 } from "../render/serviceStatus.js";
 import { actualHolders, holderChanges, type AgentLease } from "./holders.js";
+import type { OpenShiftNetwork } from "../core/openshift.js";
 import { buildSnapshot, type ConfigMapObject, type EndpointSliceObject } from "./snapshot.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 
@@ -71,6 +72,8 @@ export class Controller {
   private readonly configMaps: Informer<ConfigMapObject>;
   private readonly daemonSets: Informer<DaemonSetObject>;
   private readonly leases: Informer<AgentLease>;
+  private readonly namespaces: Informer<{ metadata: { name?: string; labels?: Record<string, string> } }>;
+  private readonly networks: Informer<OpenShiftNetwork>;
   /** Holders last reported by the agents; undefined until first seen, so a restart emits no stale Events. */
   private holders: Map<string, Map<string, string[]>> | undefined;
   private readonly trigger: ReconcileTrigger;
@@ -107,6 +110,9 @@ export class Controller {
     this.configMaps = inf("/api/v1/configmaps", ownedSelector);
     this.daemonSets = inf("/apis/apps/v1/daemonsets", ownedSelector);
     this.leases = inf("/apis/coordination.k8s.io/v1/leases", ownedSelector);
+    this.namespaces = inf("/api/v1/namespaces");
+    // OpenShift only; elsewhere the API answers 404 and the informer reads as empty, looking again later.
+    this.networks = inf("/apis/config.openshift.io/v1/networks");
     const r = opts.metrics;
     this.m = {
       reconciles: r.counter("keepalived_operator_reconciles_total", "Reconciles by result (done, retry)."),
@@ -139,6 +145,8 @@ export class Controller {
       this.configMaps,
       this.daemonSets,
       this.leases,
+      this.namespaces,
+      this.networks,
     ] as Informer<{ metadata: { name?: string } }>[];
   }
 
@@ -249,6 +257,8 @@ export class Controller {
         nodes: this.nodes.list(),
         endpointSlices: this.slices.list(),
         configMaps: this.configMaps.list(),
+        namespaces: this.namespaces.list(),
+        networks: this.networks.list(),
       },
       this.parsePlacement,
     );

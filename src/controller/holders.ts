@@ -1,9 +1,5 @@
 // Agent Leases → which node actually holds each VIP. Pure: `now` is passed in.
-import { GROUP_LABEL } from "../api/names.js";
-
-export const NODE_LABEL = "keepalived-operator.redhat-cop.io/node";
-export const VIPS_ANNOTATION = "keepalived-operator.redhat-cop.io/vips";
-export const STATES_ANNOTATION = "keepalived-operator.redhat-cop.io/vrrp-states";
+import { GROUP_LABEL, HELD_VIPS_ANNOTATION, NODE_LABEL } from "../api/names.js";
 
 export interface AgentLease {
   metadata: {
@@ -30,7 +26,7 @@ export function actualHolders(
       continue;
     let vips: unknown;
     try {
-      vips = JSON.parse(lease.metadata.annotations?.[VIPS_ANNOTATION] ?? "[]");
+      vips = JSON.parse(lease.metadata.annotations?.[HELD_VIPS_ANNOTATION] ?? "[]");
     } catch {
       continue;
     }

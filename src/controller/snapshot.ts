@@ -3,7 +3,8 @@ import { GROUP_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { ClusterSnapshot, NodeObject } from "../core/objects.js";
 import { PLAN_KEY } from "../render/objects.js";
-import { withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
+import type { OpenShiftNetwork } from "../core/openshift.js";
+import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
 
 export interface EndpointSliceObject {
   metadata: { namespace?: string; name?: string; labels?: Record<string, string> };
@@ -30,6 +31,8 @@ export interface Caches {
   nodes: NodeObject[];
   endpointSlices: EndpointSliceObject[];
   configMaps: ConfigMapObject[];
+  namespaces: { metadata: { name?: string; labels?: Record<string, string> } }[];
+  networks: OpenShiftNetwork[];
 }
 
 /** Nodes with a ready endpoint of each Service, by `namespace/name` (for externalTrafficPolicy: Local). */
@@ -81,5 +84,15 @@ export function buildSnapshot(
     nodes: c.nodes,
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
     previousPlacement: previousPlacement(c.configMaps, parsePlacement),
+    ownIngress: Object.fromEntries(
+      c.services
+        .filter(ownsIngress)
+        .map((s) => [
+          `${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`,
+          (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip])),
+        ]),
+    ),
+    namespaces: c.namespaces,
+    openshiftNetworks: c.networks,
   };
 }

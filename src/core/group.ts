@@ -3,6 +3,7 @@ import { DEFAULT_AGENT_IMAGE, DEFAULT_PASSWORD_KEY } from "../api/names.js";
 import type { KeepalivedGroup, Toleration, ResourceRequirements } from "../api/types.js";
 import type { Diagnostic, ObjectRef } from "./diagnostics.js";
 import { parseIP, type ParsedIP } from "./ip.js";
+import { parsePool, parseRange, rangesOverlap, type IpRange, type Pool } from "./pools.js";
 import {
   configKeyProblem,
   configValueProblem,
@@ -48,6 +49,10 @@ export interface GroupModel {
   resources?: ResourceRequirements;
   /** Router IDs recorded in status by an earlier reconcile, by instance key. */
   recordedRouterIds: Record<string, number>;
+  /** Address pools, in spec order (the first matching pool with room serves a Service). */
+  pools: Pool[];
+  /** Ranges Service authors may use besides the pools. */
+  allowed: IpRange[];
 }
 
 export const DEFAULT_ADVERT_MS = 1000;
@@ -242,6 +247,33 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     verbatimGlobal.push([key, value]);
   }
 
+  const pools: Pool[] = [];
+  (spec.addressPools ?? []).forEach((p, i) => {
+    const parsed = parsePool(p);
+    if (Array.isArray(parsed)) {
+      for (const problem of parsed)
+        err(`spec.addressPools[${i}]`, "InvalidAddressPool", `pool ${quote(p.name)}: ${problem}.`);
+      return;
+    }
+    for (const other of pools) {
+      const clash = parsed.ranges.find((r) => other.ranges.some((o) => rangesOverlap(r, o)));
+      if (clash !== undefined) {
+        err(
+          `spec.addressPools[${i}]`,
+          "OverlappingAddressPools",
+          `pool ${quote(p.name)} (${clash.text}) overlaps pool ${quote(other.name)}; an address must belong to one pool.`,
+        );
+      }
+    }
+    pools.push(parsed);
+  });
+  const allowed: IpRange[] = [];
+  (spec.allowedCIDRs ?? []).forEach((text, i) => {
+    const r = parseRange(text, true);
+    if (typeof r === "string") err(`spec.allowedCIDRs[${i}]`, "InvalidAllowedCIDR", `${r}.`);
+    else allowed.push(r);
+  });
+
   const recordedRouterIds: Record<string, number> = {};
   for (const [key, id] of Object.entries(g.status?.routerIDs ?? {})) {
     if (Number.isInteger(id) && id >= 1 && id <= 255) recordedRouterIds[key] = id;
@@ -294,6 +326,8 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     podAnnotations: spec.daemonsetPodAnnotations ?? spec.daemonsetAnnotations ?? {},
     tolerations: spec.agent?.tolerations ?? [{ operator: "Exists" }],
     recordedRouterIds,
+    pools,
+    allowed,
   };
   if (iface !== undefined) model.interface = iface;
   if (interfaceFromIP !== undefined) model.interfaceFromIP = interfaceFromIP;

@@ -1,6 +1,7 @@
 // The parts of cluster objects that the core reads. Plain data: the controller and the CLI fill these
 // from the API server or from files; nothing here knows about client libraries.
 import type { KeepalivedGroup, ObjectMeta } from "../api/types.js";
+import type { OpenShiftNetwork } from "./openshift.js";
 
 export type { KeepalivedGroup };
 
@@ -16,6 +17,7 @@ export interface ServiceObject {
     externalTrafficPolicy?: string;
     healthCheckNodePort?: number;
     ipFamilies?: string[];
+    ipFamilyPolicy?: string;
     ports?: {
       name?: string;
       protocol?: string;
@@ -48,4 +50,10 @@ export interface ClusterSnapshot {
   localEndpointNodes?: Record<string, string[]>;
   /** The previous plan's VIP placement, by group key then VIP: keeps VIPs where they are. */
   previousPlacement?: Record<string, Record<string, string>>;
+  /** IPs each Service holds from an earlier allocation (the ingress the controller wrote), by `namespace/name`. */
+  ownIngress?: Record<string, string[]>;
+  /** Namespaces with their labels, for address pools' namespaceSelector. */
+  namespaces?: { metadata: ObjectMeta }[];
+  /** OpenShift's config.openshift.io/v1 Network objects, when that API exists. */
+  openshiftNetworks?: OpenShiftNetwork[];
 }

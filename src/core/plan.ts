@@ -7,6 +7,8 @@ import { compareIPs, familyName, parseIP, type Family, type ParsedIP } from "./i
 import type { ClusterSnapshot, NodeObject } from "./objects.js";
 import { placeItems, rankNodes, type PlacementItem } from "./placement.js";
 import { allocateRouterIds, type RouterIdRequest } from "./routerIds.js";
+import { assignAddresses, type PoolUsage } from "./addresses.js";
+import { openShiftPolicy } from "./openshift.js";
 import { parseService, serviceRef, type ServiceClaim } from "./service.js";
 import { dnsSubdomainProblem, quote } from "./validate.js";
 
@@ -56,6 +58,8 @@ export interface GroupPlan {
   placement: Record<string, string>;
   /** Problems of the group as a whole (no nodes, router IDs exhausted, …). */
   diagnostics: Diagnostic[];
+  /** Size and use of each usable address pool. */
+  pools: PoolUsage[];
 }
 
 export interface VipOutcome {
@@ -119,6 +123,7 @@ interface GroupWork {
   nodes: NodeMember[];
   claims: ServiceClaim[];
   diagnostics: Diagnostic[];
+  pools: PoolUsage[];
   /** Instances before router IDs are known. */
   draft: Omit<VirtualRouter, "routerId">[];
   placement: Record<string, string>;
@@ -148,6 +153,7 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
       diagnostics: [...result.warnings],
       draft: [],
       placement: {},
+      pools: [],
     });
   }
 
@@ -218,27 +224,30 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     }
     claims.push(result.claim);
   }
-  const owner = new Map<string, ServiceClaim>();
-  for (const c of [...claims].sort(byAge)) {
-    const mine: ParsedIP[] = [];
-    for (const ip of c.vips) {
-      const holder = owner.get(ip.text);
-      if (holder !== undefined) {
-        services.get(c.key)?.diagnostics.push({
-          object: { kind: "Service", namespace: c.namespace, name: c.name },
-          field: c.vipFields[ip.text] ?? "spec",
-          reason: "IPInUse",
-          message: `${ip.text} is already announced for Service ${holder.key}, which claimed it first; choose another IP.`,
-          severity: "Warning",
-        });
-        continue;
-      }
-      owner.set(ip.text, c);
-      mine.push(ip);
-    }
-    const w = work.get(c.groupKey);
-    if (w !== undefined) w.claims.push({ ...c, vips: mine });
+  // Addresses: trusted status IPs, externalIPs inside the allowed ranges, requests, pools, sharing.
+  const nodeAddressList = snapshot.nodes.flatMap((n) => (n.status?.addresses ?? []).map((a) => a.address));
+  const namespaceLabels: Record<string, Record<string, string>> = {};
+  for (const ns of snapshot.namespaces ?? [])
+    namespaceLabels[ns.metadata.name ?? ""] = ns.metadata.labels ?? {};
+  const addressInputs: Parameters<typeof assignAddresses>[1] = {
+    groups: new Map([...work.values()].map((w) => [w.model.key, w.model])),
+    namespaceLabels,
+    previous: snapshot.ownIngress ?? {},
+    nodeAddresses: nodeAddressList,
+  };
+  const openshift = openShiftPolicy(snapshot.openshiftNetworks ?? []);
+  if (openshift !== undefined) addressInputs.openshift = openshift;
+  const addresses = assignAddresses(claims, addressInputs);
+  for (const d of addresses.diagnostics) {
+    if (d.object.kind === "Service")
+      services.get(`${d.object.namespace ?? ""}/${d.object.name}`)?.diagnostics.push(d);
+    else work.get(`${d.object.namespace ?? ""}/${d.object.name}`)?.diagnostics.push(d);
   }
+  for (const c of claims) {
+    const w = work.get(c.groupKey);
+    if (w !== undefined) w.claims.push({ ...c, vips: addresses.vips.get(c.key) ?? [] });
+  }
+  for (const w of work.values()) w.pools = addresses.poolUsage.get(w.model.key) ?? [];
 
   // Placement and instance drafts, per group; problems of a Service go to that Service.
   for (const w of work.values()) {
@@ -315,6 +324,7 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
       routerIDs,
       placement: w.placement,
       diagnostics: w.diagnostics.sort(compareDiagnostics),
+      pools: w.pools,
     });
   }
 
@@ -357,7 +367,7 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
   const nodesFor = (family: Family): string[] =>
     m.unicast ? w.nodes.filter((n) => n.addresses[family] !== undefined).map((n) => n.name) : nodeNames;
 
-  const items: (PlacementItem & { claim: ServiceClaim; vips: ParsedIP[] })[] = [];
+  const items: (PlacementItem & { claim: ServiceClaim; claims?: ServiceClaim[]; vips: ParsedIP[] })[] = [];
   for (const c of [...w.claims].sort(byKey).map((claim) => settingsForGroup(claim, m, w.diagnostics))) {
     if (c.vips.length === 0) continue;
     let eligible: string[] | undefined;
@@ -370,7 +380,7 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
     for (const vips of groups) {
       const first = vips[0];
       if (first === undefined) continue;
-      const item: PlacementItem & { claim: ServiceClaim; vips: ParsedIP[] } = {
+      const item: PlacementItem & { claim: ServiceClaim; claims?: ServiceClaim[]; vips: ParsedIP[] } = {
         key: groups.length > 1 ? `${c.key}/${first.text}` : c.key,
         hashKey: groups.length > 1 ? first.text : c.key,
         weight: vips.length,
@@ -389,6 +399,26 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
       items.push(item);
     }
   }
+  // Services sharing an IP must land on one node: their items merge into one.
+  const merged: typeof items = [];
+  const byVip = new Map<string, (typeof items)[number]>();
+  for (const item of items) {
+    const hit = item.vips.map((v) => byVip.get(v.text)).find((x) => x !== undefined);
+    if (hit === undefined) {
+      const own = { ...item, claims: [item.claim] };
+      merged.push(own);
+      for (const v of item.vips) byVip.set(v.text, own);
+      continue;
+    }
+    hit.claims = [...(hit.claims ?? [hit.claim]), item.claim];
+    hit.key = `${hit.key}+${item.key}`;
+    for (const v of item.vips) {
+      if (!hit.vips.some((x) => x.text === v.text)) hit.vips = [...hit.vips, v];
+      byVip.set(v.text, hit);
+    }
+    hit.weight = hit.vips.length;
+  }
+  items.splice(0, items.length, ...merged);
   const placed = placeItems(items, nodeNames);
 
   const pooled = new Map<
@@ -448,7 +478,7 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
         entry.anchor = { claim: sp, ip };
       }
       entry.vips.push(ip);
-      entry.services.add(sp.key);
+      for (const c of item.claims ?? [sp]) entry.services.add(c.key);
       pooled.set(key, entry);
     }
   }

@@ -1,12 +1,15 @@
 // Service → the claim it makes on a group: which group, which VIPs, how they are placed. Pure.
 import {
+  ADDRESS_POOL_ANNOTATION,
   GROUP_ANNOTATION,
+  LOAD_BALANCER_IPS_ANNOTATION,
+  SHARING_KEY_ANNOTATION,
   LOAD_BALANCER_CLASS,
   SPREAD_VIPS_ANNOTATION,
   VERBATIM_CONFIG_ANNOTATION,
 } from "../api/names.js";
 import type { Diagnostic, ObjectRef } from "./diagnostics.js";
-import { compareIPs, notAVipReason, parseIP, type ParsedIP } from "./ip.js";
+import { compareIPs, notAVipReason, parseIP, type Family, type ParsedIP } from "./ip.js";
 import type { ServiceObject } from "./objects.js";
 import { dnsLabelProblem, dnsSubdomainProblem, quote } from "./validate.js";
 import { parseInstanceVerbatim } from "./verbatim.js";
@@ -19,8 +22,25 @@ export interface ServiceClaim {
   createdAt: string;
   /** `namespace/name` of the KeepalivedGroup named by the annotation. */
   groupKey: string;
-  /** Candidate VIPs, canonical, de-duplicated and sorted (IPv4 first). */
+  /** Candidate VIPs, canonical, de-duplicated and sorted (IPv4 first): trusted ∪ external before allocation. */
   vips: ParsedIP[];
+  /** IPs in status.loadBalancer.ingress written by someone else (a trusted controller, e.g. OpenShift). */
+  trusted: ParsedIP[];
+  /** IPs in spec.externalIPs: written by the Service's author, announced only inside allowed ranges. */
+  external: ParsedIP[];
+  /** IPs asked for through spec.loadBalancerIP or the loadbalancer-ips annotation. */
+  requested: ParsedIP[];
+  /** type: LoadBalancer (only these get addresses from pools). */
+  loadBalancer: boolean;
+  /** Families to allocate, in order (from spec.ipFamilies and spec.ipFamilyPolicy). */
+  families: Family[];
+  /** Whether every family must be served (RequireDualStack). */
+  requireAllFamilies: boolean;
+  sharingKey?: string;
+  /** `PROTOCOL/port` of each port, for IP sharing. */
+  ports: string[];
+  poolName?: string;
+  labels: Record<string, string>;
   /** Where each VIP came from, for messages. */
   vipFields: Record<string, string>;
   spreadVIPs: boolean;
@@ -90,10 +110,10 @@ export function parseService(s: ServiceObject): ServiceResult {
     return { kind: "invalid", diagnostics };
   }
 
-  const byText = new Map<string, ParsedIP>();
   const vipFields: Record<string, string> = {};
-  const consider = (raw: string | undefined, field: string): void => {
-    if (raw === undefined || raw === "") return;
+  /** A valid unicast IP, or undefined after reporting why not. */
+  const check = (raw: string | undefined, field: string): ParsedIP | undefined => {
+    if (raw === undefined || raw === "") return undefined;
     const ip = parseIP(raw);
     if (ip === undefined) {
       problem(
@@ -101,7 +121,7 @@ export function parseService(s: ServiceObject): ServiceResult {
         "InvalidIP",
         `${quote(raw)} is not an IP address; fix or remove it. The Service's other IPs are unaffected.`,
       );
-      return;
+      return undefined;
     }
     const why = notAVipReason(ip);
     if (why !== undefined) {
@@ -110,20 +130,54 @@ export function parseService(s: ServiceObject): ServiceResult {
         "InvalidIP",
         `${ip.text} ${why} and cannot be a VIP; use a unicast address of your network.`,
       );
-      return;
+      return undefined;
     }
-    if (!byText.has(ip.text)) {
-      byText.set(ip.text, ip);
-      vipFields[ip.text] = field;
-    }
+    vipFields[ip.text] ??= field;
+    return ip;
   };
-  (s.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
-    consider(ing.ip, `status.loadBalancer.ingress[${i}].ip`);
-  });
-  (s.spec?.externalIPs ?? []).forEach((ip, i) => {
-    consider(ip, `spec.externalIPs[${i}]`);
-  });
-  const vips = [...byText.values()].sort(compareIPs);
+  const collect = (items: [string | undefined, string][]): ParsedIP[] => {
+    const out = new Map<string, ParsedIP>();
+    for (const [raw, field] of items) {
+      const ip = check(raw, field);
+      if (ip !== undefined) out.set(ip.text, ip);
+    }
+    return [...out.values()].sort(compareIPs);
+  };
+  const trusted = collect(
+    (s.status?.loadBalancer?.ingress ?? []).map((ing, i) => [ing.ip, `status.loadBalancer.ingress[${i}].ip`]),
+  );
+  const external = collect((s.spec?.externalIPs ?? []).map((ip, i) => [ip, `spec.externalIPs[${i}]`]));
+  const vips = [...new Map([...trusted, ...external].map((ip) => [ip.text, ip])).values()].sort(compareIPs);
+  const requestedItems: [string | undefined, string][] = [];
+  if (s.spec?.loadBalancerIP !== undefined && s.spec.loadBalancerIP !== "")
+    requestedItems.push([s.spec.loadBalancerIP, "spec.loadBalancerIP"]);
+  const wanted = annotations[LOAD_BALANCER_IPS_ANNOTATION];
+  if (wanted !== undefined) {
+    wanted
+      .split(",")
+      .map((w) => w.trim())
+      .filter((w) => w !== "")
+      .forEach((w) => requestedItems.push([w, `metadata.annotations[${LOAD_BALANCER_IPS_ANNOTATION}]`]));
+  }
+  const requested: ParsedIP[] = [];
+  for (const [raw, field] of requestedItems) {
+    const ip = check(raw, field);
+    if (ip === undefined) continue;
+    if (requested.some((r) => r.family === ip.family)) {
+      problem(field, "InvalidIP", `${ip.text}: at most one IP per family can be asked for; it is ignored.`);
+      continue;
+    }
+    requested.push(ip);
+  }
+  const ipFamilies = (s.spec?.ipFamilies ?? []).map((f) => (f === "IPv6" ? 6 : 4));
+  const policy = s.spec?.ipFamilyPolicy ?? "SingleStack";
+  const requestedFamilies = requested.map((r) => r.family);
+  let families: Family[] =
+    ipFamilies.length > 0 ? ipFamilies : requestedFamilies.length > 0 ? requestedFamilies : [4];
+  if (policy === "SingleStack") families = families.slice(0, 1);
+  else if (families.length === 1) families = [families[0] ?? 4, families[0] === 6 ? 4 : 6];
+  const sharing = annotations[SHARING_KEY_ANNOTATION]?.trim();
+  const poolName = annotations[ADDRESS_POOL_ANNOTATION]?.trim();
 
   const spreadText = annotations[SPREAD_VIPS_ANNOTATION];
   if (spreadText !== undefined && spreadText !== "true" && spreadText !== "false") {
@@ -154,11 +208,21 @@ export function parseService(s: ServiceObject): ServiceResult {
     createdAt: s.metadata.creationTimestamp ?? "",
     groupKey: `${groupNs}/${groupName}`,
     vips,
+    trusted,
+    external,
+    requested,
+    loadBalancer: s.spec?.type === "LoadBalancer",
+    families,
+    requireAllFamilies: policy === "RequireDualStack",
+    ports: (s.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
+    labels: s.metadata.labels ?? {},
     vipFields,
     spreadVIPs: spreadText === "true",
     instanceSettings,
     localTrafficOnly,
   };
+  if (sharing !== undefined && sharing !== "") claim.sharingKey = sharing;
+  if (poolName !== undefined && poolName !== "") claim.poolName = poolName;
   const hc = s.spec?.healthCheckNodePort;
   if (localTrafficOnly && typeof hc === "number" && Number.isInteger(hc) && hc > 0 && hc < 65536) {
     claim.healthCheckNodePort = hc;

@@ -250,13 +250,15 @@ export function groupStatus(
           now,
         ),
   ];
-  return {
+  const status: KeepalivedGroupStatus = {
     observedGeneration: g.generation,
     routerIDs: plan.routerIDs,
     nodes: plan.nodes.length,
     vips,
     conditions,
   };
+  if (plan.pools.length > 0) status.addressPools = plan.pools;
+  return status;
 }
 
 /** Status of a group that failed validation: what is wrong, field by field. */

@@ -17,7 +17,8 @@ export class PlanFormatError extends Error {
 }
 
 export function serializeGroupPlan(plan: GroupPlan): string {
-  const { blacklist, interfaceFromIP, ...rest } = plan.group;
+  // Address pools and allowed ranges are the controller's business; agents never read them.
+  const { blacklist, interfaceFromIP, pools: _pools, allowed: _allowed, ...rest } = plan.group;
   const group: Record<string, unknown> = { ...rest, blacklist: [...blacklist].sort((a, b) => a - b) };
   if (interfaceFromIP !== undefined) group.interfaceFromIP = interfaceFromIP.text;
   return `${JSON.stringify({ ...plan, group }, null, 2)}\n`;
@@ -71,7 +72,7 @@ export function parseGroupPlan(text: string, source: string): GroupPlan {
   const blacklist = Array.isArray(g.blacklist)
     ? g.blacklist.filter((n): n is number => typeof n === "number")
     : [];
-  const group = { ...g, blacklist: new Set(blacklist) } as unknown as GroupModel;
+  const group = { ...g, blacklist: new Set(blacklist), pools: [], allowed: [] } as unknown as GroupModel;
   if (typeof g.interfaceFromIP === "string") {
     const ip = parseIP(g.interfaceFromIP);
     if (ip === undefined)

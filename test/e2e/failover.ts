@@ -12,6 +12,11 @@ export interface FailoverTrial extends PingResult {
   to: string;
 }
 
+/** Arguments of one `ping` of `target` that gives up after a second. */
+export function pingArgs(target: string): string[] {
+  return [target.includes(":") ? "-6" : "-4", "-n", "-c", "1", "-W", "1", target];
+}
+
 export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): Promise<string> {
   // Settled: one holder, the same across three samples, and the client reaches it.
   let last: string | undefined;
@@ -32,7 +37,7 @@ export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): 
     `${vip} to answer ping`,
     async () => {
       try {
-        await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", "-n", "-c", "1", "-W", "1", vip]);
+        await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", ...pingArgs(vip)]);
         return true;
       } catch {
         return undefined;
@@ -43,36 +48,81 @@ export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): 
   return holder;
 }
 
-export async function failoverTrial(lab: Lab, vip: string): Promise<FailoverTrial> {
-  const from = await settledHolder(lab, vip);
+/** Called once every VIP has a new holder, before the client's pings are stopped; `to` is per VIP. */
+export type TakeoverHook = (from: string, to: string[]) => Promise<void>;
+
+export async function failoverTrial(
+  lab: Lab,
+  vip: string,
+  onTakeover?: TakeoverHook,
+): Promise<FailoverTrial> {
+  const { from, vips } = await failoverTrialOf(lab, [vip], onTakeover);
+  const [result] = vips;
+  if (result === undefined) throw new Error(`no result for ${vip}`);
+  return { ...result, from };
+}
+
+export interface VipFailover extends PingResult {
+  vip: string;
+  to: string;
+}
+
+/**
+ * The same trial for VIPs that sit on one node (a dual-stack Service's): all are pinged at once and the
+ * trial ends when each has a new holder.
+ */
+export async function failoverTrialOf(
+  lab: Lab,
+  vips: string[],
+  onTakeover?: TakeoverHook,
+): Promise<{ from: string; vips: VipFailover[] }> {
+  const holders = [];
+  for (const vip of vips) holders.push(await settledHolder(lab, vip));
+  const from = holders[0];
+  if (from === undefined || holders.some((h) => h !== from)) {
+    throw new Error(`${vips.join(", ")} are on ${holders.join(", ")} before the trial, not on one node`);
+  }
   const node = lab.nodes.find((n) => n.name === from);
   if (node === undefined) throw new Error(`no node ${from}`);
-  const ping = startPing(lab, vip, 10);
+  const pinged = vips.map((vip) => ({ vip, ping: startPing(lab, vip, 10) }));
   await sleep(500);
   await setSwitchPort(lab, node, false);
-  const to = await waitFor(
-    `another node to take ${vip}`,
-    async () => {
-      const h = (await holdersOf(lab, vip)).filter((n) => n !== from);
-      return h.length === 1 ? h[0] : undefined;
-    },
-    30_000,
-    10,
+  const taken = await Promise.all(
+    pinged.map(async (p) => ({
+      ...p,
+      to: await waitFor(
+        `another node to take ${p.vip}`,
+        async () => {
+          const h = (await holdersOf(lab, p.vip)).filter((n) => n !== from);
+          return h.length === 1 ? h[0] : undefined;
+        },
+        30_000,
+        10,
+      ),
+    })),
+  );
+  await onTakeover?.(
+    from,
+    taken.map((t) => t.to),
   );
   // Let the client's replies resume and run a while, so the gap is closed and measured.
   await sleep(1500);
-  const result = await ping.stop();
-  await setSwitchPort(lab, node, true);
-  // The reconnected node has the higher priority and takes the VIP back; start the next trial from there.
-  await waitFor(
-    `${from} to take ${vip} back`,
-    async () => {
-      const h = await holdersOf(lab, vip);
-      return h.length === 1 && h[0] === from ? true : undefined;
-    },
-    30_000,
-    50,
+  const results = await Promise.all(
+    taken.map(async (t): Promise<VipFailover> => ({ ...(await t.ping.stop()), vip: t.vip, to: t.to })),
   );
-  await settledHolder(lab, vip);
-  return { ...result, from, to };
+  await setSwitchPort(lab, node, true);
+  // The reconnected node has the higher priority and takes the VIPs back; start the next trial from there.
+  for (const vip of vips) {
+    await waitFor(
+      `${from} to take ${vip} back`,
+      async () => {
+        const h = await holdersOf(lab, vip);
+        return h.length === 1 && h[0] === from ? true : undefined;
+      },
+      30_000,
+      50,
+    );
+  }
+  for (const vip of vips) await settledHolder(lab, vip);
+  return { from, vips: results };
 }

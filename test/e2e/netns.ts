@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { parseIpAddrJson } from "../../src/agent/addresses.js";
+import { parseIP } from "../../src/core/ip.js";
 
 const execFileP = promisify(execFile);
 
@@ -134,6 +135,14 @@ export async function createLab(nodeCount: number): Promise<Lab> {
     // veth names are created directly inside the namespaces, so nothing ever appears in the host's.
     for (const n of nodes) await join(n.ns, NODE_IFACE, n.switchPort, n.ip, n.ip6);
     await join(clientNs, NODE_IFACE, "pc", CLIENT_IP, CLIENT_IP6);
+    // keepalived sends IPv6 adverts from the link-local address, which is tentative for up to 2 s after link
+    // up (DAD): meanwhile every advert fails ("send advert error 22") and all nodes turn MASTER at once.
+    for (const ns of [clientNs, ...nodes.map((n) => n.ns)]) {
+      await waitFor(`the link-local address in ${ns} to pass DAD`, async () => {
+        const addrs = ipv6Addresses(await ip("-n", ns, "-6", "-j", "addr", "show", "dev", NODE_IFACE));
+        return addrs.some((a) => a.scope === "link") && !addrs.some(isTentative) ? true : undefined;
+      });
+    }
   } catch (err) {
     await cleanup();
     throw err;
@@ -144,6 +153,60 @@ export async function createLab(nodeCount: number): Promise<Lab> {
 /** Addresses on eth0 of a node namespace. */
 export async function nodeAddresses(node: LabNode): Promise<string[]> {
   return parseIpAddrJson(await ip("-n", node.ns, "-j", "addr", "show", "dev", NODE_IFACE)).map((a) => a.ip);
+}
+
+export interface Ipv6Address {
+  ip: string;
+  scope: string;
+  /** iproute2's address flags that are set: nodad, tentative, dadfailed, deprecated, … */
+  flags: string[];
+}
+
+/** Parses `ip -6 -j addr` output, keeping the flags that parseIpAddrJson drops. */
+function ipv6Addresses(text: string): Ipv6Address[] {
+  const links = JSON.parse(text === "" ? "[]" : text) as { addr_info?: Record<string, unknown>[] }[];
+  return links.flatMap((l) =>
+    (l.addr_info ?? [])
+      .filter((a) => a.family === "inet6" && typeof a.local === "string")
+      .map((a) => ({
+        ip: parseIP(String(a.local))?.text ?? String(a.local),
+        scope: typeof a.scope === "string" ? a.scope : "",
+        flags: Object.keys(a)
+          .filter((k) => a[k] === true)
+          .sort(),
+      })),
+  );
+}
+
+/** Still in (or failed) duplicate address detection: the kernel will not send from or answer for it. */
+export function isTentative(a: Ipv6Address): boolean {
+  return a.flags.includes("tentative") || a.flags.includes("dadfailed");
+}
+
+/** The IPv6 address `vip` on eth0 of a node, with its flags; undefined when absent. */
+export async function ipv6AddressOn(node: LabNode, vip: string): Promise<Ipv6Address | undefined> {
+  const addrs = ipv6Addresses(await ip("-n", node.ns, "-6", "-j", "addr", "show", "dev", NODE_IFACE));
+  return addrs.find((a) => a.ip === vip);
+}
+
+/** The MAC address of eth0 in a node namespace. */
+export async function nodeMac(node: LabNode): Promise<string> {
+  const links = JSON.parse(await ip("-n", node.ns, "-j", "link", "show", "dev", NODE_IFACE)) as {
+    address?: string;
+  }[];
+  return links[0]?.address ?? "";
+}
+
+/** The client's neighbour (IPv6) or ARP (IPv4) entry for `target`: where its packets to it go. */
+export async function clientNeighbour(
+  lab: Lab,
+  target: string,
+): Promise<{ lladdr?: string; state: string[] } | undefined> {
+  const out = await ip("-n", lab.clientNs, "-j", "neigh", "show", "to", target, "dev", NODE_IFACE);
+  const entries = JSON.parse(out === "" ? "[]" : out) as { lladdr?: string; state?: string[] }[];
+  const e = entries[0];
+  if (e === undefined) return undefined;
+  return e.lladdr === undefined ? { state: e.state ?? [] } : { lladdr: e.lladdr, state: e.state ?? [] };
 }
 
 /** Which nodes hold each of the given VIPs right now. */
@@ -273,7 +336,20 @@ export interface PingResult {
 export function startPing(lab: Lab, target: string, intervalMs = 10): { stop: () => Promise<PingResult> } {
   const child = spawn(
     "ip",
-    ["netns", "exec", lab.clientNs, "ping", "-n", "-D", "-W", "1", "-i", String(intervalMs / 1000), target],
+    [
+      "netns",
+      "exec",
+      lab.clientNs,
+      "ping",
+      target.includes(":") ? "-6" : "-4",
+      "-n",
+      "-D",
+      "-W",
+      "1",
+      "-i",
+      String(intervalMs / 1000),
+      target,
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },

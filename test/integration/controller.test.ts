@@ -107,7 +107,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
         "status",
       );
     }
-    await applyFile(admin, "examples/keepalivedgroup.yaml");
+    await applyFile(admin, "test/fixtures/controller/keepalivedgroup.yaml");
     controller = await startController(saKubeconfig, "replica-a");
   });
   after(async () => {
@@ -299,7 +299,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     assert.equal(g.reason, "InvalidVerbatimConfig");
     assert.match(g.message, /notify_fifo_script/);
     assert.equal((await get<ConfigMap>(admin, CM))?.data?.["plan.json"], before);
-    await applyFile(admin, "examples/keepalivedgroup.yaml");
+    await applyFile(admin, "test/fixtures/controller/keepalivedgroup.yaml");
     await eventually("Ready again", async () =>
       (await get<Group>(admin, GROUP))?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True"
         ? true
@@ -312,7 +312,11 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
       apiVersion: "redhatcop.redhat.io/v1alpha1",
       kind: "KeepalivedGroup",
       metadata: { name: "edge", namespace: "other" },
-      spec: { interface: "eth0", nodeSelector: { "node-role.kubernetes.io/loadbalancer": "" } },
+      spec: {
+        interface: "eth0",
+        nodeSelector: { "node-role.kubernetes.io/loadbalancer": "" },
+        allowedCIDRs: ["198.18.6.0/24"],
+      },
     });
     const edgeCm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "edge", namespace: "other" } };
     await apply(admin, service("mover", { externalIPs: ["198.18.6.30"] }));

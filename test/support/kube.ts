@@ -32,6 +32,8 @@ const PLURALS: Record<string, string> = {
   ConfigMap: "configmaps",
   EndpointSlice: "endpointslices",
   DaemonSet: "daemonsets",
+  CustomResourceDefinition: "customresourcedefinitions",
+  Network: "networks",
   Lease: "leases",
 };
 

@@ -48,7 +48,8 @@ describe("keepalived-operator render", () => {
                   "keepalived-operator/keepalivedgroup-workers",
               },
             },
-            spec: { type: "LoadBalancer", externalIPs: ["198.18.0.7"] },
+            spec: { type: "LoadBalancer" },
+            status: { loadBalancer: { ingress: [{ ip: "198.18.0.7" }] } },
           },
         ],
       }),
@@ -100,7 +101,7 @@ describe("keepalived-operator render", () => {
   it("warns about a bad Service on stderr but still renders the others", () => {
     const services = file(
       "svcs.yaml",
-      "kind: Service\nmetadata: {name: a, namespace: x, annotations: {keepalived-operator.redhat-cop.io/keepalivedgroup: keepalived-operator/keepalivedgroup-workers}}\nspec: {type: LoadBalancer, externalIPs: [nope, 198.18.0.8]}\n",
+      "kind: Service\nmetadata: {name: a, namespace: x, annotations: {keepalived-operator.redhat-cop.io/keepalivedgroup: keepalived-operator/keepalivedgroup-workers}}\nspec: {type: LoadBalancer, externalIPs: [nope, 198.18.0.9]}\nstatus: {loadBalancer: {ingress: [{ip: 198.18.0.8}]}}\n",
     );
     const r = run(
       "render",
@@ -113,7 +114,12 @@ describe("keepalived-operator render", () => {
     );
     assert.equal(r.status, 0);
     assert.match(r.stderr, /Service x\/a: spec\.externalIPs\[0\]: "nope" is not an IP address/);
+    assert.match(
+      r.stderr,
+      /Service x\/a: spec\.externalIPs\[1\]: 198\.18\.0\.9 is outside the addresses KeepalivedGroup keepalived-operator\/keepalivedgroup-workers allows \(none is configured\)/,
+    );
     assert.match(r.stdout, /198\.18\.0\.8\/32/);
+    assert.doesNotMatch(r.stdout, /198\.18\.0\.9/);
   });
   it("unknown command exits 2 with usage", () => {
     const r = run("frobnicate");

@@ -169,8 +169,10 @@ test("renderMetrics: exporter names, escaped labels, cumulative histogram, sorte
     ],
     configReloads: 2,
     configRejected: 1,
+    planReadErrors: 3,
     failover: h,
   });
+  assert.match(text, /^keepalived_operator_plan_read_errors_total 3$/m);
   assert.match(text, /^keepalived_up 1$/m);
   assert.match(
     text,

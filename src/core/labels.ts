@@ -1,0 +1,35 @@
+// Kubernetes label selectors (matchLabels + matchExpressions), evaluated purely.
+import type { LabelSelector } from "../api/types.js";
+
+/** Why a selector is malformed, or undefined when it is well-formed. */
+export function selectorProblem(sel: LabelSelector): string | undefined {
+  for (const e of sel.matchExpressions ?? []) {
+    if (!["In", "NotIn", "Exists", "DoesNotExist"].includes(e.operator)) {
+      return `operator ${JSON.stringify(e.operator)} is not one of In, NotIn, Exists, DoesNotExist`;
+    }
+    if ((e.operator === "In" || e.operator === "NotIn") && (e.values ?? []).length === 0) {
+      return `operator ${e.operator} on key ${JSON.stringify(e.key)} needs values`;
+    }
+  }
+  return undefined;
+}
+
+/** An absent selector selects everything, as in Kubernetes. */
+export function selectorMatches(
+  sel: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (sel === undefined) return true;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.hasOwn(l, e.key);
+    const value = l[e.key];
+    const values = e.values ?? [];
+    if (e.operator === "In" && !(has && value !== undefined && values.includes(value))) return false;
+    if (e.operator === "NotIn" && has && value !== undefined && values.includes(value)) return false;
+    if (e.operator === "Exists" && !has) return false;
+    if (e.operator === "DoesNotExist" && has) return false;
+  }
+  return true;
+}

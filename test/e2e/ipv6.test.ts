@@ -1,0 +1,244 @@
+// IPv6 and dual-stack VIPs against real keepalived in network namespaces: an IPv6 VIP comes up and fails
+// over without a neighbour-discovery or DAD stall, and a dual-stack Service's two VIPs (one VRRP instance
+// per family) stay on one node. Figures are printed, not asserted beyond what VRRP guarantees.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import type { KeepalivedGroupSpec } from "../../src/api/types.js";
+import type { ServiceObject } from "../../src/core/objects.js";
+import type { GroupPlan } from "../../src/core/plan.js";
+import {
+  clientNeighbour,
+  createLab,
+  holdersOf,
+  ipv6AddressOn,
+  isTentative,
+  nodeMac,
+  sleep,
+  startAgent,
+  stopAgent,
+  waitFor,
+  type AgentProcess,
+  type Lab,
+} from "./netns.js";
+import { failoverTrial, failoverTrialOf, pingArgs, settledHolder, type TakeoverHook } from "./failover.js";
+import { labPlan, labService, writePlan } from "./plans.js";
+
+const execFileP = promisify(execFile);
+const SLOW = { timeout: 240_000 };
+const TRIALS = 3;
+const ADVERT_MS = 100;
+// Master-down interval = 3 adverts + skew (< 1 advert); allow neighbour discovery and scheduling on top.
+const GAP_BOUND_MS = 4 * ADVERT_MS + 1000;
+// Without an unsolicited NA the client keeps sending to the old MAC until its entry goes STALE and is
+// probed: seconds, not the milliseconds an NA takes.
+const NEIGHBOUR_BOUND_MS = 1000;
+
+/** externalIPs are announced only inside the group's allowed ranges. */
+const GROUP: KeepalivedGroupSpec = {
+  allowedCIDRs: ["198.18.0.0/15", "2001:db8::/32"],
+  vrrp: { timing: "Fast" },
+};
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** A LoadBalancer Service of the lab group whose VIPs its author wrote in spec.externalIPs. */
+function externalIPService(name: string, ips: string[], age = 0): ServiceObject {
+  const s = labService(name, [], age);
+  return { metadata: s.metadata, spec: { ...s.spec, externalIPs: ips } };
+}
+
+interface Running {
+  plan: GroupPlan;
+  agents: Map<string, AgentProcess>;
+}
+
+async function startAll(lab: Lab, services: ServiceObject[]): Promise<Running> {
+  const planFile = join(lab.dir, "plan.json");
+  const plan = labPlan(lab, services, GROUP);
+  await writePlan(planFile, plan);
+  return { plan, agents: new Map(lab.nodes.map((n) => [n.name, startAgent(lab, n, planFile)])) };
+}
+
+async function stopAll(r: Running): Promise<void> {
+  await Promise.all([...r.agents.values()].map((a) => stopAgent(a)));
+}
+
+function keepalivedLines(a: AgentProcess, from = 0): string[] {
+  return a.logs.slice(from).flatMap((l) => (l.msg === "keepalived" ? [String(l.line)] : []));
+}
+
+async function answers(lab: Lab, vip: string, timeoutMs = 5000): Promise<void> {
+  await waitFor(
+    `${vip} to answer the client's ping`,
+    async () => {
+      try {
+        await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", ...pingArgs(vip)]);
+        return true;
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+  );
+}
+
+/** Right after takeover: how long the client took to learn the new holder's MAC, and the VIP's flags. */
+interface TakeoverFacts {
+  neighbourMs: number;
+  neighbourState: string;
+  flags: string[];
+}
+
+function checkIpv6Takeover(lab: Lab, vip: string, facts: TakeoverFacts[]): TakeoverHook {
+  return async (_from, [to]) => {
+    const node = lab.nodes.find((n) => n.name === to);
+    assert.ok(node !== undefined, `no node ${String(to)}`);
+    const addr = await ipv6AddressOn(node, vip);
+    assert.ok(addr !== undefined, `${vip} gone from ${node.name}`);
+    // keepalived adds VIPs with IFA_F_NODAD; a tentative VIP would neither answer nor be answered for.
+    assert.ok(!isTentative(addr), `${vip} on ${node.name} is ${addr.flags.join(",")}`);
+    const mac = await nodeMac(node);
+    const started = Date.now();
+    const entry = await waitFor(
+      `the client to learn ${vip} is at ${mac}`,
+      async () => {
+        const e = await clientNeighbour(lab, vip);
+        return e?.lladdr === mac ? e : undefined;
+      },
+      10_000,
+      5,
+    );
+    facts.push({
+      neighbourMs: Date.now() - started,
+      neighbourState: entry.state.join(","),
+      flags: addr.flags,
+    });
+  };
+}
+
+describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await createLab(3);
+  });
+  after(async () => {
+    await lab.cleanup();
+  });
+
+  test("an IPv6 VIP comes up on exactly one node and answers the client's ping -6", SLOW, async () => {
+    const vip = "2001:db8::200";
+    const r = await startAll(lab, [externalIPService("web6", [vip])]);
+    try {
+      const holder = await settledHolder(lab, vip);
+      await sleep(1500);
+      assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
+      const node = lab.nodes.find((n) => n.name === holder)!;
+      const addr = await ipv6AddressOn(node, vip);
+      assert.ok(addr !== undefined && !isTentative(addr), `${vip} flags ${addr?.flags.join(",")}`);
+      const agent = r.agents.get(holder)!;
+      const conf = await readFile(join(agent.stateDir, "keepalived.conf"), "utf8");
+      assert.match(conf, /^\s+native_ipv6$/m);
+      assert.match(conf, /^\s+2001:db8::200\/128$/m);
+      const errors = [...r.agents.values()].flatMap((a) =>
+        keepalivedLines(a).filter((l) => /send advert error/.test(l)),
+      );
+      assert.deepEqual(errors, [], "adverts are sent from a link-local address that passed DAD");
+      console.log(`# IPv6 VIP ${vip} on ${holder}: flags ${addr.flags.join(",")}`);
+    } finally {
+      await stopAll(r);
+    }
+  });
+
+  test(
+    "hard failover of an IPv6 VIP, Fast (100 ms adverts): unsolicited NAs, no DAD stall",
+    SLOW,
+    async () => {
+      const vip = "2001:db8::201";
+      const r = await startAll(lab, [externalIPService("web6", [vip])]);
+      try {
+        const results = [];
+        const facts: TakeoverFacts[] = [];
+        for (let i = 0; i < TRIALS; i++) {
+          const marks = new Map([...r.agents].map(([n, a]) => [n, a.logs.length]));
+          const t = await failoverTrial(lab, vip, checkIpv6Takeover(lab, vip, facts));
+          results.push(t);
+          const to = r.agents.get(t.to)!;
+          assert.ok(
+            keepalivedLines(to, marks.get(t.to)).some((l) =>
+              l.includes(`Sending unsolicited Neighbour Advert on eth0 for ${vip}`),
+            ),
+            `${t.to} sent no unsolicited neighbour advert for ${vip}`,
+          );
+        }
+        const gaps = results.map((t) => t.maxGapMs);
+        console.log(
+          `# IPv6 failover Fast (100 ms adverts): gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
+        );
+        console.log(
+          `# IPv6 takeover: client's neighbour entry on the new MAC after ${facts.map((f) => `${f.neighbourMs} ms (${f.neighbourState})`).join(", ")}; VIP flags ${facts.map((f) => f.flags.join(",")).join("; ")}`,
+        );
+        for (const t of results) {
+          assert.notEqual(t.to, t.from);
+          assert.ok(t.maxGapMs < GAP_BOUND_MS, `gap ${t.maxGapMs} ms exceeds ${GAP_BOUND_MS} ms`);
+        }
+        for (const f of facts) {
+          assert.ok(
+            f.neighbourMs < NEIGHBOUR_BOUND_MS,
+            `client learned the new MAC after ${f.neighbourMs} ms`,
+          );
+        }
+      } finally {
+        await stopAll(r);
+      }
+    },
+  );
+
+  test("a dual-stack Service: both VIPs on one node, both answer, both fail over", SLOW, async (t) => {
+    const v4 = "198.18.0.210";
+    const v6 = "2001:db8::210";
+    // This name places the VIPs on node-1, the node whose two family instances rank their backups apart.
+    const r = await startAll(lab, [externalIPService("dual-stack", [v4, v6])]);
+    try {
+      const instances = r.plan.instances.filter((i) => i.vips.includes(v4) || i.vips.includes(v6));
+      assert.deepEqual(instances.map((i) => i.family).sort(), [4, 6], "one VRRP instance per family");
+      const h4 = await settledHolder(lab, v4);
+      const h6 = await settledHolder(lab, v6);
+      assert.equal(h6, h4, "both VIPs of the Service on one node");
+      await answers(lab, v4);
+      await answers(lab, v6);
+
+      const trial = await failoverTrialOf(lab, [v4, v6], async () => {
+        await answers(lab, v4);
+        await answers(lab, v6);
+      });
+      const [r4, r6] = trial.vips;
+      assert.ok(r4 !== undefined && r6 !== undefined);
+      console.log(
+        `# dual-stack failover from ${trial.from}: IPv4 ${v4} gap ${r4.maxGapMs} ms (${r4.lost} lost) to ${r4.to}; IPv6 ${v6} gap ${r6.maxGapMs} ms (${r6.lost} lost) to ${r6.to}`,
+      );
+      for (const x of [r4, r6]) {
+        assert.notEqual(x.to, trial.from);
+        assert.ok(x.maxGapMs < GAP_BOUND_MS, `${x.vip}: gap ${x.maxGapMs} ms exceeds ${GAP_BOUND_MS} ms`);
+      }
+      await t.test(
+        "after the failover both VIPs are on the same new node",
+        { todo: "core: a node's pooled IPv4 and IPv6 instances rank their backups by different hashes" },
+        () => {
+          const ranking = (family: 4 | 6): string[] =>
+            instances.find((i) => i.family === family)?.priorities.map((p) => p.node) ?? [];
+          assert.equal(r6.to, r4.to, `IPv4 went to ${r4.to}, IPv6 to ${r6.to}`);
+          assert.deepEqual(ranking(6), ranking(4), "the family instances rank the nodes alike");
+        },
+      );
+    } finally {
+      await stopAll(r);
+    }
+  });
+});
