@@ -490,10 +490,11 @@ function planGroup(w: GroupWork, snapshot: ClusterSnapshot): void {
     for (const node of familyNodes) {
       const key = `node/${node}/${familyName(family)}`;
       const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
+      // Backups ranked without the family, so a dual-stack Service's VIPs fail over to the same node.
       const ranking = [
         node,
         ...rankNodes(
-          key,
+          `node/${node}`,
           familyNodes.filter((n) => n !== node),
         ),
       ];

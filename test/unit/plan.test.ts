@@ -285,3 +285,23 @@ describe("hostile strings never become directives", () => {
     }
   });
 });
+
+describe("dual-stack failover order", () => {
+  it("a node's IPv4 and IPv6 instances rank their backups alike", () => {
+    const nodes = Array.from({ length: 6 }, (_, i) => ({ metadata: { name: `n${i}` } }));
+    const services = Array.from({ length: 12 }, (_, i) => ({
+      metadata: { namespace: "x", name: `s${i}`, annotations: { [GROUP_ANNOTATION]: "kao/g" } },
+      spec: { type: "LoadBalancer" },
+      status: { loadBalancer: { ingress: [{ ip: `198.18.1.${i + 1}` }, { ip: `2001:db8::${i + 1}` }] } },
+    }));
+    const plan = planCluster({
+      groups: [{ metadata: { namespace: "kao", name: "g" }, spec: { interface: "eth0" } }],
+      nodes,
+      services,
+    });
+    const order = (name: string) =>
+      plan.groups[0]!.instances.find((i) => i.name === name)?.priorities.map((p) => p.node);
+    for (const n of nodes)
+      assert.deepEqual(order(`node_${n.metadata.name}_ipv6`), order(`node_${n.metadata.name}_ipv4`));
+  });
+});
