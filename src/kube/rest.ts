@@ -1,7 +1,10 @@
 // The only HTTP path to the API server: plain JSON in and out (no typed models that drop or convert fields),
-// with authentication from a kubeconfig or the in-cluster service account via client-node's KubeConfig.
+// with authentication from a kubeconfig or the in-cluster service account (kube/kubeconfig.ts).
+import { readFileSync } from "node:fs";
 import { request, type RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { Connection } from "./kubeconfig.js";
+
+export { loadKubeConfig } from "./kubeconfig.js";
 
 /** The API server answered with an error status; `reason` is the Status reason (NotFound, Conflict, …). */
 export class ApiError extends Error {
@@ -35,14 +38,6 @@ export type WatchEvent<T> =
   | { type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK"; object: T }
   | { type: "ERROR"; object: { code?: number; reason?: string; message?: string } };
 
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath !== undefined) kc.loadFromFile(kubeconfigPath);
-  else if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 function queryString(query: RequestInit["query"]): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
@@ -53,16 +48,20 @@ function queryString(query: RequestInit["query"]): string {
 export class KubeClient {
   private constructor(
     private readonly server: URL,
-    private readonly kc: KubeConfig,
+    private readonly conn: Connection,
   ) {}
 
-  static fromKubeConfig(kc: KubeConfig): KubeClient {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error("the kubeconfig has no current cluster");
-    return new KubeClient(new URL(cluster.server), kc);
+  static fromKubeConfig(conn: Connection): KubeClient {
+    return new KubeClient(conn.server, conn);
   }
 
-  private async options(method: string, path: string, init: RequestInit): Promise<RequestOptions> {
+  private token(): string | undefined {
+    // Bound service-account tokens are rotated by the kubelet: read the file each time (it is tiny).
+    if (this.conn.tokenFile !== undefined) return readFileSync(this.conn.tokenFile, "utf8").trim();
+    return this.conn.token;
+  }
+
+  private options(method: string, path: string, init: RequestInit): RequestOptions {
     const opts: RequestOptions = {
       method,
       protocol: this.server.protocol,
@@ -71,7 +70,12 @@ export class KubeClient {
       path: `${this.server.pathname.replace(/\/$/, "")}${path}${queryString(init.query)}`,
       headers: { Accept: init.accept ?? "application/json" },
     };
-    await this.kc.applyToHTTPSOptions(opts);
+    if (this.conn.ca !== undefined) opts.ca = this.conn.ca;
+    if (this.conn.cert !== undefined) opts.cert = this.conn.cert;
+    if (this.conn.key !== undefined) opts.key = this.conn.key;
+    if (this.conn.insecureSkipTlsVerify === true) opts.rejectUnauthorized = false;
+    const token = this.token();
+    if (token !== undefined) (opts.headers as Record<string, string>).Authorization = `Bearer ${token}`;
     if (init.body !== undefined) {
       (opts.headers as Record<string, string>)["Content-Type"] = init.contentType ?? "application/json";
     }
@@ -80,7 +84,7 @@ export class KubeClient {
 
   /** One request; resolves with the parsed JSON body, rejects with ApiError on a non-2xx status. */
   async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
-    const opts = await this.options(method, path, init);
+    const opts = this.options(method, path, init);
     const payload =
       init.body === undefined
         ? undefined
@@ -133,7 +137,7 @@ export class KubeClient {
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const opts = await this.options("GET", path, { query: { ...query, watch: true } });
+    const opts = this.options("GET", path, { query: { ...query, watch: true } });
     return new Promise<void>((resolve, reject) => {
       const req = request(opts, (res) => {
         const status = res.statusCode ?? 0;
