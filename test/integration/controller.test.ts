@@ -1,6 +1,7 @@
 // The controller against a real kube-apiserver + etcd, running as its own process with its own
 // ServiceAccount identity and the RBAC of deploy/rbac/controller.yaml.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
 import { GROUP_ANNOTATION } from "../../src/api/names.js";
@@ -410,6 +411,16 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
       `apply → ConfigMap: p50 ${p(0.5).toFixed(0)} ms, p95 ${p(0.95).toFixed(0)} ms, max ${p(1).toFixed(0)} ms (20 Services)`,
     );
     assert.ok(p(0.95) < 10_000, "only catches hangs");
+  });
+
+  it("the controller's metrics pass promtool check metrics", async () => {
+    const text = await eventually("a reconcile counted", async () => {
+      const t = await controller!.metrics();
+      return /keepalived_operator_reconciles_total\{result="done"\} \d+/.test(t) ? t : undefined;
+    });
+    const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout + r.stderr).trim(), "");
   });
 
   it("restart safety: 20 kills and restarts while Services churn change no router ID or IP", async () => {
