@@ -9,7 +9,7 @@ import {
   MANAGED_BY_VALUE,
   PLURAL,
 } from "../api/names.js";
-import type { KeepalivedGroup } from "../api/types.js";
+import type { KeepalivedGroup, KeepalivedGroupStatus } from "../api/types.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
 import type { NodeObject } from "../core/objects.js";
 import { planCluster, type ClusterPlan } from "../core/plan.js";
@@ -196,6 +196,14 @@ export class Controller {
     this.m.writes.inc({ kind: subresource === undefined ? obj.kind : `${obj.kind}/status` });
   }
 
+  private applyGroupStatus(namespace: string, name: string, status: KeepalivedGroupStatus): Promise<void> {
+    return this.apply(
+      { apiVersion: GROUP_VERSION, kind: KIND, metadata: { name, namespace }, status },
+      nsPath(`/apis/${GROUP_VERSION}`, PLURAL, namespace, name),
+      "status",
+    );
+  }
+
   private async event(
     involved: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string },
     type: "Normal" | "Warning",
@@ -307,16 +315,7 @@ export class Controller {
       const status = groupStatus(gp, live.status, nowText);
       if (!sameStatus(live.status, status)) {
         await attempt(`KeepalivedGroup ${g.key} status`, KIND, () =>
-          this.apply(
-            {
-              apiVersion: GROUP_VERSION,
-              kind: KIND,
-              metadata: { name: g.name, namespace: g.namespace },
-              status,
-            },
-            nsPath(`/apis/${GROUP_VERSION}`, PLURAL, g.namespace, g.name),
-            "status",
-          ),
+          this.applyGroupStatus(g.namespace, g.name, status),
         );
       }
       this.m.vips.set(status.vips ?? 0, { group: g.key });
@@ -327,15 +326,7 @@ export class Controller {
         if (before === node) continue;
         const svc = plan.services.find((s) => s.announced.some((a) => a.ip === vip));
         if (svc === undefined) continue;
-        const [ns = "", name = ""] = svc.key.split("/");
-        const uidSvc = this.services.get(ns, name)?.metadata.uid;
-        const who = {
-          apiVersion: "v1",
-          kind: "Service",
-          namespace: ns,
-          name,
-          ...(typeof uidSvc === "string" ? { uid: uidSvc } : {}),
-        };
+        const who = this.serviceIdentity(svc.key);
         const instance = svc.announced.find((a) => a.ip === vip)?.instance ?? "";
         if (before === undefined)
           await this.event(
@@ -361,16 +352,7 @@ export class Controller {
       const status = invalidGroupStatus(live.metadata.generation ?? 0, bad.diagnostics, live.status, nowText);
       if (!sameStatus(live.status, status)) {
         await attempt(`KeepalivedGroup ${bad.key} status`, KIND, () =>
-          this.apply(
-            {
-              apiVersion: GROUP_VERSION,
-              kind: KIND,
-              metadata: { name, namespace: ns },
-              status,
-            },
-            nsPath(`/apis/${GROUP_VERSION}`, PLURAL, ns, name),
-            "status",
-          ),
+          this.applyGroupStatus(ns, name, status),
         );
       }
       for (const d of bad.diagnostics) await this.diagnosticEvent(d, live);
@@ -445,6 +427,25 @@ export class Controller {
       : { kind: "retry", error: failures[0] ?? new Error("write failed") };
   }
 
+  /** What an Event on the Service `namespace/name` points at. */
+  private serviceIdentity(key: string): {
+    apiVersion: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    uid?: string;
+  } {
+    const [namespace = "", name = ""] = key.split("/");
+    const uid = this.services.get(namespace, name)?.metadata.uid;
+    return {
+      apiVersion: "v1",
+      kind: "Service",
+      namespace,
+      name,
+      ...(typeof uid === "string" ? { uid } : {}),
+    };
+  }
+
   /** Events on a Service when the node that actually holds its VIP changes, as the agents report it. */
   private async holderEvents(plan: ClusterPlan): Promise<void> {
     const now = actualHolders(this.leases.list(), this.now().getTime());
@@ -458,15 +459,7 @@ export class Controller {
       )) {
         const svc = plan.services.find((s) => s.announced.some((a) => a.ip === change.vip));
         if (svc === undefined) continue;
-        const [ns = "", name = ""] = svc.key.split("/");
-        const uid = this.services.get(ns, name)?.metadata.uid;
-        const who = {
-          apiVersion: "v1",
-          kind: "Service",
-          namespace: ns,
-          name,
-          ...(typeof uid === "string" ? { uid } : {}),
-        };
+        const who = this.serviceIdentity(svc.key);
         const was = change.before.length === 0 ? "no node" : change.before.join(", ");
         if (change.after.length === 1) {
           await this.event(
