@@ -2,8 +2,8 @@
 // measured as the longest gap between replies of a 10 ms ping from the client. Prints a table; never fails
 // on time. Run as root after a build: node dist/bench/failover.js [trials]
 import { join } from "node:path";
-import { failoverTrial } from "../test/e2e/failover.js";
-import { createLab, startAgent, stopAgent } from "../test/e2e/netns.js";
+import { failoverTrial } from "../src/lab/failover.js";
+import { createLab, startAgent, stopAgent } from "../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../test/e2e/plans.js";
 
 const trials = Number(process.argv[2] ?? "10");

@@ -17,4 +17,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 echo "setup: control plane binaries in $(tools/controlplane/build.sh)" >&2
+echo "setup: kustomize in $(tools/kustomize/build.sh), helm in $(tools/helm/build.sh)" >&2
 npm run build --silent >&2

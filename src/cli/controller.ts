@@ -103,9 +103,12 @@ export async function runController(args: string[], io: Io): Promise<number> {
     process.once("SIGINT", () => {
       shutdown("SIGINT");
     });
+    // Every replica keeps warm caches (so a standby is Ready and takes over without a full list);
+    // only the leader reconciles.
+    const synced = controller.startCaches();
     const lead = (): void => {
       leaderGauge.set(1);
-      void controller.startCaches().then(() => {
+      void synced.then(() => {
         controller.startReconciling();
       });
     };

@@ -16,6 +16,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "start or stop a local etcd + kube-apiserver (up | down)",
     load: async () => (await import("./controlplane.js")).runControlplane,
   },
+  lab: {
+    summary: "as root: start, fail over or remove the local lab (up | failover [--json] | down)",
+    load: async () => (await import("./lab.js")).runLab,
+  },
   agent: {
     summary: "run keepalived for one node, following its group (--group) or a GroupPlan file (--plan-file)",
     load: async () => (await import("./agent.js")).runAgent,

@@ -22,8 +22,8 @@ import {
   watchDoubleOwners,
   type AgentProcess,
   type Lab,
-} from "./netns.js";
-import { failoverTrial, settledHolder } from "./failover.js";
+} from "../../src/lab/netns.js";
+import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import { labPlan, labService, labVip, writePlan } from "./plans.js";
 
 const execFileP = promisify(execFile);

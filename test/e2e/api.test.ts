@@ -23,7 +23,7 @@ import {
   type ControllerProcess,
   type KubeClient,
 } from "../support/kube.js";
-import { failoverTrial, settledHolder } from "./failover.js";
+import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import {
   createLab,
   holdersOf,
@@ -33,7 +33,7 @@ import {
   waitFor,
   type Lab,
   type LabNode,
-} from "./netns.js";
+} from "../../src/lab/netns.js";
 import { labVip } from "./plans.js";
 
 const NS = "keepalived-operator";

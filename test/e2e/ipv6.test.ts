@@ -23,8 +23,14 @@ import {
   waitFor,
   type AgentProcess,
   type Lab,
-} from "./netns.js";
-import { failoverTrial, failoverTrialOf, pingArgs, settledHolder, type TakeoverHook } from "./failover.js";
+} from "../../src/lab/netns.js";
+import {
+  failoverTrial,
+  failoverTrialOf,
+  pingArgs,
+  settledHolder,
+  type TakeoverHook,
+} from "../../src/lab/failover.js";
 import { labPlan, labService, writePlan } from "./plans.js";
 
 const execFileP = promisify(execFile);

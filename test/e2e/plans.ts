@@ -5,7 +5,7 @@ import type { KeepalivedGroup, KeepalivedGroupSpec } from "../../src/api/types.j
 import type { NodeObject, ServiceObject } from "../../src/core/objects.js";
 import { planCluster, type GroupPlan } from "../../src/core/plan.js";
 import { serializeGroupPlan } from "../../src/render/planCodec.js";
-import { NODE_IFACE, type Lab } from "./netns.js";
+import { NODE_IFACE, type Lab } from "../../src/lab/netns.js";
 
 export const GROUP_NS = "keepalived-operator";
 export const GROUP_NAME = "lab";

@@ -461,9 +461,14 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
         metricValue(await second.metrics(), "keepalived_operator_leader"),
       ];
       assert.deepEqual(leaders.sort(), [0, 1]);
-      const standbyMetrics = await (
-        metricValue(await controller!.metrics(), "keepalived_operator_leader") === 1 ? second : controller!
-      ).metrics();
+      const standby =
+        metricValue(await controller!.metrics(), "keepalived_operator_leader") === 1 ? second : controller!;
+      const standbyMetrics = await standby.metrics();
+      const ready = await eventually("the standby is Ready (warm caches)", async () => {
+        const res = await fetch(`http://127.0.0.1:${standby.metricsPort}/readyz`);
+        return res.status === 200 ? true : undefined;
+      });
+      assert.ok(ready);
       assert.equal(
         metricValue(standbyMetrics, "keepalived_operator_writes_total"),
         0,

@@ -1,15 +1,16 @@
 // A network lab in namespaces: a switch namespace with a bridge, N node namespaces and a client namespace,
-// each joined to the bridge by a veth. Addresses from 198.18.0.0/24 and 2001:db8::/64 only. Names carry a
-// per-run prefix (kao<pid>-<n>) and everything is removed on cleanup, on exit, and by the next run if a
-// crashed one left namespaces behind. Reusable by the local lab.
+// each joined to the bridge by a veth. Addresses from 198.18.0.0/24 and 2001:db8::/64 only. Test labs carry
+// a per-run prefix (kao<pid>-<n>) and are removed on cleanup, on exit, and by the next run if a crashed one
+// left namespaces behind; the local lab (`lab up`) passes its own prefix and outlives the process.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { parseIpAddrJson } from "../../src/agent/addresses.js";
-import { parseIP } from "../../src/core/ip.js";
+import { parseIpAddrJson } from "../agent/addresses.js";
+import { parseIP } from "../core/ip.js";
+import { repoRoot } from "./controlplane.js";
 
 const execFileP = promisify(execFile);
 
@@ -59,17 +60,14 @@ function pidAlive(pid: number): boolean {
 
 /** Namespaces named kao<pid>-… whose process is gone: left by a crashed run. */
 function staleNamespaces(): string[] {
-  const out = execFileSync("ip", ["-j", "netns", "list"], { encoding: "utf8" });
-  const list = JSON.parse(out === "" ? "[]" : out) as { name: string }[];
-  return list
-    .map((n) => n.name)
-    .filter((name) => {
-      const m = /^kao(\d+)-/.exec(name);
-      return m !== null && !pidAlive(Number(m[1]));
-    });
+  return listNamespaces().filter((name) => {
+    const m = /^kao(\d+)-/.exec(name);
+    return m !== null && !pidAlive(Number(m[1]));
+  });
 }
 
-function deleteNamespacesSync(names: string[]): void {
+/** Deletes network namespaces (and with them their veths and bridge), ending the processes inside first. */
+export function deleteNamespacesSync(names: string[]): void {
   for (const name of names) {
     // Processes still inside would keep the network alive; end those of this namespace only.
     try {
@@ -98,9 +96,35 @@ process.on("exit", () => {
   deleteNamespacesSync([...liveLabs]);
 });
 
-export async function createLab(nodeCount: number): Promise<Lab> {
+export interface LabOptions {
+  /** Names the namespaces; default kao<pid>-<n>-. A lab with its own prefix is not removed on exit. */
+  prefix?: string;
+  /** Where plan files and agent state go; default a new temp directory. Removed on cleanup either way. */
+  dir?: string;
+}
+
+/** Names of the network namespaces that exist now. */
+export function listNamespaces(): string[] {
+  const out = execFileSync("ip", ["-j", "netns", "list"], { encoding: "utf8" });
+  return (JSON.parse(out === "" ? "[]" : out) as { name: string }[]).map((n) => n.name);
+}
+
+/** A lab whose namespaces already exist (recorded by the process that created it). */
+export function attachLab(lab: Omit<Lab, "cleanup">): Lab {
+  const all = [lab.switchNs, lab.clientNs, ...lab.nodes.map((n) => n.ns)];
+  return {
+    ...lab,
+    cleanup: async () => {
+      deleteNamespacesSync(all);
+      await rm(lab.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createLab(nodeCount: number, opts: LabOptions = {}): Promise<Lab> {
   deleteNamespacesSync(staleNamespaces());
-  const prefix = `${RUN_PREFIX}${++labCounter}-`;
+  const persistent = opts.prefix !== undefined;
+  const prefix = opts.prefix ?? `${RUN_PREFIX}${++labCounter}-`;
   const switchNs = `${prefix}sw`;
   const clientNs = `${prefix}client`;
   const nodes: LabNode[] = Array.from({ length: nodeCount }, (_, i) => ({
@@ -111,16 +135,17 @@ export async function createLab(nodeCount: number): Promise<Lab> {
     switchPort: `p${i + 1}`,
   }));
   const all = [switchNs, clientNs, ...nodes.map((n) => n.ns)];
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), prefix)));
+  if (opts.dir !== undefined) await mkdir(dir, { recursive: true, mode: 0o700 });
   const cleanup = async (): Promise<void> => {
-    deleteNamespacesSync(all.filter((n) => liveLabs.has(n)));
+    deleteNamespacesSync(persistent ? all : all.filter((n) => liveLabs.has(n)));
     for (const n of all) liveLabs.delete(n);
     await rm(dir, { recursive: true, force: true });
   };
   try {
     for (const ns of all) {
       await ip("netns", "add", ns);
-      liveLabs.add(ns);
+      if (!persistent) liveLabs.add(ns);
       await ip("-n", ns, "link", "set", "lo", "up");
     }
     await ip("-n", switchNs, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
@@ -252,8 +277,6 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
-const REPO = resolve(import.meta.dirname, "../../..");
-
 /** Starts `keepalived-operator agent` inside the node's namespace. */
 export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: string[] = []): AgentProcess {
   const stateDir = join(lab.dir, node.name);
@@ -264,7 +287,7 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
       "exec",
       node.ns,
       process.execPath,
-      join(REPO, "bin/keepalived-operator.js"),
+      join(repoRoot(), "bin/keepalived-operator.js"),
       "agent",
       "--plan-file",
       planFile,
