@@ -6,7 +6,7 @@ import type { GroupModel } from "./group.js";
 import { compareIPs, familyName, parseIP, type Family, type ParsedIP } from "./ip.js";
 import { selectorMatches } from "./labels.js";
 import { inRanges, lowestFree, rangeSize, rangesOverlap, type IpRange, type Pool } from "./pools.js";
-import type { ServiceClaim } from "./service.js";
+import { isDedicated, type ServiceClaim } from "./service.js";
 
 export interface OpenShiftPolicy {
   allowed: IpRange[];
@@ -49,10 +49,6 @@ interface Holder {
   ports: Set<string>;
   sharingKey?: string;
   dedicated: boolean;
-}
-
-function isDedicated(c: ServiceClaim): boolean {
-  return c.localTrafficOnly || c.instanceSettings.length > 0;
 }
 
 const byAge = (a: ServiceClaim, b: ServiceClaim): number =>

@@ -9,7 +9,7 @@ import { placeItems, rankNodes, type PlacementItem } from "./placement.js";
 import { allocateRouterIds, type RouterIdRequest } from "./routerIds.js";
 import { assignAddresses, type PoolUsage } from "./addresses.js";
 import { openShiftPolicy } from "./openshift.js";
-import { parseService, serviceRef, type ServiceClaim } from "./service.js";
+import { isDedicated, parseService, serviceRef, type ServiceClaim } from "./service.js";
 import { dnsSubdomainProblem, quote } from "./validate.js";
 
 export interface NodeMember {
@@ -113,10 +113,6 @@ function nodeAddresses(node: NodeObject): Partial<Record<Family, string>> {
 const byKey = <T extends { key: string }>(a: T, b: T): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 const byAge = (a: ServiceClaim, b: ServiceClaim): number =>
   a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : byKey(a, b);
-
-function isDedicated(c: ServiceClaim): boolean {
-  return c.localTrafficOnly || c.instanceSettings.length > 0;
-}
 
 interface GroupWork {
   model: GroupModel;

@@ -60,6 +60,11 @@ export type ServiceResult =
   | { kind: "claim"; claim: ServiceClaim; diagnostics: Diagnostic[] }
   | { kind: "invalid"; diagnostics: Diagnostic[] };
 
+/** Services whose VIPs get a VRRP instance of their own: local-endpoint tracking or per-instance settings. */
+export function isDedicated(c: ServiceClaim): boolean {
+  return c.localTrafficOnly || c.instanceSettings.length > 0;
+}
+
 /** Whether the Service is for this operator at all: annotated, LoadBalancer or externalIPs, our class or none. */
 export function isOurService(s: ServiceObject): boolean {
   const annotation = s.metadata.annotations?.[GROUP_ANNOTATION];
