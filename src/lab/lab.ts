@@ -8,8 +8,9 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { GROUP_ANNOTATION } from "../api/names.js";
+import { applyManifest, applyManifestFile, type Manifest } from "../kube/apply.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import {
   freePort,
@@ -134,12 +135,7 @@ export function labFaults(state: LabState): string[] {
 
 // ---- objects ---------------------------------------------------------------------------------------------
 
-interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
+type Obj = Manifest;
 
 /**
  * The walkthrough's KeepalivedGroup; the lab's pool stands in for OpenShift's autoAssignCIDRs, and the fast VRRP
@@ -186,40 +182,13 @@ export function labNodeObject(node: LabNode): Obj {
   };
 }
 
-const PLURALS: Record<string, string> = {
-  Namespace: "namespaces",
-  ServiceAccount: "serviceaccounts",
-  ClusterRole: "clusterroles",
-  ClusterRoleBinding: "clusterrolebindings",
-  Role: "roles",
-  RoleBinding: "rolebindings",
-  Service: "services",
-  Node: "nodes",
-  KeepalivedGroup: "keepalivedgroups",
-};
-
-function objectPath(o: Obj): string {
-  const prefix = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  const plural = PLURALS[o.kind];
-  if (plural === undefined) throw new Error(`the lab cannot apply a ${o.kind}`);
-  const ns = o.metadata.namespace === undefined ? "" : `/namespaces/${o.metadata.namespace}`;
-  return `${prefix}${ns}/${plural}/${o.metadata.name}`;
+/** Server-side apply as the lab's field manager. */
+function apply(client: KubeClient, o: Obj, subresource?: "status"): Promise<unknown> {
+  return applyManifest(client, o, "keepalived-operator-lab", subresource);
 }
 
-/** Server-side apply as the lab's field manager (like `kubectl apply --server-side`). */
-async function apply(client: KubeClient, o: Obj, subresource?: "status"): Promise<void> {
-  await client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
-    query: { fieldManager: "keepalived-operator-lab", force: true },
-    body: o,
-    contentType: "application/apply-patch+yaml",
-  });
-}
-
-async function applyFile(client: KubeClient, path: string): Promise<void> {
-  for (const doc of parseAllDocuments(await readFile(path, "utf8"))) {
-    const o = doc.toJS() as Obj | null;
-    if (o !== null) await apply(client, o);
-  }
+function applyFile(client: KubeClient, path: string): Promise<void> {
+  return applyManifestFile(client, path, "keepalived-operator-lab");
 }
 
 /** A kubeconfig for a ServiceAccount: the admin's cluster entry with a token valid as long as the lab CA. */

@@ -1,8 +1,7 @@
 // Test helpers over the real control plane: an admin REST client, YAML apply, polling, controller processes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
 import { freePort, type ControlPlane } from "../../src/lab/controlplane.js";
+import { applyManifest, applyManifestFile, objectPath, type Manifest } from "../../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
 
 export { ApiError, KubeClient };
@@ -11,53 +10,17 @@ export function adminClient(cp: ControlPlane): KubeClient {
   return KubeClient.fromKubeConfig(loadKubeConfig(cp.kubeconfigPath));
 }
 
-interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
+type Obj = Manifest;
 
-const PLURALS: Record<string, string> = {
-  Namespace: "namespaces",
-  ServiceAccount: "serviceaccounts",
-  ClusterRole: "clusterroles",
-  ClusterRoleBinding: "clusterrolebindings",
-  Role: "roles",
-  RoleBinding: "rolebindings",
-  Service: "services",
-  Node: "nodes",
-  KeepalivedGroup: "keepalivedgroups",
-  Secret: "secrets",
-  ConfigMap: "configmaps",
-  EndpointSlice: "endpointslices",
-  DaemonSet: "daemonsets",
-  CustomResourceDefinition: "customresourcedefinitions",
-  Network: "networks",
-  Lease: "leases",
-};
-
-export function objectPath(o: Obj): string {
-  const prefix = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  const plural = PLURALS[o.kind];
-  if (plural === undefined) throw new Error(`no plural known for ${o.kind}`);
-  return `${prefix}${o.metadata.namespace === undefined ? "" : `/namespaces/${o.metadata.namespace}`}/${plural}/${o.metadata.name}`;
-}
+export { objectPath };
 
 /** Server-side apply as the test's own field manager (like `kubectl apply --server-side`). */
-export async function apply(client: KubeClient, o: Obj, subresource?: "status"): Promise<unknown> {
-  return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
-    query: { fieldManager: "test", force: true },
-    body: o,
-    contentType: "application/apply-patch+yaml",
-  });
+export function apply(client: KubeClient, o: Obj, subresource?: "status"): Promise<unknown> {
+  return applyManifest(client, o, "test", subresource);
 }
 
-export async function applyFile(client: KubeClient, path: string): Promise<void> {
-  for (const doc of parseAllDocuments(readFileSync(path, "utf8"))) {
-    const o = doc.toJS() as Obj | null;
-    if (o !== null) await apply(client, o);
-  }
+export function applyFile(client: KubeClient, path: string): Promise<void> {
+  return applyManifestFile(client, path, "test");
 }
 
 export async function get<T>(client: KubeClient, o: Obj): Promise<T | undefined> {

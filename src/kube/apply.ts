@@ -1,0 +1,65 @@
+// Server-side apply of plain manifests (like `kubectl apply --server-side`), for the lab and the tests.
+import { readFile } from "node:fs/promises";
+import { parseAllDocuments } from "yaml";
+import type { KubeClient } from "./rest.js";
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+const PLURALS: Record<string, string> = {
+  Namespace: "namespaces",
+  ServiceAccount: "serviceaccounts",
+  ClusterRole: "clusterroles",
+  ClusterRoleBinding: "clusterrolebindings",
+  Role: "roles",
+  RoleBinding: "rolebindings",
+  Service: "services",
+  Node: "nodes",
+  KeepalivedGroup: "keepalivedgroups",
+  Secret: "secrets",
+  ConfigMap: "configmaps",
+  EndpointSlice: "endpointslices",
+  DaemonSet: "daemonsets",
+  Deployment: "deployments",
+  Lease: "leases",
+  CustomResourceDefinition: "customresourcedefinitions",
+  Network: "networks",
+};
+
+/** The REST path of a manifest's object. */
+export function objectPath(o: Manifest): string {
+  const prefix = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+  const plural = PLURALS[o.kind];
+  if (plural === undefined) throw new Error(`no REST path known for kind ${o.kind}`);
+  const ns = o.metadata.namespace === undefined ? "" : `/namespaces/${o.metadata.namespace}`;
+  return `${prefix}${ns}/${plural}/${o.metadata.name}`;
+}
+
+export async function applyManifest(
+  client: KubeClient,
+  o: Manifest,
+  fieldManager: string,
+  subresource?: "status",
+): Promise<unknown> {
+  return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
+    query: { fieldManager, force: true },
+    body: o,
+    contentType: "application/apply-patch+yaml",
+  });
+}
+
+/** Applies every document of a YAML file, in order. */
+export async function applyManifestFile(
+  client: KubeClient,
+  path: string,
+  fieldManager: string,
+): Promise<void> {
+  for (const doc of parseAllDocuments(await readFile(path, "utf8"))) {
+    const o = doc.toJS() as Manifest | null;
+    if (o !== null) await applyManifest(client, o, fieldManager);
+  }
+}
