@@ -368,11 +368,8 @@ export class Controller {
       const sp = byKey.get(key);
       if (sp === undefined && !ownsIngress(s)) continue;
       const ingress = desiredIngress(s, sp);
-      if (
-        ingress !== undefined &&
-        !(ownsIngress(s) && sameIngress(s, ingress)) &&
-        !(ingress.length === 0 && (s.status?.loadBalancer?.ingress ?? []).length === 0 && !ownsIngress(s))
-      ) {
+      // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
+      if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
         const ns = s.metadata.namespace ?? "";
         const name = s.metadata.name ?? "";
         const body: KubeObject = {
