@@ -576,8 +576,8 @@ export async function stateFilePath(env: Record<string, string | undefined>): Pr
   throw new Error("no writable directory for the control-plane state file: set KAO_STATE_DIR");
 }
 
-/** The recorded control plane, or undefined when there is no state file. */
-export async function readState(path: string): Promise<ControlPlaneState | undefined> {
+/** A JSON state file, or undefined when there is none; `what` and `fix` word the error for a broken one. */
+export async function readJsonState<T>(path: string, what: string, fix: string): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -585,10 +585,15 @@ export async function readState(path: string): Promise<ControlPlaneState | undef
     return undefined;
   }
   try {
-    return JSON.parse(text) as ControlPlaneState;
+    return JSON.parse(text) as T;
   } catch {
-    throw new Error(`${path} is not a control-plane state file: remove it`);
+    throw new Error(`${path} is not a ${what} state file: ${fix}`);
   }
+}
+
+/** The recorded control plane, or undefined when there is no state file. */
+export function readState(path: string): Promise<ControlPlaneState | undefined> {
+  return readJsonState(path, "control-plane", "remove it");
 }
 
 /** Both recorded processes still run the binaries we started. */

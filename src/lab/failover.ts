@@ -33,8 +33,14 @@ export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): 
     timeoutMs,
     100,
   );
+  await waitForAnswer(lab, vip, timeoutMs);
+  return holder;
+}
+
+/** Waits until the client's ping of `vip` gets an answer. */
+export async function waitForAnswer(lab: Lab, vip: string, timeoutMs: number): Promise<void> {
   await waitFor(
-    `${vip} to answer ping`,
+    `${vip} to answer the client's ping`,
     async () => {
       try {
         await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", ...pingArgs(vip)]);
@@ -45,7 +51,6 @@ export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): 
     },
     timeoutMs,
   );
-  return holder;
 }
 
 /** Called once every VIP has a new holder, before the client's pings are stopped; `to` is per VIP. */

@@ -15,6 +15,7 @@ import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import {
   freePort,
   isAlive,
+  readJsonState,
   readState,
   repoRoot,
   startControlPlane,
@@ -92,18 +93,8 @@ export async function labPaths(env: Record<string, string | undefined>): Promise
   return { stateFile: join(base, "lab.json"), controlPlaneFile, dir: join(base, "lab"), prefix };
 }
 
-export async function readLabState(path: string): Promise<LabState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as LabState;
-  } catch {
-    throw new Error(`${path} is not a lab state file: remove it, then run keepalived-operator lab down`);
-  }
+export function readLabState(path: string): Promise<LabState | undefined> {
+  return readJsonState(path, "lab", "remove it, then run keepalived-operator lab down");
 }
 
 async function writeLabState(path: string, state: LabState): Promise<void> {

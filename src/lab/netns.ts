@@ -303,15 +303,27 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
+  return watchAgent(child, node, stateDir, node.name);
+}
+
+/** Collects a started agent's JSON log lines (echoed with KAO_E2E_VERBOSE=1) and its exit. */
+export function watchAgent(
+  child: ChildProcess,
+  node: LabNode,
+  stateDir: string,
+  label: string,
+): AgentProcess {
   const logs: Record<string, unknown>[] = [];
-  createInterface({ input: child.stderr }).on("line", (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: "raw", line });
-    }
-    if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${node.name}] ${line}\n`);
-  });
+  if (child.stderr !== null) {
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: "raw", line });
+      }
+      if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${label}] ${line}\n`);
+    });
+  }
   const exited = new Promise<number | null>((r) =>
     child.on("exit", (code) => {
       r(code);

@@ -3,8 +3,7 @@
 // deploy/rbac/agent.yaml. A Service applied to the API server becomes a VIP the client can ping; the holder
 // reports it in its Lease; the VIPs outlive the API server. Figures are printed, not asserted beyond bounds.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -26,6 +25,9 @@ import {
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import {
   createLab,
+  stopAgent,
+  watchAgent,
+  type AgentProcess,
   holdersOf,
   NODE_IFACE,
   sleep,
@@ -43,13 +45,7 @@ const SLOW = { timeout: 300_000 };
 const REPO = resolve(import.meta.dirname, "../../..");
 const quiet = jsonLogger({ write: () => true });
 
-interface ApiAgent {
-  node: LabNode;
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  stateDir: string;
-  exited: Promise<number | null>;
-}
+type ApiAgent = AgentProcess;
 
 interface LeaseObject {
   metadata: { name?: string; namespace?: string; annotations?: Record<string, string> };
@@ -83,30 +79,7 @@ async function startApiAgent(lab: Lab, node: LabNode, group: string, kubeconfig:
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  const logs: Record<string, unknown>[] = [];
-  createInterface({ input: child.stderr }).on("line", (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: "raw", line });
-    }
-    if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${group}/${node.name}] ${line}\n`);
-  });
-  const exited = new Promise<number | null>((r) =>
-    child.on("exit", (code) => {
-      r(code);
-    }),
-  );
-  return { node, child, logs, stateDir, exited };
-}
-
-async function stopApiAgent(a: ApiAgent, timeoutMs = 15_000): Promise<number | null> {
-  if (a.child.exitCode !== null || a.child.signalCode !== null) return a.child.exitCode;
-  a.child.kill("SIGTERM");
-  const timer = setTimeout(() => a.child.kill("SIGKILL"), timeoutMs);
-  const code = await a.exited;
-  clearTimeout(timer);
-  return code;
+  return watchAgent(child, node, stateDir, `${group}/${node.name}`);
 }
 
 function service(name: string, group: string, vip: string) {
@@ -122,12 +95,6 @@ function service(name: string, group: string, vip: string) {
   };
 }
 
-// Groups that restrict Service IPs (spec.allowedCIDRs, where the CRD has it) allow the lab's range.
-const RESTRICTS_IPS = readFileSync(
-  join(REPO, "deploy/crds/redhatcop.redhat.io_keepalivedgroups.yaml"),
-  "utf8",
-).includes("allowedCIDRs:");
-
 function group(name: string, spec: Record<string, unknown>) {
   return {
     apiVersion: "redhatcop.redhat.io/v1alpha1",
@@ -136,7 +103,7 @@ function group(name: string, spec: Record<string, unknown>) {
     spec: {
       interface: NODE_IFACE,
       nodeSelector: {},
-      ...(RESTRICTS_IPS ? { allowedCIDRs: ["198.18.0.0/15"] } : {}),
+      allowedCIDRs: ["198.18.0.0/15"],
       ...spec,
     },
   };
@@ -294,7 +261,7 @@ describe(
     after(async () => {
       plans?.stop();
       leases?.stop();
-      await Promise.all(agents.map((a) => stopApiAgent(a, 5000)));
+      await Promise.all(agents.map((a) => stopAgent(a, 5000)));
       await controller?.kill();
       await lab?.cleanup();
       await cp?.stop();
@@ -448,7 +415,7 @@ describe(
           );
           assert.equal(after.length, 1, `after rotation the VIP is on ${after.join(",") || "no node"}`);
         } finally {
-          await Promise.all(secureAgents.map((a) => stopApiAgent(a, 5000)));
+          await Promise.all(secureAgents.map((a) => stopAgent(a, 5000)));
           await lab2.cleanup();
         }
       },

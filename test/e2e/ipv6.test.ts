@@ -2,11 +2,9 @@
 // over without a neighbour-discovery or DAD stall, and a dual-stack Service's two VIPs (one VRRP instance
 // per family) stay on one node. Figures are printed, not asserted beyond what VRRP guarantees.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import type { KeepalivedGroupSpec } from "../../src/api/types.js";
 import type { ServiceObject } from "../../src/core/objects.js";
 import type { GroupPlan } from "../../src/core/plan.js";
@@ -27,13 +25,12 @@ import {
 import {
   failoverTrial,
   failoverTrialOf,
-  pingArgs,
+  waitForAnswer,
   settledHolder,
   type TakeoverHook,
 } from "../../src/lab/failover.js";
 import { labPlan, labService, writePlan } from "./plans.js";
 
-const execFileP = promisify(execFile);
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;
 const ADVERT_MS = 100;
@@ -80,19 +77,8 @@ function keepalivedLines(a: AgentProcess, from = 0): string[] {
   return a.logs.slice(from).flatMap((l) => (l.msg === "keepalived" ? [String(l.line)] : []));
 }
 
-async function answers(lab: Lab, vip: string, timeoutMs = 5000): Promise<void> {
-  await waitFor(
-    `${vip} to answer the client's ping`,
-    async () => {
-      try {
-        await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", ...pingArgs(vip)]);
-        return true;
-      } catch {
-        return undefined;
-      }
-    },
-    timeoutMs,
-  );
+function answers(lab: Lab, vip: string, timeoutMs = 5000): Promise<void> {
+  return waitForAnswer(lab, vip, timeoutMs);
 }
 
 /** Right after takeover: how long the client took to learn the new holder's MAC, and the VIP's flags. */
