@@ -19,6 +19,14 @@ export default tseslint.config(
     },
   },
   {
+    // Product code reads at a glance: a file on one screenful of topics, a function on one screen.
+    files: ["src/**/*.ts"],
+    rules: {
+      "max-lines": ["error", { max: 350 }],
+      "max-lines-per-function": ["error", { max: 80 }],
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off",

@@ -1,23 +1,14 @@
 // The agent's desired config from the cluster: the group's ConfigMap (plan.json, written by the controller)
 // and, when the group has passwordAuth, its Secret. Each is followed by its own informer narrowed to one
 // name, so a new plan or a rotated password reaches keepalived within one watch event.
+import type { ConfigMapObject, SecretObject } from "../api/kube.js";
+import { PLAN_KEY } from "../api/names.js";
 import type { GroupPlan } from "../core/plan.js";
 import { Informer } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Logger } from "../lib/log.js";
 import { parseGroupPlan } from "../render/planCodec.js";
-import { PLAN_KEY } from "../render/objects.js";
 import type { DesiredConfig, PlanSource } from "./planSource.js";
-
-export interface ConfigMapObject {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string };
-  data?: Record<string, string>;
-}
-
-export interface SecretObject {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string };
-  data?: Record<string, string>;
-}
 
 export interface GroupRef {
   namespace: string;

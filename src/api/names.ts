@@ -42,3 +42,12 @@ export const FIELD_MANAGER = "keepalived-operator";
 export const DEFAULT_AGENT_IMAGE = "quay.io/redhat-cop/keepalived-operator-ts:latest";
 export const DEFAULT_PASSWORD_KEY = "password";
 export const METRICS_PORT = 9650;
+
+/** Annotation holding the hash of what the controller last applied, so unchanged objects are not written. */
+export const APPLIED_HASH_ANNOTATION = `${ANNOTATION_PREFIX}/applied-hash`;
+/** ConfigMap key with the machine-readable plan that agents follow. */
+export const PLAN_KEY = "plan.json";
+/** ConfigMap key with an example keepalived.conf, for people. */
+export const CONF_KEY = "keepalived.conf";
+/** ServiceAccount the agents run as. */
+export const AGENT_SERVICE_ACCOUNT = "keepalived-agent";

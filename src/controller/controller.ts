@@ -1,12 +1,21 @@
 // The controller: informers fill caches; any change kicks one level-triggered reconcile that plans the whole
 // cluster (core/), renders the objects (render/) and applies only what differs (kube/).
+import type {
+  ConfigMapObject,
+  DaemonSetObject,
+  EndpointSliceObject,
+  Manifest,
+  NamespaceObject,
+} from "../api/kube.js";
 import {
+  APPLIED_HASH_ANNOTATION,
   FIELD_MANAGER,
   GROUP_LABEL,
   GROUP_VERSION,
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  PLAN_KEY,
   PLURAL,
 } from "../api/names.js";
 import type { KeepalivedGroup, KeepalivedGroupStatus } from "../api/types.js";
@@ -18,14 +27,11 @@ import type { Registry } from "../lib/prom.js";
 import { Informer } from "../kube/informer.js";
 import { ApiError, type KubeClient } from "../kube/rest.js";
 import {
-  APPLIED_HASH_ANNOTATION,
   desiredConfigMap,
   desiredDaemonSet,
   groupStatus,
   invalidGroupStatus,
-  PLAN_KEY,
   sameStatus,
-  type KubeObject,
 } from "../render/objects.js";
 import {
   desiredIngress,
@@ -35,17 +41,9 @@ import {
 } from "../render/serviceStatus.js";
 import { actualHolders, holderChanges, type AgentLease } from "./holders.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
-import { buildSnapshot, type ConfigMapObject, type EndpointSliceObject } from "./snapshot.js";
+import { placementOfPlan } from "../render/planCodec.js";
+import { buildSnapshot } from "./snapshot.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
-
-interface DaemonSetObject {
-  metadata: {
-    namespace?: string;
-    name?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-}
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -72,7 +70,7 @@ export class Controller {
   private readonly configMaps: Informer<ConfigMapObject>;
   private readonly daemonSets: Informer<DaemonSetObject>;
   private readonly leases: Informer<AgentLease>;
-  private readonly namespaces: Informer<{ metadata: { name?: string; labels?: Record<string, string> } }>;
+  private readonly namespaces: Informer<NamespaceObject>;
   private readonly networks: Informer<OpenShiftNetwork>;
   /** Holders last reported by the agents; undefined until first seen, so a restart emits no stale Events. */
   private holders: Map<string, Map<string, string[]>> | undefined;
@@ -176,18 +174,12 @@ export class Controller {
     const rv = cm.metadata.resourceVersion ?? "";
     const cached = this.placementCache.get(key);
     if (cached?.rv === rv) return cached.placement;
-    let placement: Record<string, string> | undefined;
-    try {
-      const parsed = JSON.parse(cm.data?.[PLAN_KEY] ?? "") as { placement?: Record<string, string> };
-      placement = parsed.placement;
-    } catch {
-      placement = undefined;
-    }
+    const placement = placementOfPlan(cm.data?.[PLAN_KEY] ?? "");
     this.placementCache.set(key, { rv, placement });
     return placement;
   };
 
-  private async apply(obj: KubeObject, path: string, subresource?: "status"): Promise<void> {
+  private async apply(obj: Manifest, path: string, subresource?: "status"): Promise<void> {
     await this.client.request("PATCH", subresource === undefined ? path : `${path}/status`, {
       query: { fieldManager: FIELD_MANAGER, force: true },
       body: obj,
@@ -372,7 +364,7 @@ export class Controller {
       if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
         const ns = s.metadata.namespace ?? "";
         const name = s.metadata.name ?? "";
-        const body: KubeObject = {
+        const body: Manifest = {
           apiVersion: "v1",
           kind: "Service",
           metadata: { name, namespace: ns },

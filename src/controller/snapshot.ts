@@ -1,29 +1,10 @@
 // Caches → ClusterSnapshot. Pure: reads plain objects, knows which inputs the planner needs.
-import { GROUP_LABEL } from "../api/names.js";
+import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
+import { GROUP_LABEL, PLAN_KEY } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { ClusterSnapshot, NodeObject } from "../core/objects.js";
-import { PLAN_KEY } from "../render/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
-
-export interface EndpointSliceObject {
-  metadata: { namespace?: string; name?: string; labels?: Record<string, string> };
-  endpoints?: {
-    nodeName?: string;
-    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
-  }[];
-}
-
-export interface ConfigMapObject {
-  metadata: {
-    namespace?: string;
-    name?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    resourceVersion?: string;
-  };
-  data?: Record<string, string>;
-}
 
 export interface Caches {
   groups: KeepalivedGroup[];
@@ -31,7 +12,7 @@ export interface Caches {
   nodes: NodeObject[];
   endpointSlices: EndpointSliceObject[];
   configMaps: ConfigMapObject[];
-  namespaces: { metadata: { name?: string; labels?: Record<string, string> } }[];
+  namespaces: NamespaceObject[];
   networks: OpenShiftNetwork[];
 }
 

@@ -1,14 +1,8 @@
 // Server-side apply of plain manifests (like `kubectl apply --server-side`), for the lab and the tests.
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
+import type { Manifest } from "../api/kube.js";
 import type { KubeClient } from "./rest.js";
-
-export interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
 
 const PLURALS: Record<string, string> = {
   Namespace: "namespaces",

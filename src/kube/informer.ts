@@ -1,13 +1,10 @@
 // A list+watch cache of one resource that restarts itself: 410 Gone → relist; any other failure → relist after
 // backoff; a full relist every `relistMs` even when the watch is healthy (level-triggered safety net).
 // A resource that does not exist (404, e.g. an optional CRD) is retried slowly and reads as empty.
+import type { KubeObject } from "../api/kube.js";
 import type { Logger } from "../lib/log.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { ApiError, type KubeClient, type WatchEvent } from "./rest.js";
-
-export interface KubeObject {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string };
-}
 
 export interface InformerOptions {
   /** Collection path, e.g. `/api/v1/services`. */

@@ -10,7 +10,8 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import { GROUP_ANNOTATION } from "../api/names.js";
-import { applyManifest, applyManifestFile, type Manifest } from "../kube/apply.js";
+import type { Manifest } from "../api/kube.js";
+import { applyManifest, applyManifestFile } from "../kube/apply.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import {
   freePort,

@@ -1,55 +1,34 @@
 // GroupPlan → the Kubernetes objects and status the controller applies. Pure: the clock arrives as `now`.
 import { createHash } from "node:crypto";
 import {
+  AGENT_SERVICE_ACCOUNT,
+  APPLIED_HASH_ANNOTATION,
+  CONF_KEY,
   GROUP_LABEL,
   GROUP_VERSION,
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   METRICS_PORT,
+  PLAN_KEY,
 } from "../api/names.js";
+import type { Manifest } from "../api/kube.js";
 import type { Condition, KeepalivedGroupStatus } from "../api/types.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
 import { renderKeepalivedConf } from "./keepalivedConf.js";
 import { serializeGroupPlan } from "./planCodec.js";
 
-/** Annotation holding the hash of what the controller last applied, so unchanged objects are not written. */
-export const APPLIED_HASH_ANNOTATION = "keepalived-operator.redhat-cop.io/applied-hash";
-/** ConfigMap key with the machine-readable GroupPlan that agents follow. */
-export const PLAN_KEY = "plan.json";
-export const CONF_KEY = "keepalived.conf";
-export const AGENT_SERVICE_ACCOUNT = "keepalived-agent";
 
 export interface GroupIdentity {
   uid: string;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: {
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller: boolean;
-      blockOwnerDeletion: boolean;
-    }[];
-  };
-  [key: string]: unknown;
 }
 
 export function hashOf(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 }
 
-function withHash(obj: KubeObject): KubeObject {
+function withHash(obj: Manifest): Manifest {
   const hash = hashOf(obj);
   return {
     ...obj,
@@ -60,7 +39,7 @@ function withHash(obj: KubeObject): KubeObject {
   };
 }
 
-function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): KubeObject["metadata"] {
+function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): Manifest["metadata"] {
   const g = plan.group;
   return {
     name: g.name,
@@ -80,7 +59,7 @@ function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): KubeObject["metad
 }
 
 /** The ConfigMap the agents follow: the plan as JSON, plus one node's keepalived.conf for people to read. */
-export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): KubeObject {
+export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifest {
   const g = plan.group;
   const example = plan.nodes[0];
   let conf = `# KeepalivedGroup ${g.key} has no nodes yet.\n`;
@@ -108,7 +87,7 @@ export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): KubeObj
 }
 
 /** The agent DaemonSet: host network, three capabilities instead of privileged, one node down at a time. */
-export function desiredDaemonSet(plan: GroupPlan, owner: GroupIdentity): KubeObject {
+export function desiredDaemonSet(plan: GroupPlan, owner: GroupIdentity): Manifest {
   const g = plan.group;
   const podSpec: Record<string, unknown> = {
     hostNetwork: true,

@@ -86,6 +86,16 @@ export function parseGroupPlan(text: string, source: string): GroupPlan {
   return { ...(raw as unknown as GroupPlan), group };
 }
 
+/** The VIP → node placement recorded in a plan's text, or undefined when the text is not a plan. */
+export function placementOfPlan(text: string): Record<string, string> | undefined {
+  try {
+    const parsed = JSON.parse(text) as { placement?: unknown };
+    return isObject(parsed.placement) ? (parsed.placement as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every VIP of the plan, whichever node it is placed on: what a dead keepalived of this group may have left. */
 export function planVips(plan: GroupPlan): string[] {
   return [...new Set(plan.instances.flatMap((i) => i.vips))].sort();
