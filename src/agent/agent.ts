@@ -1,18 +1,17 @@
-// The node agent: desired GroupPlan → this node's keepalived.conf → validated → written → keepalived
-// (re)loaded; keepalived's state changes and statistics → metrics. Pure decisions live in config.ts,
-// render/planCodec.ts, addresses.ts, stats.ts and metrics.ts; this file sequences them.
+// The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated → written → keepalived
+// (re)loaded; keepalived's state changes and statistics → metrics. Pure decisions live in render/
+// (keepalivedConf.ts, membership.ts), config.ts, addresses.ts, stats.ts and metrics.ts; this file sequences them.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { GroupPlan } from "../core/plan.js";
+import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import type { Logger } from "../lib/log.js";
-import type { NodeContext } from "../render/keepalivedConf.js";
+import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
+import { instancesForNode, planVips } from "../render/membership.js";
 import { interfaceAddresses, leftoverVips, removeAddresses, routeInterface } from "./addresses.js";
-import { nodeConfig } from "./config.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
 import { FAILOVER_BUCKETS, Histogram, type AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, STATE_NUMBER, type VrrpEvent, type VrrpState } from "./notify.js";
-import { planVips } from "../render/planCodec.js";
 import type { PlanSource } from "./planSource.js";
 import { vrrpReport, type VrrpReport } from "./report.js";
 import { parseKeepalivedJson, type InstanceStats } from "./stats.js";
@@ -39,13 +38,13 @@ export class Agent {
   private readonly supervisor: KeepalivedSupervisor;
   private readonly fifo: NotifyFifoReader;
   private readonly fifoPath: string;
-  private plan: GroupPlan | undefined;
+  private plan: PlanV1 | undefined;
   private iface: string | undefined;
   /** VIPs of the current and previous plan: what a dead keepalived may have left on the interface. */
   private cleanupVips = new Set<string>();
   /** The password the running config was rendered with. */
   private password: string | undefined;
-  private pending: { plan: GroupPlan; password: string | undefined } | undefined;
+  private pending: { plan: PlanV1; password: string | undefined } | undefined;
   private applying: Promise<void> | undefined;
   private handingOver = false;
   private sampler: NodeJS.Timeout | undefined;
@@ -110,7 +109,7 @@ export class Agent {
   }
 
   /** Applies plans one at a time; a plan that arrives meanwhile replaces any still waiting. */
-  submit(plan: GroupPlan, password?: string): void {
+  submit(plan: PlanV1, password?: string): void {
     this.pending = { plan, password: password ?? this.opts.password };
     if (this.applying !== undefined) return;
     this.applying = (async () => {
@@ -128,31 +127,31 @@ export class Agent {
     while (this.applying !== undefined) await this.applying;
   }
 
-  private reject(plan: GroupPlan, reason: string): void {
+  private reject(plan: PlanV1, reason: string): void {
     this.rejected++;
     this.log.error("config rejected; the last good one keeps running", { group: plan.group.key, reason });
   }
 
-  private async resolveInterface(plan: GroupPlan): Promise<string | undefined> {
+  private async resolveInterface(plan: PlanV1): Promise<string | undefined> {
     if (this.opts.interface !== undefined) return this.opts.interface;
     if (plan.group.interface !== undefined) return plan.group.interface;
-    const ip = plan.group.interfaceFromIP?.text;
+    const ip = plan.group.interfaceFromIP;
     return ip === undefined ? undefined : routeInterface(ip, this.cmdPrefix);
   }
 
   private context(iface: string, handover: boolean, password: string | undefined): NodeContext {
-    const ctx: NodeContext = { node: this.opts.node, interface: iface };
+    const ctx: NodeContext = { node: this.opts.node, interface: iface, notifyFifo: this.fifoPath };
     if (password !== undefined) ctx.password = password;
     if (handover) ctx.handover = true;
     return ctx;
   }
 
-  private async apply(plan: GroupPlan, password: string | undefined): Promise<void> {
+  private async apply(plan: PlanV1, password: string | undefined): Promise<void> {
     const iface = await this.resolveInterface(plan);
     if (iface === undefined) {
       this.reject(
         plan,
-        `no interface: spec.interfaceFromIP ${plan.group.interfaceFromIP?.text ?? "(unset)"} has no route on this node; set spec.interface or pass --interface`,
+        `no interface: spec.interfaceFromIP ${plan.group.interfaceFromIP ?? "(unset)"} has no route on this node; set spec.interface or pass --interface`,
       );
       return;
     }
@@ -161,7 +160,7 @@ export class Agent {
     }
     let text: string;
     try {
-      text = nodeConfig(plan, this.context(iface, false, password), this.fifoPath);
+      text = renderKeepalivedConf(plan, this.context(iface, false, password));
     } catch (err) {
       this.reject(plan, (err as Error).message);
       return;
@@ -205,10 +204,8 @@ export class Agent {
     });
   }
 
-  private myInstances(): GroupPlan["instances"] {
-    return (this.plan?.instances ?? []).filter(
-      (i) => i.vips.length > 0 && i.priorities.some((p) => p.node === this.opts.node),
-    );
+  private myInstances(): PlanInstanceV1[] {
+    return this.plan === undefined ? [] : instancesForNode(this.plan, this.opts.node);
   }
 
   private onVrrpEvent(e: VrrpEvent): void {
@@ -318,7 +315,7 @@ export class Agent {
       this.log.info("handing VIPs over before stopping", { instances: held.join(" "), boundMs: bound });
       await writeFileAtomic(
         this.paths.config,
-        nodeConfig(plan, this.context(this.iface, true, this.password), this.fifoPath),
+        renderKeepalivedConf(plan, this.context(this.iface, true, this.password)),
       );
       this.supervisor.reload();
       const started = Date.now();

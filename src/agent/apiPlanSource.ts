@@ -3,11 +3,11 @@
 // name, so a new plan or a rotated password reaches keepalived within one watch event.
 import type { ConfigMapObject, SecretObject } from "../api/kube.js";
 import { PLAN_KEY } from "../api/names.js";
-import type { GroupPlan } from "../core/plan.js";
+import type { PlanV1 } from "../api/plan.js";
 import { Informer } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Logger } from "../lib/log.js";
-import { parseGroupPlan } from "../render/planCodec.js";
+import { parsePlan } from "../render/planCodec.js";
 import type { DesiredConfig, PlanSource } from "./planSource.js";
 
 export interface GroupRef {
@@ -19,7 +19,7 @@ export interface GroupRef {
 export function planFromConfigMap(
   ref: GroupRef,
   cm: ConfigMapObject | undefined,
-): { plan: GroupPlan; text: string } | { error: string } {
+): { plan: PlanV1; text: string } | { error: string } {
   const where = `ConfigMap ${ref.namespace}/${ref.name}`;
   if (cm === undefined)
     return {
@@ -31,7 +31,7 @@ export function planFromConfigMap(
       error: `${where} has no key ${PLAN_KEY}; it is the controller's to write, do not edit it by hand`,
     };
   try {
-    return { plan: parseGroupPlan(text, `${where} key ${PLAN_KEY}`), text };
+    return { plan: parsePlan(text, `${where} key ${PLAN_KEY}`), text };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -39,7 +39,7 @@ export function planFromConfigMap(
 
 /** The VRRP password from the group's Secret, or why there is none. Pure. */
 export function passwordFromSecret(
-  plan: GroupPlan,
+  plan: PlanV1,
   secret: SecretObject | undefined,
 ): { password: string } | { error: string } {
   const g = plan.group;

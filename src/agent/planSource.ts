@@ -1,13 +1,13 @@
-// Where the agent's desired GroupPlan comes from: a file here (FilePlanSource), the group's ConfigMap in
+// Where the agent's desired PlanV1 comes from: a file here (FilePlanSource), the group's ConfigMap in
 // apiPlanSource.ts. Both deliver the same DesiredConfig.
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import type { GroupPlan } from "../core/plan.js";
-import { parseGroupPlan } from "../render/planCodec.js";
+import type { PlanV1 } from "../api/plan.js";
+import { parsePlan } from "../render/planCodec.js";
 
 export interface DesiredConfig {
-  plan: GroupPlan;
+  plan: PlanV1;
   /** The plan as read (plus what else went into it), to tell a change from a repeat. */
   text: string;
   /** VRRP password read from the group's Secret; absent when the source carries none. */
@@ -52,7 +52,7 @@ export class FilePlanSource implements PlanSource {
         if (text === this.lastText || this.stopped) return;
         this.lastText = text;
         this.lastError = "";
-        onPlan({ plan: parseGroupPlan(text, this.path), text });
+        onPlan({ plan: parsePlan(text, this.path), text });
       } catch (err) {
         // A missing or broken file is reported once, not at every poll.
         const message = (err as Error).message;

@@ -8,8 +8,8 @@ import {
   NODE_LABEL,
   VRRP_STATES_ANNOTATION,
 } from "../api/names.js";
+import type { PlanInstanceV1 } from "../api/plan.js";
 import { compareIPs, parseIP } from "../core/ip.js";
-import type { VirtualRouter } from "../core/plan.js";
 import type { VrrpState } from "./notify.js";
 
 export type ReportedState = "MASTER" | "BACKUP" | "FAULT";
@@ -31,7 +31,7 @@ function byAddress(a: string, b: string): number {
 
 /** Instances of an older plan and INIT/STOP/DELETED states are left out: they hold nothing. */
 export function vrrpReport(
-  instances: readonly VirtualRouter[],
+  instances: readonly PlanInstanceV1[],
   states: ReadonlyMap<string, VrrpState>,
 ): VrrpReport {
   const out: Record<string, ReportedState> = {};

@@ -8,6 +8,7 @@ import { formatDiagnostic } from "../core/diagnostics.js";
 import type { NodeObject, ServiceObject } from "../core/objects.js";
 import { planCluster } from "../core/plan.js";
 import { renderKeepalivedConf, RenderError } from "../render/keepalivedConf.js";
+import { planV1 } from "../render/planCodec.js";
 import { CliError, parseFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator render --group <file> --services <file> [--nodes <file>] [--node <name>]
@@ -128,7 +129,7 @@ export function runRender(args: string[], io: Io): Promise<number> {
   try {
     const ctx: Parameters<typeof renderKeepalivedConf>[1] = { node: nodeName, interface: iface };
     if (typeof flags.password === "string") ctx.password = flags.password;
-    io.stdout.write(renderKeepalivedConf(groupPlan, ctx));
+    io.stdout.write(renderKeepalivedConf(planV1(groupPlan), ctx));
   } catch (err) {
     if (err instanceof RenderError)
       throw new CliError(

@@ -1,10 +1,12 @@
-// GroupPlan + one node's facts → that node's keepalived.conf. Pure and byte-for-byte deterministic.
-// Every value written here was validated by core/; the renderer checks again the few that arrive from the
-// node itself (interface name, password) so that nothing can open a directive of its own.
+// PlanV1 + one node's facts → that node's keepalived.conf. Pure and byte-for-byte deterministic.
+// The plan was checked by parsePlan (or built by core/); the renderer checks again the few values that
+// arrive from the node itself (interface name, password, notify FIFO) so that nothing can open a directive
+// of its own. Written as a row of steps: node facts, global_defs, health scripts, one block per instance.
+import type { PlanGroupV1, PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import { familyBits, parseIP } from "../core/ip.js";
-import type { GroupPlan, VirtualRouter } from "../core/plan.js";
 import { HANDOVER_PRIORITY } from "../core/plan.js";
 import { configValueProblem, interfaceNameProblem } from "../core/validate.js";
+import { instancesForNode } from "./membership.js";
 
 export interface NodeContext {
   node: string;
@@ -14,6 +16,8 @@ export interface NodeContext {
   password?: string;
   /** Announce the lowest priority everywhere, so peers take the VIPs before this node stops. */
   handover?: boolean;
+  /** The agent's FIFO for keepalived's state changes (vrrp_notify_fifo); absent outside the agent. */
+  notifyFifo?: string;
 }
 
 export class RenderError extends Error {
@@ -35,7 +39,16 @@ export function passwordProblem(password: string): string | undefined {
   return configValueProblem(password);
 }
 
+/** Paths written into global_defs: no white space or syntax characters, so they stay one token. */
+const SAFE_PATH = /^\/[A-Za-z0-9_./-]{1,200}$/;
+
 const INDENT = "    ";
+type Lines = string[];
+
+/** `head {`, the body one level deeper, `}`. */
+function block(head: string, body: Lines): Lines {
+  return [`${head} {`, ...body.map((l) => `${INDENT}${l}`), "}"];
+}
 
 function advertInterval(ms: number): string {
   return ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(2).replace(/0$/, "");
@@ -57,141 +70,156 @@ function wrap(words: readonly string[], width: number): string[] {
   return lines;
 }
 
-export function healthScriptName(instance: VirtualRouter): string {
+export function healthScriptName(instance: PlanInstanceV1): string {
   return `${instance.name}_health`;
 }
 
-/** Renders the configuration of one node. Instances the node does not take part in are left out. */
-export function renderKeepalivedConf(plan: GroupPlan, ctx: NodeContext): string {
-  const g = plan.group;
+/** Checks what the node supplies; returns the password as keepalived will use it, if the group has one. */
+function checkNodeFacts(g: PlanGroupV1, ctx: NodeContext): string | undefined {
+  if (ctx.notifyFifo !== undefined && !SAFE_PATH.test(ctx.notifyFifo)) {
+    throw new RenderError(
+      "--state-dir",
+      `notify FIFO path ${JSON.stringify(ctx.notifyFifo)} must be absolute, without spaces or quotes; choose another --state-dir`,
+    );
+  }
   const ifaceProblem = interfaceNameProblem(ctx.interface);
   if (ifaceProblem !== undefined)
     throw new RenderError("interface", `${JSON.stringify(ctx.interface)} ${ifaceProblem}`);
-  let password: string | undefined;
-  if (g.password !== undefined) {
-    if (ctx.password === undefined) {
-      throw new RenderError(
-        "spec.passwordAuth",
-        `no password was read from Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey}`,
-      );
-    }
-    const problem = passwordProblem(ctx.password);
-    if (problem !== undefined) {
-      throw new RenderError(
-        "spec.passwordAuth",
-        `the password in Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey} ${problem}; use 1-8 printable characters without quotes, braces, '#', '!' or '\\'`,
-      );
-    }
-    password = ctx.password.slice(0, PASSWORD_LENGTH);
-  }
-  const member = plan.nodes.find((n) => n.name === ctx.node);
-  const mine = plan.instances.filter(
-    (i) => i.vips.length > 0 && i.priorities.some((p) => p.node === ctx.node),
-  );
-  const out: string[] = [];
-  const line = (depth: number, text: string): void => {
-    out.push(`${INDENT.repeat(depth)}${text}`);
-  };
-  line(0, `# keepalived.conf of node ${ctx.node} for KeepalivedGroup ${g.key}.`);
-  line(0, "# Written by keepalived-operator; edits are overwritten.");
-  line(0, "global_defs {");
-  const verbatim = new Map(g.verbatimGlobal);
-  if (!verbatim.has("router_id")) line(1, `router_id ${g.name}`);
-  line(1, `vrrp_version ${g.vrrp.version}`);
-  const scripts = mine.filter((i) => i.healthCheckNodePort !== undefined);
-  if (scripts.length > 0) {
-    line(1, "enable_script_security");
-    line(1, "script_user root");
-  }
-  for (const [key, value] of g.verbatimGlobal) line(1, value === "" ? key : `${key} ${value}`);
-  line(0, "}");
-
-  for (const instance of scripts) {
-    out.push("");
-    line(0, `vrrp_script ${healthScriptName(instance)} {`);
-    // kube-proxy answers 200 on the health check node port only where the Service has a ready local endpoint.
-    line(
-      1,
-      `script "/usr/bin/curl --fail --silent --max-time 1 --output /dev/null http://127.0.0.1:${instance.healthCheckNodePort ?? 0}/healthz"`,
+  if (g.password === undefined) return undefined;
+  const secret = `Secret ${g.namespace}/${g.password.secretName} key ${g.password.secretKey}`;
+  if (ctx.password === undefined)
+    throw new RenderError("spec.passwordAuth", `no password was read from ${secret}`);
+  const problem = passwordProblem(ctx.password);
+  if (problem !== undefined) {
+    throw new RenderError(
+      "spec.passwordAuth",
+      `the password in ${secret} ${problem}; use 1-8 printable characters without quotes, braces, '#', '!' or '\\'`,
     );
-    line(1, "interval 1");
-    line(1, "timeout 2");
-    line(1, "rise 1");
-    line(1, "fall 2");
-    line(0, "}");
   }
+  return ctx.password.slice(0, PASSWORD_LENGTH);
+}
 
-  for (const instance of mine) {
-    const settings = new Map(instance.settings);
-    const rank = instance.priorities.findIndex((p) => p.node === ctx.node);
-    const nopreempt = settings.has("nopreempt") || !g.vrrp.preempt;
-    const preemptDelay = Number(settings.get("preempt_delay") ?? g.vrrp.preemptDelaySeconds);
-    const priority =
-      ctx.handover === true ? HANDOVER_PRIORITY : (instance.priorities[rank]?.priority ?? HANDOVER_PRIORITY);
-    // The preferred node starts as MASTER, so a new instance answers at once instead of after 3 adverts.
-    const master = rank === 0 && ctx.handover !== true && !nopreempt && preemptDelay === 0;
-    out.push("");
-    for (const chunk of wrap(instance.services, 100)) line(0, `# Services: ${chunk}`);
-    line(0, `vrrp_instance ${instance.name} {`);
-    line(1, `state ${master ? "MASTER" : "BACKUP"}`);
-    line(1, `interface ${ctx.interface}`);
-    if (instance.family === 6) line(1, "native_ipv6");
-    line(1, `virtual_router_id ${instance.routerId}`);
-    line(1, `priority ${priority}`);
-    if (!settings.has("advert_int")) line(1, `advert_int ${advertInterval(g.vrrp.advertIntervalMs)}`);
-    if (nopreempt) {
-      if (!settings.has("nopreempt")) line(1, "nopreempt");
-    } else if (g.vrrp.preemptDelaySeconds > 0 && !settings.has("preempt_delay")) {
-      line(1, `preempt_delay ${g.vrrp.preemptDelaySeconds}`);
-    }
-    if (!settings.has("garp_master_delay")) line(1, `garp_master_delay ${g.vrrp.garpMasterDelaySeconds}`);
-    if (!settings.has("garp_master_repeat")) line(1, `garp_master_repeat ${g.vrrp.garpMasterRepeat}`);
-    if (g.vrrp.garpMasterRefreshSeconds > 0 && !settings.has("garp_master_refresh")) {
-      line(1, `garp_master_refresh ${g.vrrp.garpMasterRefreshSeconds}`);
-    }
-    if (g.unicast) {
-      const src = member?.addresses[instance.family];
-      if (src !== undefined) line(1, `unicast_src_ip ${src}`);
-      line(1, "unicast_peer {");
-      for (const p of instance.priorities) {
-        if (p.node === ctx.node) continue;
-        const addr = plan.nodes.find((n) => n.name === p.node)?.addresses[instance.family];
-        if (addr !== undefined) line(2, addr);
-      }
-      line(1, "}");
-    }
-    if (password !== undefined) {
-      line(1, "authentication {");
-      line(2, "auth_type PASS");
-      line(2, `auth_pass ${password}`);
-      line(1, "}");
-    }
-    line(1, "virtual_ipaddress {");
-    line(2, withPrefix(instance.anchor));
-    line(1, "}");
-    const excluded = instance.vips.filter((v) => v !== instance.anchor);
-    if (excluded.length > 0) {
-      line(1, "virtual_ipaddress_excluded {");
-      for (const vip of excluded) line(2, withPrefix(vip));
-      line(1, "}");
-    }
-    if (instance.healthCheckNodePort !== undefined) {
-      line(1, "track_script {");
-      line(2, healthScriptName(instance));
-      line(1, "}");
-    }
-    for (const [key, value] of instance.settings) {
-      if (
-        key === "nopreempt" ||
-        key === "dont_track_primary" ||
-        key === "skip_check_adv_addr" ||
-        key === "accept" ||
-        key === "no_accept"
-      ) {
-        line(1, key);
-      } else line(1, `${key} ${value}`);
-    }
-    line(0, "}");
+function globalDefs(g: PlanGroupV1, ctx: NodeContext, mine: readonly PlanInstanceV1[]): Lines {
+  const body: Lines = [];
+  if (ctx.notifyFifo !== undefined) body.push(`vrrp_notify_fifo ${ctx.notifyFifo}`);
+  if (!g.verbatimGlobal.some(([key]) => key === "router_id")) body.push(`router_id ${g.name}`);
+  body.push(`vrrp_version ${g.vrrp.version}`);
+  if (mine.some((i) => i.healthCheckNodePort !== undefined))
+    body.push("enable_script_security", "script_user root");
+  for (const [key, value] of g.verbatimGlobal) body.push(value === "" ? key : `${key} ${value}`);
+  return block("global_defs", body);
+}
+
+function healthScript(instance: PlanInstanceV1): Lines {
+  return block(`vrrp_script ${healthScriptName(instance)}`, [
+    // kube-proxy answers 200 on the health check node port only where the Service has a ready local endpoint.
+    `script "/usr/bin/curl --fail --silent --max-time 1 --output /dev/null http://127.0.0.1:${instance.healthCheckNodePort ?? 0}/healthz"`,
+    "interval 1",
+    "timeout 2",
+    "rise 1",
+    "fall 2",
+  ]);
+}
+
+/** state … priority: who starts as MASTER and with which priority. */
+function identity(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Lines {
+  const g = plan.group;
+  const settings = new Map(instance.settings);
+  const rank = instance.priorities.findIndex((p) => p.node === ctx.node);
+  const nopreempt = settings.has("nopreempt") || !g.vrrp.preempt;
+  const preemptDelay = Number(settings.get("preempt_delay") ?? g.vrrp.preemptDelaySeconds);
+  const priority =
+    ctx.handover === true ? HANDOVER_PRIORITY : (instance.priorities[rank]?.priority ?? HANDOVER_PRIORITY);
+  // The preferred node starts as MASTER, so a new instance answers at once instead of after 3 adverts.
+  const master = rank === 0 && ctx.handover !== true && !nopreempt && preemptDelay === 0;
+  return [
+    `state ${master ? "MASTER" : "BACKUP"}`,
+    `interface ${ctx.interface}`,
+    ...(instance.family === 6 ? ["native_ipv6"] : []),
+    `virtual_router_id ${instance.routerId}`,
+    `priority ${priority}`,
+  ];
+}
+
+/** Advert, preemption and gratuitous ARP timing: the group's, unless the instance's settings say otherwise. */
+function timing(g: PlanGroupV1, instance: PlanInstanceV1): Lines {
+  const settings = new Map(instance.settings);
+  const v = g.vrrp;
+  const out: Lines = [];
+  if (!settings.has("advert_int")) out.push(`advert_int ${advertInterval(v.advertIntervalMs)}`);
+  if (settings.has("nopreempt") || !v.preempt) {
+    if (!settings.has("nopreempt")) out.push("nopreempt");
+  } else if (v.preemptDelaySeconds > 0 && !settings.has("preempt_delay")) {
+    out.push(`preempt_delay ${v.preemptDelaySeconds}`);
   }
-  return `${out.join("\n")}\n`;
+  if (!settings.has("garp_master_delay")) out.push(`garp_master_delay ${v.garpMasterDelaySeconds}`);
+  if (!settings.has("garp_master_repeat")) out.push(`garp_master_repeat ${v.garpMasterRepeat}`);
+  if (v.garpMasterRefreshSeconds > 0 && !settings.has("garp_master_refresh")) {
+    out.push(`garp_master_refresh ${v.garpMasterRefreshSeconds}`);
+  }
+  return out;
+}
+
+/** Unicast adverts: this node's address of the instance's family and its peers'. */
+function unicast(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Lines {
+  if (!plan.group.unicast) return [];
+  const addressOf = (node: string): string | undefined =>
+    plan.nodes.find((n) => n.name === node)?.addresses[instance.family];
+  const src = addressOf(ctx.node);
+  const peers = instance.priorities
+    .filter((p) => p.node !== ctx.node)
+    .map((p) => addressOf(p.node))
+    .filter((a) => a !== undefined);
+  return [...(src === undefined ? [] : [`unicast_src_ip ${src}`]), ...block("unicast_peer", peers)];
+}
+
+/** The anchor goes into adverts; the other VIPs are excluded so adding one never changes what peers compare. */
+function addresses(instance: PlanInstanceV1): Lines {
+  const excluded = instance.vips.filter((v) => v !== instance.anchor);
+  return [
+    ...block("virtual_ipaddress", [withPrefix(instance.anchor)]),
+    ...(excluded.length > 0 ? block("virtual_ipaddress_excluded", excluded.map(withPrefix)) : []),
+  ];
+}
+
+/** keepalived keywords that take no value. */
+const FLAGS = new Set(["nopreempt", "dont_track_primary", "skip_check_adv_addr", "accept", "no_accept"]);
+
+function vrrpInstance(
+  plan: PlanV1,
+  ctx: NodeContext,
+  instance: PlanInstanceV1,
+  password: string | undefined,
+): Lines {
+  return [
+    ...wrap(instance.services, 100).map((chunk) => `# Services: ${chunk}`),
+    ...block(`vrrp_instance ${instance.name}`, [
+      ...identity(plan, ctx, instance),
+      ...timing(plan.group, instance),
+      ...unicast(plan, ctx, instance),
+      ...(password === undefined ? [] : block("authentication", ["auth_type PASS", `auth_pass ${password}`])),
+      ...addresses(instance),
+      ...(instance.healthCheckNodePort === undefined
+        ? []
+        : block("track_script", [healthScriptName(instance)])),
+      ...instance.settings.map(([key, value]) => (FLAGS.has(key) ? key : `${key} ${value}`)),
+    ]),
+  ];
+}
+
+/** Renders the configuration of one node. Instances the node does not take part in are left out. */
+export function renderKeepalivedConf(plan: PlanV1, ctx: NodeContext): string {
+  const g = plan.group;
+  const password = checkNodeFacts(g, ctx);
+  const mine = instancesForNode(plan, ctx.node);
+  const sections: Lines[] = [
+    [
+      `# keepalived.conf of node ${ctx.node} for KeepalivedGroup ${g.key}.`,
+      "# Written by keepalived-operator; edits are overwritten.",
+      ...globalDefs(g, ctx, mine),
+    ],
+    ...mine.filter((i) => i.healthCheckNodePort !== undefined).map(healthScript),
+    ...mine.map((i) => vrrpInstance(plan, ctx, i, password)),
+  ];
+  return `${sections.map((s) => s.join("\n")).join("\n\n")}\n`;
 }

@@ -17,8 +17,7 @@ import type { Condition, KeepalivedGroupStatus } from "../api/types.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
 import { renderKeepalivedConf } from "./keepalivedConf.js";
-import { serializeGroupPlan } from "./planCodec.js";
-
+import { encodePlan, planV1 } from "./planCodec.js";
 
 export interface GroupIdentity {
   uid: string;
@@ -61,6 +60,8 @@ function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): Manifest["metadat
 /** The ConfigMap the agents follow: the plan as JSON, plus one node's keepalived.conf for people to read. */
 export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifest {
   const g = plan.group;
+  // The example is rendered from the very plan the agents read, as they render theirs.
+  const wire = planV1(plan);
   const example = plan.nodes[0];
   let conf = `# KeepalivedGroup ${g.key} has no nodes yet.\n`;
   if (example !== undefined) {
@@ -76,13 +77,13 @@ export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifes
       interface: g.interface ?? "auto",
     };
     if (g.password !== undefined) ctx.password = "********";
-    conf = header + renderKeepalivedConf(plan, ctx);
+    conf = header + renderKeepalivedConf(wire, ctx);
   }
   return withHash({
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: ownedMetadata(plan, owner),
-    data: { [CONF_KEY]: conf, [PLAN_KEY]: serializeGroupPlan(plan) },
+    data: { [CONF_KEY]: conf, [PLAN_KEY]: encodePlan(wire) },
   });
 }
 

@@ -5,6 +5,7 @@ import { GROUP_ANNOTATION } from "../../src/api/names.js";
 import type { ClusterSnapshot, ServiceObject } from "../../src/core/objects.js";
 import { planCluster } from "../../src/core/plan.js";
 import { renderKeepalivedConf } from "../../src/render/keepalivedConf.js";
+import { planV1 } from "../../src/render/planCodec.js";
 import { loadSnapshot } from "../support/fixtures.js";
 
 const service = (
@@ -271,7 +272,7 @@ describe("hostile strings never become directives", () => {
       const plan = planCluster(snapshot);
       const group = plan.groups[0]!;
       for (const node of group.nodes) {
-        const conf = renderKeepalivedConf(group, { node: node.name, interface: "ens3" });
+        const conf = renderKeepalivedConf(planV1(group), { node: node.name, interface: "ens3" });
         assert.ok(
           !conf.includes("pwn") &&
             !conf.includes("/bin/sh") &&

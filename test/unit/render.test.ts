@@ -4,14 +4,19 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { planCluster } from "../../src/core/plan.js";
+import { planCluster, type GroupPlan } from "../../src/core/plan.js";
+import type { PlanV1 } from "../../src/api/plan.js";
 import { renderKeepalivedConf, RenderError } from "../../src/render/keepalivedConf.js";
+import { parsePlan, planV1, serializeGroupPlan } from "../../src/render/planCodec.js";
 import { ConfigTester } from "../support/keepalived.js";
 import { loadSnapshot, REPO } from "../support/fixtures.js";
 
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 const GOLDEN = join(REPO, "test/golden");
 const FIXTURES = "test/fixtures/render";
+
+/** The plan as an agent reads it: written by the controller's encoder, read back by the agent's parser. */
+const wire = (plan: GroupPlan): PlanV1 => parsePlan(serializeGroupPlan(plan), "plan.json");
 
 describe("keepalived.conf golden files", () => {
   let tester: ConfigTester;
@@ -29,14 +34,16 @@ describe("keepalived.conf golden files", () => {
     const name = file.replace(/\.yaml$/, "");
     it(name, () => {
       const plan = planCluster(loadSnapshot(join(FIXTURES, file)));
-      const group = plan.groups[0];
-      assert.ok(group, "fixture has a valid group");
+      const model = plan.groups[0];
+      assert.ok(model, "fixture has a valid group");
+      const group = wire(model);
       assert.ok(group.nodes.length > 0);
       for (const node of group.nodes) {
         const ctx: Parameters<typeof renderKeepalivedConf>[1] = { node: node.name, interface: "eth0" };
         if (group.group.password !== undefined) ctx.password = "s3cr3t-and-longer";
         const conf = renderKeepalivedConf(group, ctx);
         assert.equal(renderKeepalivedConf(group, ctx), conf, "rendering is deterministic");
+        assert.equal(renderKeepalivedConf(planV1(model), ctx), conf, "the wire round trip changes nothing");
         const goldenPath = join(GOLDEN, `${name}.${node.name}.conf`);
         if (UPDATE || !existsSync(goldenPath)) writeFileSync(goldenPath, conf);
         assert.equal(
@@ -53,7 +60,7 @@ describe("keepalived.conf golden files", () => {
 
   it("the seed's demo Service renders the expected instance", () => {
     const plan = planCluster(loadSnapshot(join(FIXTURES, "seed-demo.yaml")));
-    const group = plan.groups[0]!;
+    const group = wire(plan.groups[0]!);
     assert.deepEqual(
       group.nodes.map((n) => n.name),
       ["master-1", "master-2"],
@@ -93,7 +100,7 @@ describe("keepalived.conf golden files", () => {
       status: { loadBalancer: { ingress: [{ ip: `198.18.${100 + Math.floor(i / 250)}.${(i % 250) + 1}` }] } },
     }));
     const plan = planCluster(snapshot);
-    const group = plan.groups[0]!;
+    const group = wire(plan.groups[0]!);
     const vips = group.instances.flatMap((i) => i.vips);
     assert.equal(vips.length, 300);
     assert.equal(new Set(vips).size, 300);
@@ -111,7 +118,7 @@ describe("keepalived.conf golden files", () => {
 });
 
 describe("renderer input checks", () => {
-  const plan = planCluster(loadSnapshot(join(FIXTURES, "local-verbatim-auth.yaml"))).groups[0]!;
+  const plan = wire(planCluster(loadSnapshot(join(FIXTURES, "local-verbatim-auth.yaml"))).groups[0]!);
   it("refuses a hostile interface name from the node", () => {
     assert.throws(
       () =>

@@ -1,20 +1,12 @@
-// The agent's pure parts: notify lines, config-test verdicts, the plan codec, keepalived's JSON dump,
+// The agent's pure parts: notify lines, config-test verdicts, keepalived's JSON dump,
 // the metrics text, backoff and listen addresses. One line per case where a table fits.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { leftoverVips, parseIpAddrJson } from "../../../src/agent/addresses.js";
-import { configTestProblems, nodeConfig } from "../../../src/agent/config.js";
+import { configTestProblems } from "../../../src/agent/config.js";
 import { Histogram, renderMetrics } from "../../../src/agent/metrics.js";
 import { parseNotifyLine } from "../../../src/agent/notify.js";
-import {
-  parseGroupPlan,
-  planVips,
-  PlanFormatError,
-  serializeGroupPlan,
-} from "../../../src/render/planCodec.js";
 import { parseKeepalivedJson } from "../../../src/agent/stats.js";
-import { GROUP_ANNOTATION } from "../../../src/api/names.js";
-import { planCluster } from "../../../src/core/plan.js";
 import { backoffDelay } from "../../../src/lib/backoff.js";
 import { parseListenAddress } from "../../../src/lib/http.js";
 
@@ -53,60 +45,6 @@ test("configTestProblems: warnings reject even with exit 0, silence accepts", ()
     "keepalived --config-test exited with 1",
   ]);
   assert.equal(configTestProblems("advert_int rounding to 1 s\n", 0).length, 1);
-});
-
-const snapshot = {
-  groups: [
-    {
-      metadata: { name: "g", namespace: "ns", creationTimestamp: "2024-01-01T00:00:00Z" },
-      spec: { interface: "eth0", blacklistRouterIDs: [3, 1], interfaceFromIP: "198.18.0.1" },
-    },
-  ],
-  services: [
-    {
-      metadata: {
-        name: "s",
-        namespace: "default",
-        creationTimestamp: "2024-01-02T00:00:00Z",
-        annotations: { [GROUP_ANNOTATION]: "ns/g" },
-      },
-      spec: { type: "LoadBalancer" },
-      status: { loadBalancer: { ingress: [{ ip: "198.18.0.200" }, { ip: "2001:db8::200" }] } },
-    },
-  ],
-  nodes: [{ metadata: { name: "a" } }, { metadata: { name: "b" } }],
-};
-
-test("plan codec: a GroupPlan survives JSON (Set and bigint included) and renders the same bytes", () => {
-  const plan = planCluster(snapshot).groups[0]!;
-  const text = serializeGroupPlan(plan);
-  assert.equal(serializeGroupPlan(parseGroupPlan(text, "plan.json")), text);
-  const back = parseGroupPlan(text, "plan.json");
-  assert.deepEqual([...back.group.blacklist], [1, 3]);
-  assert.equal(back.group.interfaceFromIP?.value, plan.group.interfaceFromIP?.value);
-  const ctx = { node: "a", interface: "eth0" };
-  assert.equal(nodeConfig(back, ctx, "/run/k/notify.fifo"), nodeConfig(plan, ctx, "/run/k/notify.fifo"));
-  assert.deepEqual(planVips(back), ["198.18.0.200", "2001:db8::200"]);
-});
-
-test("plan codec: malformed plans name the field", () => {
-  assert.throws(
-    () => parseGroupPlan("{", "p.json"),
-    (e: unknown) => e instanceof PlanFormatError && e.field === "(file)",
-  );
-  assert.throws(() => parseGroupPlan("{}", "p.json"), /p\.json: group:/);
-  const plan = JSON.parse(serializeGroupPlan(planCluster(snapshot).groups[0]!)) as {
-    instances: { vips: string[] }[];
-  };
-  plan.instances[0]!.vips = ["not-an-ip"];
-  assert.throws(() => parseGroupPlan(JSON.stringify(plan), "p.json"), /instances\[0\]/);
-});
-
-test("nodeConfig adds the notify FIFO to global_defs and refuses unsafe paths", () => {
-  const plan = planCluster(snapshot).groups[0]!;
-  const text = nodeConfig(plan, { node: "a", interface: "eth0" }, "/run/k/notify.fifo");
-  assert.match(text, /^global_defs \{\n {4}vrrp_notify_fifo \/run\/k\/notify\.fifo\n/m);
-  assert.throws(() => nodeConfig(plan, { node: "a", interface: "eth0" }, "/run/k/a b"), /notify FIFO path/);
 });
 
 test("parseKeepalivedJson reads keepalived 2.2's dump", () => {

@@ -6,14 +6,13 @@ import { passwordFromSecret, planFromConfigMap } from "../../../src/agent/apiPla
 import { netnsPrefix, NO_PREFIX, prefixed } from "../../../src/agent/command.js";
 import { nodeLease, reportAnnotations, vrrpReport } from "../../../src/agent/report.js";
 import { GROUP_ANNOTATION } from "../../../src/api/names.js";
-import type { VirtualRouter } from "../../../src/core/plan.js";
+import type { PlanInstanceV1 } from "../../../src/api/plan.js";
 import { planCluster } from "../../../src/core/plan.js";
 import { parseAgentArgs } from "../../../src/cli/agent.js";
 import { CliError } from "../../../src/cli/io.js";
-import { serializeGroupPlan } from "../../../src/render/planCodec.js";
+import { planV1, serializeGroupPlan } from "../../../src/render/planCodec.js";
 
-const router = (name: string, vips: string[]): VirtualRouter => ({
-  key: `k/${name}`,
+const router = (name: string, vips: string[]): PlanInstanceV1 => ({
   name,
   routerId: 1,
   family: vips[0]?.includes(":") === true ? 6 : 4,
@@ -104,7 +103,7 @@ test("nodeLease: name, labels, holder, MicroTime renewTime", () => {
   });
 });
 
-const plan = (passwordAuth?: { secretRef: { name: string }; secretKey?: string }) =>
+const groupPlan = (passwordAuth?: { secretRef: { name: string }; secretKey?: string }) =>
   planCluster({
     groups: [
       {
@@ -132,7 +131,7 @@ const plan = (passwordAuth?: { secretRef: { name: string }; secretKey?: string }
 
 test("planFromConfigMap: missing ConfigMap, missing key and a broken plan each say what to do", () => {
   const ref = { namespace: "ns", name: "g" };
-  const text = serializeGroupPlan(plan());
+  const text = serializeGroupPlan(groupPlan());
   const ok = planFromConfigMap(ref, { metadata: {}, data: { "plan.json": text } });
   assert.ok("plan" in ok && ok.text === text && ok.plan.group.key === "ns/g");
   const error = (r: ReturnType<typeof planFromConfigMap>): string => ("error" in r ? r.error : "(no error)");
@@ -151,7 +150,7 @@ test("planFromConfigMap: missing ConfigMap, missing key and a broken plan each s
 });
 
 test("passwordFromSecret: decodes, drops one trailing newline, names the Secret, key and field", () => {
-  const p = plan({ secretRef: { name: "vrrp" }, secretKey: "pw" });
+  const p = planV1(groupPlan({ secretRef: { name: "vrrp" }, secretKey: "pw" }));
   const b64 = (s: string): string => Buffer.from(s).toString("base64");
   assert.deepEqual(passwordFromSecret(p, { metadata: {}, data: { pw: b64("s3cret\n") } }), {
     password: "s3cret",
