@@ -1,6 +1,7 @@
 // The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated → written → keepalived
 // (re)loaded; keepalived's state changes and statistics → metrics. Pure decisions live in render/
-// (keepalivedConf.ts, membership.ts), config.ts, addresses.ts, stats.ts and metrics.ts; this file sequences them.
+// (keepalivedConf.ts, membership.ts), config.ts, addresses.ts, stats.ts and metrics.ts; this file
+// sequences them.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";

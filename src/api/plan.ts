@@ -61,7 +61,7 @@ export interface PlanInstanceV1 {
   routerId: number;
   /** `namespace/name` of the Services whose VIPs it carries, sorted (written as comments). */
   services: string[];
-  /** Extra vrrp_instance settings, in the order they are written; flags (nopreempt, accept, …) stand alone. */
+  /** Extra vrrp_instance settings, in written order; flags (nopreempt, accept, …) stand alone. */
   settings: [string, string][];
   /** VIPs, canonical and sorted; empty for a node's pooled instance that carries none yet. */
   vips: string[];

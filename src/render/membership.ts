@@ -7,7 +7,7 @@ export function instancesForNode(plan: PlanV1, node: string): PlanInstanceV1[] {
   return plan.instances.filter((i) => i.vips.length > 0 && i.priorities.some((p) => p.node === node));
 }
 
-/** Every VIP of the plan, whichever node it is placed on: what a dead keepalived of this group may have left. */
+/** Every VIP of the plan, on whichever node: what a dead keepalived of this group may have left. */
 export function planVips(plan: PlanV1): string[] {
   return [...new Set(plan.instances.flatMap((i) => i.vips))].sort();
 }
