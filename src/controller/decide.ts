@@ -87,7 +87,9 @@ class ActionList {
   }
 }
 
-function hashOf(o: { metadata: { annotations?: Record<string, string> } } | undefined): string | undefined {
+function appliedHash(
+  o: { metadata: { annotations?: Record<string, string> } } | undefined,
+): string | undefined {
   return o?.metadata.annotations?.[APPLIED_HASH_ANNOTATION];
 }
 
@@ -108,19 +110,19 @@ function decideGroup(
   out: ActionList,
 ): GroupGauges | undefined {
   const g = gp.group;
-  const group = live.groups.get(`${g.namespace}/${g.name}`);
+  const key = `${g.namespace}/${g.name}`;
+  const group = live.groups.get(key);
   const uid = group?.metadata.uid ?? "";
   if (group === undefined || uid === "") return undefined;
   const cm = desiredConfigMap(gp, { uid });
   const ds = desiredDaemonSet(gp, { uid });
-  const liveCm = live.configMaps.get(`${g.namespace}/${g.name}`);
+  const liveCm = live.configMaps.get(key);
   const previousPlacement = liveCm === undefined ? {} : (ctx.placementOf(liveCm) ?? {});
-  if (hashOf(liveCm) !== hashOf(cm)) out.push({ kind: "apply", manifest: cm });
-  if (hashOf(live.daemonSets.get(`${g.namespace}/${g.name}`)) !== hashOf(ds))
-    out.push({ kind: "apply", manifest: ds });
+  if (appliedHash(liveCm) !== appliedHash(cm)) out.push({ kind: "apply", manifest: cm });
+  if (appliedHash(live.daemonSets.get(key)) !== appliedHash(ds)) out.push({ kind: "apply", manifest: ds });
   const status = groupStatus(gp, group.status, ctx.now);
   if (!sameStatus(group.status, status))
-    out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, g.key, status) });
+    out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, key, status) });
   out.diagnostics(gp.diagnostics, group.metadata.uid);
   out.push(...placementEvents(gp, previousPlacement, ctx.byVip, live));
   return { group: g.key, vips: status.vips ?? 0, nodes: status.nodes ?? 0 };
