@@ -1,0 +1,206 @@
+// One reconcile's decisions: cluster state + what was observed before → the writes and Events to make, in order.
+// Pure: no I/O, no clock (the time arrives as a value), no randomness; the same inputs in any order give the
+// same actions.
+import type { ConfigMapObject, Manifest } from "../api/kube.js";
+import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND, PLAN_KEY } from "../api/names.js";
+import type { KeepalivedGroup } from "../api/types.js";
+import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
+import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from "../core/plan.js";
+import {
+  desiredConfigMap,
+  desiredDaemonSet,
+  groupStatus,
+  invalidGroupStatus,
+  sameStatus,
+} from "../render/objects.js";
+import { placementOfPlan } from "../render/planCodec.js";
+import { desiredIngress, ownsIngress, sameIngress } from "../render/serviceStatus.js";
+import {
+  announcers,
+  diagnosticEvent,
+  holderEvents,
+  placementEvents,
+  type EventAction,
+  type Holders,
+} from "./events.js";
+import { actualHolders } from "./holders.js";
+import { liveObjects, objectKey, sortedByKey, type ClusterState, type LiveObjects } from "./live.js";
+import { buildSnapshot } from "./snapshot.js";
+
+export type { EventAction, Holders, InvolvedObject } from "./events.js";
+export type { ClusterState } from "./live.js";
+
+export type Action =
+  | { kind: "apply"; manifest: Manifest }
+  | { kind: "applyStatus"; manifest: Manifest }
+  | { kind: "delete"; target: Manifest }
+  | EventAction;
+
+/** What the controller saw before this reconcile. */
+export interface Observations {
+  /** The time, in ms since the epoch: condition transition times and Lease expiry. */
+  nowMs: number;
+  /** Holders from the previous reconcile; undefined on the first, so a restart emits no stale Events. */
+  holders: Holders | undefined;
+  /** Reads the placement from a group's ConfigMap (a memo of placementOfPlan may be passed in). */
+  placementOf?: (cm: ConfigMapObject) => Record<string, string> | undefined;
+}
+
+export interface GroupGauges {
+  group: string;
+  vips: number;
+  nodes: number;
+}
+
+export interface Decision {
+  plan: ClusterPlan;
+  actions: Action[];
+  /** Metric values: per valid group, and the number of Services with at least one problem. */
+  gauges: { groups: GroupGauges[]; servicesWithProblems: number };
+  /** Problems of Nodes, formatted: logged, never evented (a Node is not ours to annotate). */
+  nodeProblems: string[];
+  /** Holders observed now: pass them back as `holders` next time. */
+  holders: Holders;
+}
+
+/** The placement recorded in a ConfigMap's plan. */
+export function placementOfConfigMap(cm: ConfigMapObject): Record<string, string> | undefined {
+  return placementOfPlan(cm.data?.[PLAN_KEY] ?? "");
+}
+
+/** Collects actions and logged problems in the order they are decided. */
+class ActionList {
+  readonly actions: Action[] = [];
+  readonly nodeProblems: string[] = [];
+
+  constructor(private readonly live: LiveObjects) {}
+
+  push(...actions: Action[]): void {
+    this.actions.push(...actions);
+  }
+
+  diagnostics(ds: readonly Diagnostic[], fallbackUid: string | undefined): void {
+    for (const d of ds) {
+      if (d.object.kind === "Node") this.nodeProblems.push(formatDiagnostic(d));
+      else this.actions.push(diagnosticEvent(d, fallbackUid, this.live));
+    }
+  }
+}
+
+function appliedHash(
+  o: { metadata: { annotations?: Record<string, string> } } | undefined,
+): string | undefined {
+  return o?.metadata.annotations?.[APPLIED_HASH_ANNOTATION];
+}
+
+function statusManifest(apiVersion: string, kind: string, key: string, status: unknown): Manifest {
+  const [namespace = "", name = ""] = key.split("/");
+  return { apiVersion, kind, metadata: { name, namespace }, status };
+}
+
+/** A valid group: its ConfigMap and DaemonSet where the hash differs, its status, its Events. */
+function decideGroup(
+  gp: GroupPlan,
+  live: LiveObjects,
+  ctx: {
+    now: string;
+    byVip: ReadonlyMap<string, ServicePlan>;
+    placementOf: (cm: ConfigMapObject) => Record<string, string> | undefined;
+  },
+  out: ActionList,
+): GroupGauges | undefined {
+  const g = gp.group;
+  const key = `${g.namespace}/${g.name}`;
+  const group = live.groups.get(key);
+  const uid = group?.metadata.uid ?? "";
+  if (group === undefined || uid === "") return undefined;
+  const cm = desiredConfigMap(gp, { uid });
+  const ds = desiredDaemonSet(gp, { uid });
+  const liveCm = live.configMaps.get(key);
+  const previousPlacement = liveCm === undefined ? {} : (ctx.placementOf(liveCm) ?? {});
+  if (appliedHash(liveCm) !== appliedHash(cm)) out.push({ kind: "apply", manifest: cm });
+  if (appliedHash(live.daemonSets.get(key)) !== appliedHash(ds)) out.push({ kind: "apply", manifest: ds });
+  const status = groupStatus(gp, group.status, ctx.now);
+  if (!sameStatus(group.status, status))
+    out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, key, status) });
+  out.diagnostics(gp.diagnostics, group.metadata.uid);
+  out.push(...placementEvents(gp, previousPlacement, ctx.byVip, live));
+  return { group: g.key, vips: status.vips ?? 0, nodes: status.nodes ?? 0 };
+}
+
+/** An invalid group: its status says why; what it created stays, so agents keep the last good plan. */
+function decideInvalidGroup(
+  bad: ClusterPlan["invalidGroups"][number],
+  group: KeepalivedGroup | undefined,
+  now: string,
+  out: ActionList,
+): void {
+  if (group === undefined) return;
+  const status = invalidGroupStatus(group.metadata.generation ?? 0, bad.diagnostics, group.status, now);
+  if (!sameStatus(group.status, status))
+    out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, bad.key, status) });
+  out.diagnostics(bad.diagnostics, group.metadata.uid);
+}
+
+/** Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. */
+function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList): number {
+  const byKey = new Map(plan.services.map((s) => [s.key, s]));
+  let withProblems = 0;
+  for (const s of sortedByKey(state.services)) {
+    const key = objectKey(s);
+    const sp = byKey.get(key);
+    if (sp === undefined && !ownsIngress(s)) continue;
+    const ingress = desiredIngress(s, sp);
+    // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
+    if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
+      const loadBalancer = ingress.length > 0 ? { ingress } : {};
+      out.push({ kind: "applyStatus", manifest: statusManifest("v1", "Service", key, { loadBalancer }) });
+    }
+    if (sp === undefined) continue;
+    if (sp.diagnostics.length > 0) withProblems++;
+    out.diagnostics(sp.diagnostics, s.metadata.uid);
+  }
+  return withProblems;
+}
+
+/** Objects of groups that no longer exist (the garbage collector does the same through owner references). */
+function orphans(state: ClusterState, live: LiveObjects): Action[] {
+  const owned = [
+    ...sortedByKey(state.configMaps).map((o) => ({ apiVersion: "v1", kind: "ConfigMap", o })),
+    ...sortedByKey(state.daemonSets).map((o) => ({ apiVersion: "apps/v1", kind: "DaemonSet", o })),
+  ];
+  return owned.flatMap(({ apiVersion, kind, o }): Action[] => {
+    const group = o.metadata.labels?.[GROUP_LABEL];
+    const namespace = o.metadata.namespace ?? "";
+    if (group === undefined || group !== o.metadata.name || live.groups.has(`${namespace}/${group}`))
+      return [];
+    return [{ kind: "delete", target: { apiVersion, kind, metadata: { name: group, namespace } } }];
+  });
+}
+
+/** One pass: plan everything from the caches, and say what to write so that the cluster matches the plan. */
+export function decide(state: ClusterState, seen: Observations): Decision {
+  const placementOf = seen.placementOf ?? placementOfConfigMap;
+  const plan = planCluster(buildSnapshot(state, placementOf));
+  const live = liveObjects(state);
+  const out = new ActionList(live);
+  const now = new Date(seen.nowMs).toISOString();
+  const byVip = announcers(plan);
+  const groups: GroupGauges[] = [];
+  for (const gp of plan.groups) {
+    const gauges = decideGroup(gp, live, { now, byVip, placementOf }, out);
+    if (gauges !== undefined) groups.push(gauges);
+  }
+  for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
+  const holders = actualHolders(state.leases, seen.nowMs);
+  if (seen.holders !== undefined) out.push(...holderEvents(plan, seen.holders, holders, byVip, live));
+  const servicesWithProblems = decideServices(state, plan, out);
+  out.push(...orphans(state, live));
+  return {
+    plan,
+    actions: out.actions,
+    gauges: { groups, servicesWithProblems },
+    nodeProblems: out.nodeProblems,
+    holders,
+  };
+}

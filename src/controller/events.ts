@@ -1,0 +1,168 @@
+// The Events the controller records, as actions: where a VIP is planned, which node holds it, what is wrong.
+// Pure: built from the plan, the live objects and the previous observations.
+import { GROUP_VERSION } from "../api/names.js";
+import type { Diagnostic } from "../core/diagnostics.js";
+import type { ClusterPlan, GroupPlan, ServicePlan } from "../core/plan.js";
+import { holderChanges } from "./holders.js";
+import type { LiveObjects } from "./live.js";
+
+/** What an Event points at. */
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface EventAction {
+  kind: "event";
+  involved: InvolvedObject;
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+  /** Problems are reported once per controller lifetime; changes (once: false) every time they happen. */
+  once: boolean;
+}
+
+/** Group key → VIP → nodes that report holding it, as actualHolders reads the agents' Leases. */
+export type Holders = ReadonlyMap<string, ReadonlyMap<string, string[]>>;
+
+function event(
+  involved: InvolvedObject,
+  type: EventAction["type"],
+  reason: string,
+  message: string,
+  once: boolean,
+): EventAction {
+  return { kind: "event", involved, type, reason, message, once };
+}
+
+function withUid(involved: InvolvedObject, uid: string | undefined): InvolvedObject {
+  return typeof uid === "string" ? { ...involved, uid } : involved;
+}
+
+/** The Service `namespace/name` as an Event's involved object. */
+export function serviceInvolved(key: string, live: LiveObjects): InvolvedObject {
+  const [namespace = "", name = ""] = key.split("/");
+  return withUid(
+    { apiVersion: "v1", kind: "Service", namespace, name },
+    live.services.get(`${namespace}/${name}`)?.metadata.uid,
+  );
+}
+
+/** VIP → the first Service (in plan order) that announces it. */
+export function announcers(plan: ClusterPlan): Map<string, ServicePlan> {
+  const out = new Map<string, ServicePlan>();
+  for (const s of plan.services) for (const a of s.announced) if (!out.has(a.ip)) out.set(a.ip, s);
+  return out;
+}
+
+/** VIPAssigned / VIPMoved on a Service when the planned node of its VIP differs from the previous plan's. */
+export function placementEvents(
+  gp: GroupPlan,
+  previous: Readonly<Record<string, string>>,
+  byVip: ReadonlyMap<string, ServicePlan>,
+  live: LiveObjects,
+): EventAction[] {
+  const out: EventAction[] = [];
+  for (const [vip, node] of Object.entries(gp.placement)) {
+    const before = previous[vip];
+    const svc = byVip.get(vip);
+    if (before === node || svc === undefined) continue;
+    const who = serviceInvolved(svc.key, live);
+    const instance = svc.announced.find((a) => a.ip === vip)?.instance ?? "";
+    out.push(
+      before === undefined
+        ? event(
+            who,
+            "Normal",
+            "VIPAssigned",
+            `${vip} is announced by KeepalivedGroup ${gp.group.key}; node ${node} holds it (VRRP instance ${instance}).`,
+            true,
+          )
+        : event(
+            who,
+            "Normal",
+            "VIPMoved",
+            `${vip} moved from node ${before} to node ${node} (VRRP instance ${instance}).`,
+            true,
+          ),
+    );
+  }
+  return out;
+}
+
+/** Events on a Service when the node that actually holds its VIP changes, as the agents report it. */
+export function holderEvents(
+  plan: ClusterPlan,
+  before: Holders,
+  now: Holders,
+  byVip: ReadonlyMap<string, ServicePlan>,
+  live: LiveObjects,
+): EventAction[] {
+  const out: EventAction[] = [];
+  for (const gp of plan.groups) {
+    const key = gp.group.key;
+    for (const change of holderChanges(before.get(key) ?? new Map(), now.get(key) ?? new Map())) {
+      const svc = byVip.get(change.vip);
+      if (svc === undefined) continue;
+      const who = serviceInvolved(svc.key, live);
+      const was = change.before.length === 0 ? "no node" : change.before.join(", ");
+      const [first = "", ...others] = change.after;
+      if (change.after.length === 0) {
+        out.push(
+          event(
+            who,
+            "Warning",
+            "VIPNotHeld",
+            `no node reports holding ${change.vip} (was ${was}); check the agent pods of group ${key}.`,
+            false,
+          ),
+        );
+      } else if (others.length === 0) {
+        out.push(
+          event(who, "Normal", "VIPHeld", `${change.vip} is held by node ${first} (was ${was}).`, false),
+        );
+      } else {
+        out.push(
+          event(
+            who,
+            "Warning",
+            "VIPOnSeveralNodes",
+            `${change.vip} is reported by nodes ${change.after.join(", ")} at once; VRRP should settle it within one advert interval. If it persists, check that VRRP adverts pass between these nodes.`,
+            false,
+          ),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A problem as a Warning Event on the object it names (never a Node: those are logged). Objects other than
+ * Services and groups (a Secret) are pointed at with the uid of the object being reconciled, `fallbackUid`.
+ */
+export function diagnosticEvent(
+  d: Diagnostic,
+  fallbackUid: string | undefined,
+  live: LiveObjects,
+): EventAction {
+  const namespace = d.object.namespace ?? "";
+  const key = `${namespace}/${d.object.name}`;
+  const uid =
+    d.object.kind === "Service"
+      ? live.services.get(key)?.metadata.uid
+      : d.object.kind === "KeepalivedGroup"
+        ? live.groups.get(key)?.metadata.uid
+        : fallbackUid;
+  const apiVersion = d.object.kind === "KeepalivedGroup" ? GROUP_VERSION : "v1";
+  return event(
+    withUid({ apiVersion, kind: d.object.kind, namespace, name: d.object.name }, uid),
+    "Warning",
+    d.reason,
+    `${d.field}: ${d.message}`,
+    true,
+  );
+}

@@ -1,0 +1,592 @@
+// The controller's decisions, MetalLB style (controller/controller_test.go): table cases of cluster state and
+// previous observations → the ordered actions, replayed through the ActionRunner against a recording writer;
+// every case also replayed with its lists shuffled, and settled (written back) to show nothing is rewritten.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ConfigMapObject, Manifest } from "../../../src/api/kube.js";
+import {
+  FIELD_MANAGER,
+  GROUP_ANNOTATION,
+  GROUP_LABEL,
+  HELD_VIPS_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  NODE_LABEL,
+  PLAN_KEY,
+} from "../../../src/api/names.js";
+import type { KeepalivedGroup, KeepalivedGroupSpec, KeepalivedGroupStatus } from "../../../src/api/types.js";
+import type { NodeObject } from "../../../src/core/objects.js";
+import {
+  decide,
+  type Action,
+  type ClusterState,
+  type Decision,
+  type EventAction,
+  type Holders,
+  type Observations,
+} from "../../../src/controller/decide.js";
+import type { AgentLease } from "../../../src/controller/holders.js";
+import { ActionRunner, type ClusterWriter } from "../../../src/controller/writer.js";
+import type { Logger } from "../../../src/lib/log.js";
+import type { ServiceWithManagedFields } from "../../../src/render/serviceStatus.js";
+
+const NS = "kao";
+const NOW = Date.parse("2025-06-01T12:00:00Z");
+const LB = { "node-role.kubernetes.io/loadbalancer": "" };
+
+// --- the cluster, as plain objects -----------------------------------------------------------------------
+
+function group(
+  name: string,
+  opts: { uid?: string; spec?: KeepalivedGroupSpec; status?: KeepalivedGroupStatus } = {},
+): KeepalivedGroup {
+  const g: KeepalivedGroup = {
+    apiVersion: "redhatcop.redhat.io/v1alpha1",
+    kind: "KeepalivedGroup",
+    metadata: { name, namespace: NS, uid: opts.uid ?? `uid-${name}`, generation: 1 },
+    spec: opts.spec ?? { interface: "ens3", nodeSelector: LB, allowedCIDRs: ["198.18.6.0/24"] },
+  };
+  if (opts.status !== undefined) g.status = opts.status;
+  return g;
+}
+
+function node(name: string, i: number, labels: Record<string, string> = LB): NodeObject {
+  return {
+    metadata: { name, labels },
+    status: { addresses: [{ type: "InternalIP", address: `198.18.0.${11 + i}` }] },
+  };
+}
+
+const ours = [
+  {
+    manager: FIELD_MANAGER,
+    operation: "Apply",
+    subresource: "status",
+    fieldsV1: { "f:status": { "f:loadBalancer": { "f:ingress": {} } } },
+  },
+];
+const theirs = ours.map((m) => ({ ...m, manager: "openshift-ingress-ip", operation: "Update" }));
+
+function service(
+  name: string,
+  opts: {
+    ns?: string;
+    group?: string;
+    type?: string;
+    externalIPs?: string[];
+    ingress?: string[];
+    managedFields?: typeof ours;
+    created?: string;
+  } = {},
+): ServiceWithManagedFields {
+  const ns = opts.ns ?? "demo";
+  const s: ServiceWithManagedFields = {
+    metadata: {
+      name,
+      namespace: ns,
+      uid: `uid-${ns}-${name}`,
+      creationTimestamp: opts.created ?? "2025-01-01T00:00:00Z",
+      annotations: { [GROUP_ANNOTATION]: opts.group ?? `${NS}/workers` },
+      managedFields: opts.managedFields ?? [],
+    },
+    spec: {
+      type: opts.type ?? "LoadBalancer",
+      ports: [{ name: "http", protocol: "TCP", port: 80 }],
+      ...(opts.externalIPs === undefined ? {} : { externalIPs: opts.externalIPs }),
+    },
+  };
+  if (opts.ingress !== undefined)
+    s.status = { loadBalancer: { ingress: opts.ingress.map((ip) => ({ ip })) } };
+  return s;
+}
+
+function owned(kind: "ConfigMap" | "DaemonSet", name: string, groupLabel = name): Manifest {
+  return {
+    apiVersion: kind === "ConfigMap" ? "v1" : "apps/v1",
+    kind,
+    metadata: {
+      name,
+      namespace: NS,
+      labels: { [GROUP_LABEL]: groupLabel, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    },
+  };
+}
+
+function planConfigMap(name: string, placement: Record<string, string>): ConfigMapObject {
+  return { ...owned("ConfigMap", name), data: { [PLAN_KEY]: JSON.stringify({ placement }) } };
+}
+
+function lease(nodeName: string, vips: string[], renewedMsAgo = 1000): AgentLease {
+  return {
+    metadata: {
+      namespace: NS,
+      name: `workers-${nodeName}`,
+      labels: { [GROUP_LABEL]: "workers", [NODE_LABEL]: nodeName },
+      annotations: { [HELD_VIPS_ANNOTATION]: JSON.stringify(vips) },
+    },
+    spec: { renewTime: new Date(NOW - renewedMsAgo).toISOString(), leaseDurationSeconds: 10 },
+  };
+}
+
+function cluster(parts: Partial<ClusterState> = {}): ClusterState {
+  return {
+    groups: [group("workers")],
+    services: [],
+    nodes: [node("master-0", 0), node("master-1", 1), node("master-2", 2, {})],
+    endpointSlices: [],
+    configMaps: [],
+    daemonSets: [],
+    leases: [],
+    namespaces: [],
+    networks: [],
+    ...parts,
+  };
+}
+
+const web = (): ServiceWithManagedFields => service("web", { externalIPs: ["198.18.6.10"] });
+
+// --- the API server, simulated: what the cluster looks like once the actions are written ------------------
+
+function settled(state: ClusterState, actions: readonly Action[]): ClusterState {
+  const next = structuredClone(state);
+  const key = (m: { metadata: { namespace?: string; name?: string } }): string =>
+    `${m.metadata.namespace ?? ""}/${m.metadata.name ?? ""}`;
+  const put = <T extends { metadata: { namespace?: string; name?: string } }>(list: T[], o: T): T[] => [
+    ...list.filter((x) => key(x) !== key(o)),
+    o,
+  ];
+  for (const a of actions) {
+    if (a.kind === "apply" && a.manifest.kind === "ConfigMap")
+      next.configMaps = put(next.configMaps, structuredClone(a.manifest) as ConfigMapObject);
+    if (a.kind === "apply" && a.manifest.kind === "DaemonSet")
+      next.daemonSets = put(next.daemonSets, structuredClone(a.manifest));
+    if (a.kind === "delete" && a.target.kind === "ConfigMap")
+      next.configMaps = next.configMaps.filter((o) => key(o) !== key(a.target));
+    if (a.kind === "delete" && a.target.kind === "DaemonSet")
+      next.daemonSets = next.daemonSets.filter((o) => key(o) !== key(a.target));
+    if (a.kind === "applyStatus" && a.manifest.kind === "KeepalivedGroup") {
+      const g = next.groups.find((x) => key(x) === key(a.manifest));
+      if (g !== undefined) g.status = structuredClone(a.manifest.status as KeepalivedGroupStatus);
+    }
+    if (a.kind === "applyStatus" && a.manifest.kind === "Service") {
+      const s = next.services.find((x) => key(x) === key(a.manifest));
+      if (s === undefined) continue;
+      const status = structuredClone(a.manifest.status as NonNullable<ServiceWithManagedFields["status"]>);
+      s.status = status;
+      const empty = (status.loadBalancer?.ingress ?? []).length === 0;
+      s.metadata.managedFields = [
+        ...(s.metadata.managedFields ?? []).filter((m) => m.manager !== FIELD_MANAGER),
+        ...(empty ? [] : ours),
+      ];
+    }
+  }
+  return next;
+}
+
+/**
+ * The cluster once the controller has written everything it wants to. Two passes for a new group: the
+ * router IDs it records in its status are part of the plan in its ConfigMap.
+ */
+function converged(state: ClusterState): ClusterState {
+  let next = state;
+  for (let pass = 0; pass < 5; pass++) {
+    const actions = decide(next, { nowMs: NOW, holders: undefined }).actions.filter(
+      (a) => a.kind !== "event",
+    );
+    if (actions.length === 0) return next;
+    next = settled(next, actions);
+  }
+  throw new Error("the controller never settles");
+}
+
+// --- a recording writer behind the real ActionRunner -------------------------------------------------------
+
+function line(a: Action): string {
+  if (a.kind === "event") {
+    const { involved: o } = a;
+    return `event ${a.type} ${a.reason} ${o.kind} ${o.namespace}/${o.name}${a.once ? "" : " (each time)"}`;
+  }
+  const m = a.kind === "delete" ? a.target : a.manifest;
+  const name = `${m.kind} ${m.metadata.namespace ?? ""}/${m.metadata.name}`;
+  if (a.kind === "apply") return `apply ${name}`;
+  if (a.kind === "delete") return `delete ${name}`;
+  const lb = (a.manifest.status as ServiceWithManagedFields["status"])?.loadBalancer;
+  return m.kind === "Service"
+    ? `status ${name} ingress=[${(lb?.ingress ?? []).map((i) => i.ip ?? "").join(",")}]`
+    : `status ${name}`;
+}
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, with: () => quiet };
+const noCounter = { inc() {} };
+
+class RecordingWriter implements ClusterWriter {
+  readonly calls: string[] = [];
+  apply(manifest: Manifest, subresource?: "status"): Promise<void> {
+    this.calls.push(
+      line(subresource === "status" ? { kind: "applyStatus", manifest } : { kind: "apply", manifest }),
+    );
+    return Promise.resolve();
+  }
+  delete(target: Manifest): Promise<void> {
+    this.calls.push(line({ kind: "delete", target }));
+    return Promise.resolve();
+  }
+  event(e: EventAction): Promise<void> {
+    this.calls.push(line(e));
+    return Promise.resolve();
+  }
+}
+
+// --- the table ---------------------------------------------------------------------------------------------
+
+interface Case {
+  name: string;
+  state: () => ClusterState;
+  holders?: () => Holders;
+  want: string[];
+  check?: (d: Decision) => void;
+}
+
+const applied = (d: Decision, kind: string): Manifest =>
+  (
+    d.actions.find((a) => a.kind !== "event" && a.kind !== "delete" && a.manifest.kind === kind) as {
+      manifest: Manifest;
+    }
+  ).manifest;
+const events = (d: Decision, reason: string): EventAction[] =>
+  d.actions.filter((a): a is EventAction => a.kind === "event" && a.reason === reason);
+const heldBy = (vip: string, ...nodes: string[]): Holders =>
+  new Map([[`${NS}/workers`, new Map([[vip, nodes]])]]);
+
+const cases: Case[] = [
+  {
+    name: "a valid group with a Service: ConfigMap, DaemonSet, status, VIPAssigned, ingress",
+    state: () => cluster({ services: [web()] }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Normal VIPAssigned Service demo/web",
+      "status Service demo/web ingress=[198.18.6.10]",
+    ],
+    check: (d) => {
+      const cm = applied(d, "ConfigMap");
+      assert.deepEqual(
+        cm.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),
+        [["KeepalivedGroup", "workers", "uid-workers"]],
+      );
+      assert.equal(cm.metadata.labels?.[GROUP_LABEL], "workers");
+      const status = applied(d, "KeepalivedGroup").status as KeepalivedGroupStatus;
+      assert.deepEqual([status.nodes, status.vips], [2, 1]);
+      const ready = status.conditions?.find((c) => c.type === "Ready");
+      // The transition time is the clock passed in.
+      assert.deepEqual([ready?.status, ready?.lastTransitionTime], ["True", new Date(NOW).toISOString()]);
+      const [assigned] = events(d, "VIPAssigned");
+      assert.match(
+        assigned?.message ?? "",
+        /^198\.18\.6\.10 is announced by KeepalivedGroup kao\/workers; node master-[01] holds it/,
+      );
+      assert.equal(assigned?.involved.uid, "uid-demo-web");
+      assert.deepEqual(d.gauges, {
+        groups: [{ group: "kao/workers", vips: 1, nodes: 2 }],
+        servicesWithProblems: 0,
+      });
+      assert.ok(["master-0", "master-1"].includes(d.plan.groups[0]?.placement["198.18.6.10"] ?? ""));
+    },
+  },
+  {
+    name: "an unchanged cluster: nothing is rewritten",
+    state: () => converged(cluster({ services: [web()] })),
+    want: [],
+  },
+  {
+    name: "a group the API server has not given a uid yet is left alone",
+    state: () => cluster({ groups: [group("workers", { uid: "" })] }),
+    want: [],
+    check: (d) => {
+      assert.deepEqual(d.gauges.groups, []);
+    },
+  },
+  {
+    name: "an invalid group: status says why, Warnings on it and its Services; its ConfigMap stays",
+    state: () =>
+      cluster({
+        groups: [
+          group("workers", {
+            spec: { interface: "ens3", nodeSelector: LB, verbatimConfig: { notify_fifo_script: "/bin/sh" } },
+            status: { routerIDs: { "node/master-0/ipv4": 7 } },
+          }),
+        ],
+        services: [web()],
+        configMaps: [planConfigMap("workers", { "198.18.6.10": "master-0" })],
+        daemonSets: [owned("DaemonSet", "workers")],
+      }),
+    want: [
+      "status KeepalivedGroup kao/workers",
+      "event Warning InvalidVerbatimConfig KeepalivedGroup kao/workers",
+      "event Warning GroupNotFound Service demo/web",
+    ],
+    check: (d) => {
+      const status = applied(d, "KeepalivedGroup").status as KeepalivedGroupStatus;
+      const ready = status.conditions?.find((c) => c.type === "Ready");
+      assert.deepEqual([ready?.status, ready?.reason], ["False", "InvalidVerbatimConfig"]);
+      assert.match(ready?.message ?? "", /notify_fifo_script/);
+      assert.deepEqual(status.routerIDs, { "node/master-0/ipv4": 7 }, "router IDs survive the bad spec");
+      assert.equal(events(d, "InvalidVerbatimConfig")[0]?.involved.uid, "uid-workers");
+      assert.equal(
+        events(d, "InvalidVerbatimConfig")[0]?.involved.apiVersion,
+        "redhatcop.redhat.io/v1alpha1",
+      );
+      assert.match(events(d, "GroupNotFound")[0]?.message ?? "", /is invalid/);
+      assert.deepEqual(d.gauges, { groups: [], servicesWithProblems: 1 });
+    },
+  },
+  {
+    name: "someone else's ingress is left alone (its IP is announced)",
+    state: () =>
+      cluster({ services: [service("demo", { ingress: ["172.21.6.50"], managedFields: theirs })] }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Normal VIPAssigned Service demo/demo",
+    ],
+  },
+  {
+    name: "our ingress on a Service that is no longer a LoadBalancer: cleared",
+    state: () => ({
+      ...converged(cluster()),
+      services: [service("was-lb", { type: "ClusterIP", ingress: ["198.18.6.11"], managedFields: ours })],
+    }),
+    want: ["status Service demo/was-lb ingress=[]"],
+    check: (d) => {
+      assert.deepEqual(d.plan.groups[0]?.placement, {});
+    },
+  },
+  {
+    name: "a ClusterIP Service with externalIPs: the VIP is announced, no status is written",
+    state: () => cluster({ services: [service("cip", { type: "ClusterIP", externalIPs: ["198.18.6.12"] })] }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Normal VIPAssigned Service demo/cip",
+    ],
+  },
+  {
+    name: "the VIP's previous node left the group: VIPMoved",
+    state: () =>
+      cluster({ services: [web()], configMaps: [planConfigMap("workers", { "198.18.6.10": "master-2" })] }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Normal VIPMoved Service demo/web",
+      "status Service demo/web ingress=[198.18.6.10]",
+    ],
+    check: (d) => {
+      assert.match(
+        events(d, "VIPMoved")[0]?.message ?? "",
+        /^198\.18\.6\.10 moved from node master-2 to node master-[01] /,
+      );
+    },
+  },
+  {
+    name: "the first observation of holders emits nothing (a restart is not a change)",
+    state: () => ({
+      ...converged(cluster({ services: [web()] })),
+      leases: [lease("master-0", ["198.18.6.10"])],
+    }),
+    want: [],
+    check: (d) => {
+      assert.deepEqual(d.holders.get("kao/workers")?.get("198.18.6.10"), ["master-0"]);
+    },
+  },
+  {
+    name: "another node holds the VIP: VIPHeld, every time",
+    state: () => ({
+      ...converged(cluster({ services: [web()] })),
+      leases: [lease("master-1", ["198.18.6.10"])],
+    }),
+    holders: () => heldBy("198.18.6.10", "master-0"),
+    want: ["event Normal VIPHeld Service demo/web (each time)"],
+    check: (d) => {
+      assert.equal(events(d, "VIPHeld")[0]?.message, "198.18.6.10 is held by node master-1 (was master-0).");
+    },
+  },
+  {
+    name: "two nodes report the VIP: VIPOnSeveralNodes",
+    state: () => ({
+      ...converged(cluster({ services: [web()] })),
+      leases: [lease("master-1", ["198.18.6.10"]), lease("master-0", ["198.18.6.10"])],
+    }),
+    holders: () => heldBy("198.18.6.10", "master-0"),
+    want: ["event Warning VIPOnSeveralNodes Service demo/web (each time)"],
+    check: (d) => {
+      assert.match(
+        events(d, "VIPOnSeveralNodes")[0]?.message ?? "",
+        /^198\.18\.6\.10 is reported by nodes master-0, master-1 at once/,
+      );
+    },
+  },
+  {
+    name: "nobody reports the VIP any more (the Lease expired): VIPNotHeld",
+    state: () => ({
+      ...converged(cluster({ services: [web()] })),
+      leases: [lease("master-0", ["198.18.6.10"], 60_000)],
+    }),
+    holders: () => heldBy("198.18.6.10", "master-0"),
+    want: ["event Warning VIPNotHeld Service demo/web (each time)"],
+    check: (d) => {
+      assert.equal(
+        events(d, "VIPNotHeld")[0]?.message,
+        "no node reports holding 198.18.6.10 (was master-0); check the agent pods of group kao/workers.",
+      );
+    },
+  },
+  {
+    name: "objects of a deleted group are deleted; others stay",
+    state: () => ({
+      ...converged(cluster()),
+      configMaps: [
+        ...converged(cluster()).configMaps,
+        owned("ConfigMap", "old"),
+        owned("ConfigMap", "stray", "old"),
+      ],
+      daemonSets: [...converged(cluster()).daemonSets, owned("DaemonSet", "old")],
+    }),
+    want: ["delete ConfigMap kao/old", "delete DaemonSet kao/old"],
+  },
+  {
+    name: "problems of Services become Warning Events on them; other Services are unaffected",
+    state: () =>
+      cluster({
+        services: [
+          service("bad-annotation", { group: "no-slash", externalIPs: ["198.18.6.20"] }),
+          service("unknown-group", { group: `${NS}/nope`, externalIPs: ["198.18.6.21"] }),
+          service("thief", { ns: "other", externalIPs: ["198.18.6.22"], created: "2025-02-01T00:00:00Z" }),
+          service("good", { externalIPs: ["198.18.6.22"] }),
+        ],
+      }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Normal VIPAssigned Service demo/good",
+      "event Warning InvalidGroupAnnotation Service demo/bad-annotation",
+      "status Service demo/good ingress=[198.18.6.22]",
+      "event Warning GroupNotFound Service demo/unknown-group",
+      "event Warning IPInUse Service other/thief",
+    ],
+    check: (d) => {
+      assert.match(events(d, "IPInUse")[0]?.message ?? "", /demo\/good/);
+      assert.equal(events(d, "IPInUse")[0]?.involved.uid, "uid-other-thief");
+      assert.match(events(d, "GroupNotFound")[0]?.message ?? "", /kao\/nope does not exist/);
+      assert.equal(d.gauges.servicesWithProblems, 3);
+      assert.deepEqual(Object.keys(d.plan.groups[0]?.placement ?? {}), ["198.18.6.22"]);
+    },
+  },
+  {
+    name: "a problem of a Node is logged, not evented",
+    state: () => converged(cluster({ nodes: [node("master-0", 0), node("Bad_Node", 1)] })),
+    want: [],
+    check: (d) => {
+      assert.equal(d.nodeProblems.length, 1);
+      assert.match(d.nodeProblems[0] ?? "", /^Node Bad_Node: metadata\.name: /);
+    },
+  },
+  {
+    name: "a problem of a group becomes a Warning on it and its status",
+    state: () => cluster({ nodes: [node("master-2", 2, {})] }),
+    want: [
+      "apply ConfigMap kao/workers",
+      "apply DaemonSet kao/workers",
+      "status KeepalivedGroup kao/workers",
+      "event Warning NoNodes KeepalivedGroup kao/workers",
+    ],
+    check: (d) => {
+      const ready = (applied(d, "KeepalivedGroup").status as KeepalivedGroupStatus).conditions?.[0];
+      assert.deepEqual([ready?.status, ready?.reason], ["False", "NoNodes"]);
+    },
+  },
+];
+
+function observe(c: Case): Observations {
+  return { nowMs: NOW, holders: c.holders?.() };
+}
+
+// A seeded shuffle: the replays are the same on every run.
+function shuffler(seed: number): <T>(list: readonly T[]) => T[] {
+  let s = seed;
+  const next = (): number => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+  return (list) => {
+    const out = [...list];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  };
+}
+
+function shuffled(state: ClusterState, shuffle: <T>(list: readonly T[]) => T[]): ClusterState {
+  return Object.fromEntries(
+    Object.entries(state).map(([k, v]) => [k, shuffle(v as unknown[])]),
+  ) as unknown as ClusterState;
+}
+
+describe("controller decisions", () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const state = c.state();
+      const before = structuredClone(state);
+      const d = decide(state, observe(c));
+      assert.deepEqual(state, before, "decide changes none of its inputs");
+      const writer = new RecordingWriter();
+      const failures = await new ActionRunner(writer, { writes: noCounter, errors: noCounter }, quiet).run(
+        d.actions,
+      );
+      assert.deepEqual(failures, []);
+      assert.deepEqual(writer.calls, c.want);
+      c.check?.(d);
+    });
+  }
+});
+
+describe("controller decisions, shuffled", () => {
+  for (const c of cases) {
+    it(`${c.name}: 50 shuffled orders, one answer`, () => {
+      const state = c.state();
+      const want = decide(state, observe(c));
+      for (let seed = 1; seed <= 50; seed++) {
+        const got = decide(shuffled(state, shuffler(seed)), observe(c));
+        assert.deepEqual(got.actions, want.actions, `seed ${seed}`);
+        assert.deepEqual(got.gauges, want.gauges, `seed ${seed}`);
+        assert.deepEqual(got.nodeProblems, want.nodeProblems, `seed ${seed}`);
+      }
+    });
+  }
+});
+
+describe("controller decisions, settled", () => {
+  for (const c of cases) {
+    it(`${c.name}: written back, it settles within three passes and then writes nothing`, async () => {
+      const writer = new RecordingWriter();
+      const runner = new ActionRunner(writer, { writes: noCounter, errors: noCounter }, quiet);
+      let state = c.state();
+      let seen = observe(c);
+      for (let pass = 0; pass < 3; pass++) {
+        const d = decide(state, seen);
+        await runner.run(d.actions);
+        state = settled(state, d.actions);
+        seen = { nowMs: seen.nowMs + 1000, holders: d.holders };
+      }
+      const recorded = writer.calls.length;
+      await runner.run(decide(state, seen).actions);
+      assert.deepEqual(writer.calls.slice(recorded), []);
+    });
+  }
+});
