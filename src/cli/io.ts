@@ -1,4 +1,8 @@
-// What a CLI command may touch: its output streams and environment. Tests pass their own.
+// What a CLI command may touch: its output streams and environment (tests pass their own); the flag parser
+// and the --metrics-address flag that the long-running commands share.
+import type { Server } from "node:http";
+import { parseListenAddress } from "../lib/http.js";
+import { serveProbes, type Probes } from "../lib/serve.js";
 
 export interface Io {
   stdout: { write(s: string): unknown };
@@ -48,4 +52,32 @@ export function parseFlags(
     flags[name] = value;
   }
   return { flags, positional };
+}
+
+/** The value of a string flag, or undefined when it was not given. */
+export function flagText(flags: Record<string, string | boolean>, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** A --metrics-address as typed (for messages) and as parsed. */
+export interface ListenSettings {
+  host: string;
+  port: number;
+  text: string;
+}
+
+/** --metrics-address text → host and port, or a CliError showing `example`. */
+export function parseMetricsAddress(text: string, example: string): ListenSettings {
+  const listen = parseListenAddress(text);
+  if (listen === undefined)
+    throw new CliError(`--metrics-address ${JSON.stringify(text)} is not host:port; write e.g. ${example}`);
+  return { ...listen, text };
+}
+
+/** Serves the probes on --metrics-address; a port in use or an unknown host becomes a CliError. */
+export async function serveMetricsAddress(listen: ListenSettings, probes: Probes): Promise<Server> {
+  return serveProbes(listen, probes).catch((err: unknown) => {
+    throw new CliError(`--metrics-address ${listen.text}: ${(err as Error).message}`);
+  });
 }
