@@ -37,9 +37,10 @@ export interface ControllerSettings {
   retryPeriodMs: number;
 }
 
+/** A flag in seconds (its default too) → milliseconds. */
 function seconds(flags: Record<string, string | boolean>, name: string, fallback: number): number {
   const v = flags[name];
-  if (v === undefined) return fallback;
+  if (v === undefined) return fallback * 1000;
   const n = Number(v);
   if (typeof v !== "string" || !Number.isFinite(n) || n <= 0)
     throw new CliError(`--${name} must be a positive number of seconds, got ${JSON.stringify(v)}`);
