@@ -1,14 +1,19 @@
-// `keepalived-operator controller` flags: the pure parser, one line per case.
+// The commands' pure flag parsers, one line per case (the agent's are in agent/api.test.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseControllerArgs } from "../../src/cli/controller.js";
 import { CliError } from "../../src/cli/io.js";
+import { parseRenderArgs } from "../../src/cli/render.js";
 
 const args = (line: string): string[] => line.split(" ").filter((w) => w !== "");
 const parsed = (line: string, env: Record<string, string> = {}) => parseControllerArgs(args(line), env);
-const refused = (line: string, pattern: RegExp): void => {
+const refused = (
+  line: string,
+  pattern: RegExp,
+  parse: (args: string[], env: Record<string, string>) => unknown = parseControllerArgs,
+): void => {
   assert.throws(
-    () => parseControllerArgs(args(line), {}),
+    () => parse(args(line), {}),
     (e: unknown) => e instanceof CliError && pattern.test(e.message),
   );
 };
@@ -59,4 +64,35 @@ test("controller flags: the mistakes, each named with its fix", () => {
   refused("--renew-deadline 1 --retry-period 1", /need --lease-duration > --renew-deadline > --retry-period/);
   refused("--leader", /unknown option --leader/);
   refused("--namespace", /option --namespace needs a value/);
+});
+
+const rendered = (line: string, env: Record<string, string> = {}) => parseRenderArgs(args(line), env);
+const files = {
+  groupFile: "g.yaml",
+  servicesFile: "s.yaml",
+  nodesFile: undefined,
+  interface: undefined,
+  password: undefined,
+};
+
+test("render flags", () => {
+  assert.deepEqual(rendered("--group g.yaml --services s.yaml"), { ...files, node: "localhost" });
+  assert.deepEqual(rendered("--group g.yaml --services s.yaml", { HOSTNAME: "h1" }), {
+    ...files,
+    node: "h1",
+  });
+  assert.deepEqual(
+    rendered("--group g.yaml --services s.yaml --node n1 --nodes n.yaml --interface eth1 --password pw"),
+    {
+      ...files,
+      node: "n1",
+      nodesFile: "n.yaml",
+      interface: "eth1",
+      password: "pw",
+    },
+  );
+  assert.equal(rendered("--help"), "help");
+  refused("--services s.yaml", /--group <file> is required/, parseRenderArgs);
+  refused("--group g.yaml", /--services <file> is required/, parseRenderArgs);
+  refused("--group g.yaml --services s.yaml --nodes", /option --nodes needs a value/, parseRenderArgs);
 });
