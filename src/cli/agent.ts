@@ -11,16 +11,8 @@ import { METRICS_PORT } from "../api/names.js";
 import { NodeLeaseWriter } from "../kube/nodeLease.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
-import { closeServer, stopSignal } from "../lib/serve.js";
-import {
-  CliError,
-  flagText,
-  parseFlags,
-  parseMetricsAddress,
-  serveMetricsAddress,
-  type Io,
-  type ListenSettings,
-} from "./io.js";
+import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
+import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node <name> [--kubeconfig <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
@@ -53,19 +45,21 @@ export interface AgentSettings {
   netns?: string;
   interface?: string;
   stateDir: string;
-  listen: ListenSettings;
+  listen: ListenAddress;
 }
 
 const AGENT_FLAGS = {
-  group: "string",
-  "plan-file": "string",
-  kubeconfig: "string",
-  netns: "string",
-  node: "string",
-  interface: "string",
-  "password-file": "string",
-  "state-dir": "string",
-  "metrics-address": "string",
+  ...stringFlags(
+    "group",
+    "plan-file",
+    "kubeconfig",
+    "netns",
+    "node",
+    "interface",
+    "password-file",
+    "state-dir",
+    "metrics-address",
+  ),
   help: "boolean",
 } as const;
 
@@ -112,10 +106,9 @@ export function parseAgentArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): AgentSettings | "help" {
-  const { flags, positional } = parseFlags(args, AGENT_FLAGS);
+  const { flags, positional, text: flag } = parseFlags(args, AGENT_FLAGS);
   if (flags.help === true) return "help";
   if (positional.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(positional[0])}`);
-  const flag: Flag = (name) => flagText(flags, name);
   const source = parseSource(flag);
   const node = flag("node") ?? env.NODE_NAME;
   if (node === undefined || node === "") throw new CliError("--node <name> is required (or set NODE_NAME)");
@@ -207,7 +200,7 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
     );
   }
 
-  const server = await serveMetricsAddress(s.listen, {
+  const server = await serveMetrics(s.listen, {
     metrics: async () => {
       await agent.sample();
       return renderMetrics(agent.metrics());

@@ -6,16 +6,8 @@ import { LeaderElector } from "../kube/leader.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
 import { Registry } from "../lib/prom.js";
-import { closeServer, stopSignal } from "../lib/serve.js";
-import {
-  CliError,
-  flagText,
-  parseFlags,
-  parseMetricsAddress,
-  serveMetricsAddress,
-  type Io,
-  type ListenSettings,
-} from "./io.js";
+import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
+import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator controller [--kubeconfig <file>] [--namespace <ns>] [--metrics-address <host:port>]
        [--leader-elect=false] [--lease-duration <s>] [--renew-deadline <s>] [--retry-period <s>] [--identity <id>]
@@ -30,7 +22,7 @@ export interface ControllerSettings {
   namespace: string;
   /** undefined: <hostname>_<pid>, chosen by the runner. */
   identity?: string;
-  listen: ListenSettings;
+  listen: ListenAddress;
   leaderElect: boolean;
   leaseDurationMs: number;
   renewDeadlineMs: number;
@@ -52,21 +44,16 @@ export function parseControllerArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): ControllerSettings | "help" {
-  const { flags } = parseFlags(args, {
-    kubeconfig: "string",
-    namespace: "string",
-    "metrics-address": "string",
+  const { flags, text } = parseFlags(args, {
+    ...stringFlags("kubeconfig", "namespace", "metrics-address"),
     "leader-elect": "boolean",
-    "lease-duration": "string",
-    "renew-deadline": "string",
-    "retry-period": "string",
-    identity: "string",
+    ...stringFlags("lease-duration", "renew-deadline", "retry-period", "identity"),
     help: "boolean",
   });
   if (flags.help === true) return "help";
   const settings: ControllerSettings = {
-    namespace: flagText(flags, "namespace") ?? env.POD_NAMESPACE ?? "keepalived-operator",
-    listen: parseMetricsAddress(flagText(flags, "metrics-address") ?? "0.0.0.0:8080", "0.0.0.0:8080"),
+    namespace: text("namespace") ?? env.POD_NAMESPACE ?? "keepalived-operator",
+    listen: parseMetricsAddress(text("metrics-address") ?? "0.0.0.0:8080", "0.0.0.0:8080"),
     leaderElect: flags["leader-elect"] !== false,
     leaseDurationMs: seconds(flags, "lease-duration", 15),
     renewDeadlineMs: seconds(flags, "renew-deadline", 10),
@@ -76,9 +63,9 @@ export function parseControllerArgs(
     settings.leaseDurationMs > settings.renewDeadlineMs && settings.renewDeadlineMs > settings.retryPeriodMs
   ))
     throw new CliError("need --lease-duration > --renew-deadline > --retry-period");
-  const kubeconfig = flagText(flags, "kubeconfig") ?? env.KUBECONFIG;
+  const kubeconfig = text("kubeconfig") ?? env.KUBECONFIG;
   if (kubeconfig !== undefined) settings.kubeconfig = kubeconfig;
-  const identity = flagText(flags, "identity");
+  const identity = text("identity");
   if (identity !== undefined) settings.identity = identity;
   return settings;
 }
@@ -148,7 +135,7 @@ export async function runController(args: string[], io: Io): Promise<number> {
     { namespace, name: "keepalived-operator", identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
     log,
   );
-  const server = await serveMetricsAddress(s.listen, {
+  const server = await serveMetrics(s.listen, {
     metrics: () => Promise.resolve(metrics.render()),
     notReady: () => (controller.cachesSynced ? undefined : "caches not synced"),
   });

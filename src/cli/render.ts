@@ -8,7 +8,7 @@ import { formatDiagnostic } from "../core/diagnostics.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
 import { planCluster, type GroupPlan } from "../core/plan.js";
 import { renderKeepalivedConf, RenderError } from "../render/keepalivedConf.js";
-import { CliError, flagText, parseFlags, type Io } from "./io.js";
+import { CliError, parseFlags, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator render --group <file> --services <file> [--nodes <file>] [--node <name>]
                                   [--interface <nic>] [--password <text>]
@@ -75,27 +75,22 @@ export function parseRenderArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): RenderSettings | "help" {
-  const { flags } = parseFlags(args, {
-    group: "string",
-    services: "string",
-    nodes: "string",
-    node: "string",
-    interface: "string",
-    password: "string",
+  const { flags, text } = parseFlags(args, {
+    ...stringFlags("group", "services", "nodes", "node", "interface", "password"),
     help: "boolean",
   });
   if (flags.help === true) return "help";
-  const groupFile = flagText(flags, "group");
+  const groupFile = text("group");
   if (groupFile === undefined) throw new CliError(`--group <file> is required\n${HELP}`);
-  const servicesFile = flagText(flags, "services");
+  const servicesFile = text("services");
   if (servicesFile === undefined) throw new CliError(`--services <file> is required\n${HELP}`);
   return {
     groupFile,
     servicesFile,
-    nodesFile: flagText(flags, "nodes"),
-    node: flagText(flags, "node") ?? env.HOSTNAME ?? "localhost",
-    interface: flagText(flags, "interface"),
-    password: flagText(flags, "password"),
+    nodesFile: text("nodes"),
+    node: text("node") ?? env.HOSTNAME ?? "localhost",
+    interface: text("interface"),
+    password: text("password"),
   };
 }
 

@@ -4,6 +4,13 @@ import { serveRoutes } from "./http.js";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
+/** Where to serve, and the address as the user wrote it (for messages). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  text: string;
+}
+
 export interface Probes {
   /** The Prometheus text for /metrics. */
   metrics(): Promise<string>;
