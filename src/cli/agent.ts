@@ -6,7 +6,7 @@ import { ApiPlanSource } from "../agent/apiPlanSource.js";
 import { netnsPrefix } from "../agent/command.js";
 import { renderMetrics } from "../agent/metrics.js";
 import { FilePlanSource, type PlanSource } from "../agent/planSource.js";
-import { nodeLease, nodeLeaseName } from "../agent/report.js";
+import { nodeLease } from "../agent/report.js";
 import { METRICS_PORT } from "../api/names.js";
 import { NodeLeaseWriter } from "../kube/nodeLease.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
@@ -194,7 +194,7 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
     const id = { namespace: s.source.namespace, group: s.source.group, node: s.node };
     lease = new NodeLeaseWriter(
       client,
-      { namespace: id.namespace, name: nodeLeaseName(id), heartbeatMs: (LEASE_SECONDS * 1000) / 3 },
+      { heartbeatMs: (LEASE_SECONDS * 1000) / 3 },
       (now) => nodeLease(id, agent.vrrpReport(), now, LEASE_SECONDS),
       log.with({ node: s.node }),
     );
