@@ -1,5 +1,6 @@
 // What a node tells the cluster about its VRRP instances: states and held VIPs → the annotations and the
 // Lease object the agent applies. Pure; src/kube/nodeLease.ts writes it.
+import type { Manifest } from "../api/kube.js";
 import {
   GROUP_LABEL,
   HELD_VIPS_ANNOTATION,
@@ -75,7 +76,7 @@ export function nodeLease(
   r: VrrpReport,
   renewTime: Date,
   leaseDurationSeconds: number,
-): Record<string, unknown> {
+): Manifest {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",

@@ -6,13 +6,13 @@ import { ApiPlanSource } from "../agent/apiPlanSource.js";
 import { netnsPrefix } from "../agent/command.js";
 import { renderMetrics } from "../agent/metrics.js";
 import { FilePlanSource, type PlanSource } from "../agent/planSource.js";
-import { nodeLease, nodeLeaseName } from "../agent/report.js";
+import { nodeLease } from "../agent/report.js";
 import { METRICS_PORT } from "../api/names.js";
 import { NodeLeaseWriter } from "../kube/nodeLease.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
-import { parseListenAddress, serveRoutes } from "../lib/http.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
-import { CliError, parseFlags, type Io } from "./io.js";
+import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
+import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node <name> [--kubeconfig <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
@@ -45,7 +45,60 @@ export interface AgentSettings {
   netns?: string;
   interface?: string;
   stateDir: string;
-  listen: { host: string; port: number; text: string };
+  listen: ListenAddress;
+}
+
+const AGENT_FLAGS = {
+  ...stringFlags(
+    "group",
+    "plan-file",
+    "kubeconfig",
+    "netns",
+    "node",
+    "interface",
+    "password-file",
+    "state-dir",
+    "metrics-address",
+  ),
+  help: "boolean",
+} as const;
+
+type Flag = (name: keyof typeof AGENT_FLAGS) => string | undefined;
+
+/** --group or --plan-file, with the flags that belong to each. */
+function parseSource(flag: Flag): AgentSource {
+  const group = flag("group");
+  const planFile = flag("plan-file");
+  if ((group === undefined) === (planFile === undefined))
+    throw new CliError(
+      "give exactly one of --group <namespace>/<name> (follow the cluster) or --plan-file <groupplan.json>",
+    );
+  if (group === undefined) {
+    if (flag("kubeconfig") !== undefined)
+      throw new CliError("--kubeconfig is for --group only; --plan-file reads no cluster");
+    const passwordFile = flag("password-file");
+    return {
+      kind: "file",
+      planFile: planFile ?? "",
+      ...(passwordFile === undefined ? {} : { passwordFile }),
+    };
+  }
+  const [namespace, name, ...rest] = group.split("/");
+  if (
+    namespace === undefined ||
+    name === undefined ||
+    rest.length > 0 ||
+    ![namespace, name].every((part) => DNS_SUBDOMAIN.test(part))
+  )
+    throw new CliError(
+      `--group ${JSON.stringify(group)} is not <namespace>/<name> of a KeepalivedGroup; write e.g. keepalived-operator/workers`,
+    );
+  if (flag("password-file") !== undefined)
+    throw new CliError(
+      "--password-file is for --plan-file only; with --group the password comes from the group's spec.passwordAuth Secret",
+    );
+  const kubeconfig = flag("kubeconfig");
+  return { kind: "api", namespace, group: name, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }
 
 /** Flags and environment → settings, or a CliError naming the flag and the fix. Pure. */
@@ -53,74 +106,24 @@ export function parseAgentArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): AgentSettings | "help" {
-  const { flags, positional } = parseFlags(args, {
-    group: "string",
-    "plan-file": "string",
-    kubeconfig: "string",
-    netns: "string",
-    node: "string",
-    interface: "string",
-    "password-file": "string",
-    "state-dir": "string",
-    "metrics-address": "string",
-    help: "boolean",
-  });
+  const { flags, positional, text: flag } = parseFlags(args, AGENT_FLAGS);
   if (flags.help === true) return "help";
   if (positional.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(positional[0])}`);
-  const str = (name: string): string | undefined => {
-    const v = flags[name];
-    return typeof v === "string" ? v : undefined;
-  };
-  const group = str("group");
-  const planFile = str("plan-file");
-  if ((group === undefined) === (planFile === undefined))
-    throw new CliError(
-      "give exactly one of --group <namespace>/<name> (follow the cluster) or --plan-file <groupplan.json>",
-    );
-  let source: AgentSource;
-  if (group !== undefined) {
-    const [namespace, name, ...rest] = group.split("/");
-    if (
-      namespace === undefined ||
-      name === undefined ||
-      rest.length > 0 ||
-      !DNS_SUBDOMAIN.test(namespace) ||
-      !DNS_SUBDOMAIN.test(name)
-    )
-      throw new CliError(
-        `--group ${JSON.stringify(group)} is not <namespace>/<name> of a KeepalivedGroup; write e.g. keepalived-operator/workers`,
-      );
-    if (str("password-file") !== undefined)
-      throw new CliError(
-        "--password-file is for --plan-file only; with --group the password comes from the group's spec.passwordAuth Secret",
-      );
-    source = { kind: "api", namespace, group: name };
-    const kubeconfig = str("kubeconfig");
-    if (kubeconfig !== undefined) source.kubeconfig = kubeconfig;
-  } else {
-    if (str("kubeconfig") !== undefined)
-      throw new CliError("--kubeconfig is for --group only; --plan-file reads no cluster");
-    source = { kind: "file", planFile: planFile ?? "" };
-    const passwordFile = str("password-file");
-    if (passwordFile !== undefined) source.passwordFile = passwordFile;
-  }
-  const node = str("node") ?? env.NODE_NAME;
+  const source = parseSource(flag);
+  const node = flag("node") ?? env.NODE_NAME;
   if (node === undefined || node === "") throw new CliError("--node <name> is required (or set NODE_NAME)");
   if (!DNS_SUBDOMAIN.test(node))
     throw new CliError(`--node ${JSON.stringify(node)} is not a Kubernetes node name (a DNS subdomain)`);
-  const listenText = str("metrics-address") ?? `0.0.0.0:${METRICS_PORT}`;
-  const listen = parseListenAddress(listenText);
-  if (listen === undefined)
-    throw new CliError(
-      `--metrics-address ${JSON.stringify(listenText)} is not host:port; write e.g. 127.0.0.1:${METRICS_PORT}`,
-    );
   const settings: AgentSettings = {
     source,
     node,
-    stateDir: str("state-dir") ?? "/run/keepalived-operator",
-    listen: { ...listen, text: listenText },
+    stateDir: flag("state-dir") ?? "/run/keepalived-operator",
+    listen: parseMetricsAddress(
+      flag("metrics-address") ?? `0.0.0.0:${METRICS_PORT}`,
+      `127.0.0.1:${METRICS_PORT}`,
+    ),
   };
-  const netns = str("netns");
+  const netns = flag("netns");
   if (netns !== undefined) {
     if (!NETNS_NAME.test(netns))
       throw new CliError(
@@ -128,7 +131,7 @@ export function parseAgentArgs(
       );
     settings.netns = netns;
   }
-  const iface = str("interface");
+  const iface = flag("interface");
   if (iface !== undefined) settings.interface = iface;
   return settings;
 }
@@ -139,7 +142,7 @@ const LEASE_SECONDS = 10;
 function sourceFor(
   s: AgentSettings,
   log: Logger,
-): { source: PlanSource; password?: string; lease?: NodeLeaseWriter; client?: KubeClient } {
+): { source: PlanSource; password?: string; client?: KubeClient } {
   if (s.source.kind === "file") {
     const out: { source: PlanSource; password?: string } = { source: new FilePlanSource(s.source.planFile) };
     if (s.source.passwordFile !== undefined) {
@@ -191,30 +194,18 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
     const id = { namespace: s.source.namespace, group: s.source.group, node: s.node };
     lease = new NodeLeaseWriter(
       client,
-      { namespace: id.namespace, name: nodeLeaseName(id), heartbeatMs: (LEASE_SECONDS * 1000) / 3 },
+      { heartbeatMs: (LEASE_SECONDS * 1000) / 3 },
       (now) => nodeLease(id, agent.vrrpReport(), now, LEASE_SECONDS),
       log.with({ node: s.node }),
     );
   }
 
-  const server = await serveRoutes(s.listen.host, s.listen.port, {
-    "/metrics": async () => {
+  const server = await serveMetrics(s.listen, {
+    metrics: async () => {
       await agent.sample();
-      return {
-        status: 200,
-        body: renderMetrics(agent.metrics()),
-        contentType: "text/plain; version=0.0.4; charset=utf-8",
-      };
+      return renderMetrics(agent.metrics());
     },
-    "/healthz": () => Promise.resolve({ status: 200, body: "ok\n" }),
-    "/readyz": () =>
-      Promise.resolve(
-        agent.ready()
-          ? { status: 200, body: "ok\n" }
-          : { status: 503, body: "keepalived is not running a validated config yet\n" },
-      ),
-  }).catch((err: unknown) => {
-    throw new CliError(`--metrics-address ${s.listen.text}: ${(err as Error).message}`);
+    notReady: () => (agent.ready() ? undefined : "keepalived is not running a validated config yet"),
   });
   await agent.start();
   lease?.start();
@@ -226,20 +217,12 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
     metrics: s.listen.text,
   });
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => {
-      resolve("SIGTERM");
-    });
-    process.once("SIGINT", () => {
-      resolve("SIGINT");
-    });
-  });
+  const signal = await stopSignal();
   log.info("stopping", { signal });
   await agent.stop();
   // Tell the cluster this node holds nothing any more (best effort: the API server may be away).
   await lease?.stop(true);
-  server.close();
-  server.closeAllConnections();
+  closeServer(server);
   log.info("stopped");
   return 0;
 }

@@ -1,12 +1,13 @@
 // `keepalived-operator controller`: caches, leader election, reconcile loop, metrics and health endpoints.
+// A pure flag parser (parseControllerArgs) and a thin runner: flags → Controller + LeaderElector + probes.
 import { hostname } from "node:os";
 import { Controller } from "../controller/controller.js";
 import { LeaderElector } from "../kube/leader.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
-import { parseListenAddress, serveRoutes } from "../lib/http.js";
-import { jsonLogger } from "../lib/log.js";
+import { jsonLogger, type Logger } from "../lib/log.js";
 import { Registry } from "../lib/prom.js";
-import { CliError, parseFlags, type Io } from "./io.js";
+import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
+import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator controller [--kubeconfig <file>] [--namespace <ns>] [--metrics-address <host:port>]
        [--leader-elect=false] [--lease-duration <s>] [--renew-deadline <s>] [--retry-period <s>] [--identity <id>]
@@ -14,123 +15,133 @@ const HELP = `usage: keepalived-operator controller [--kubeconfig <file>] [--nam
 Runs the controller. Without --kubeconfig it uses the in-cluster service account (or $KUBECONFIG).
 The Lease "keepalived-operator" lives in --namespace (default $POD_NAMESPACE, else keepalived-operator).`;
 
+export interface ControllerSettings {
+  /** undefined: the in-cluster service account, else the default kubeconfig. */
+  kubeconfig?: string;
+  /** Where the leader Lease lives. */
+  namespace: string;
+  /** undefined: <hostname>_<pid>, chosen by the runner. */
+  identity?: string;
+  listen: ListenAddress;
+  leaderElect: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/** A flag in seconds (its default too) → milliseconds. */
 function seconds(flags: Record<string, string | boolean>, name: string, fallback: number): number {
   const v = flags[name];
-  if (v === undefined) return fallback;
+  if (v === undefined) return fallback * 1000;
   const n = Number(v);
   if (typeof v !== "string" || !Number.isFinite(n) || n <= 0)
     throw new CliError(`--${name} must be a positive number of seconds, got ${JSON.stringify(v)}`);
   return n * 1000;
 }
 
-export async function runController(args: string[], io: Io): Promise<number> {
-  const { flags } = parseFlags(args, {
-    kubeconfig: "string",
-    namespace: "string",
-    "metrics-address": "string",
+/** Flags and environment → settings, or a CliError naming the flag and the fix. Pure. */
+export function parseControllerArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ControllerSettings | "help" {
+  const { flags, text } = parseFlags(args, {
+    ...stringFlags("kubeconfig", "namespace", "metrics-address"),
     "leader-elect": "boolean",
-    "lease-duration": "string",
-    "renew-deadline": "string",
-    "retry-period": "string",
-    identity: "string",
+    ...stringFlags("lease-duration", "renew-deadline", "retry-period", "identity"),
     help: "boolean",
   });
-  if (flags.help === true) {
-    io.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const identity = typeof flags.identity === "string" ? flags.identity : `${hostname()}_${process.pid}`;
-  const namespace =
-    typeof flags.namespace === "string" ? flags.namespace : (io.env.POD_NAMESPACE ?? "keepalived-operator");
-  const listenText = typeof flags["metrics-address"] === "string" ? flags["metrics-address"] : "0.0.0.0:8080";
-  const listen = parseListenAddress(listenText);
-  if (listen === undefined)
-    throw new CliError(
-      `--metrics-address ${JSON.stringify(listenText)} is not host:port; write e.g. 0.0.0.0:8080`,
-    );
-  const leaseDurationMs = seconds(flags, "lease-duration", 15);
-  const renewDeadlineMs = seconds(flags, "renew-deadline", 10);
-  const retryPeriodMs = seconds(flags, "retry-period", 2);
-  if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
+  if (flags.help === true) return "help";
+  const settings: ControllerSettings = {
+    namespace: text("namespace") ?? env.POD_NAMESPACE ?? "keepalived-operator",
+    listen: parseMetricsAddress(text("metrics-address") ?? "0.0.0.0:8080", "0.0.0.0:8080"),
+    leaderElect: flags["leader-elect"] !== false,
+    leaseDurationMs: seconds(flags, "lease-duration", 15),
+    renewDeadlineMs: seconds(flags, "renew-deadline", 10),
+    retryPeriodMs: seconds(flags, "retry-period", 2),
+  };
+  if (!(
+    settings.leaseDurationMs > settings.renewDeadlineMs && settings.renewDeadlineMs > settings.retryPeriodMs
+  ))
     throw new CliError("need --lease-duration > --renew-deadline > --retry-period");
-  }
-  const log = jsonLogger(io.stderr, { component: "controller", identity });
-  let client: KubeClient;
-  try {
-    client = KubeClient.fromKubeConfig(
-      loadKubeConfig(typeof flags.kubeconfig === "string" ? flags.kubeconfig : io.env.KUBECONFIG),
-    );
-  } catch (err) {
-    throw new CliError(`cannot load the kubeconfig: ${(err as Error).message}`);
-  }
-  const metrics = new Registry();
-  const leaderGauge = metrics.gauge("keepalived_operator_leader", "1 while this replica leads.");
-  leaderGauge.set(0);
-  const controller = new Controller({ client, log, metrics, identity });
-  const elector = new LeaderElector(
-    client,
-    { namespace, name: "keepalived-operator", identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
-    log,
-  );
-  const server = await serveRoutes(listen.host, listen.port, {
-    "/metrics": () =>
-      Promise.resolve({
-        status: 200,
-        body: metrics.render(),
-        contentType: "text/plain; version=0.0.4; charset=utf-8",
-      }),
-    "/healthz": () => Promise.resolve({ status: 200, body: "ok\n" }),
-    "/readyz": () =>
-      Promise.resolve(
-        controller.cachesSynced
-          ? { status: 200, body: "ok\n" }
-          : { status: 503, body: "caches not synced\n" },
-      ),
-  }).catch((err: unknown) => {
-    throw new CliError(`--metrics-address ${listenText}: ${(err as Error).message}`);
-  });
+  const kubeconfig = text("kubeconfig") ?? env.KUBECONFIG;
+  if (kubeconfig !== undefined) settings.kubeconfig = kubeconfig;
+  const identity = text("identity");
+  if (identity !== undefined) settings.identity = identity;
+  return settings;
+}
 
+/**
+ * Keeps caches warm and reconciles while leading, until a stop signal (exit code 0, after releasing the
+ * Lease) or the loss of leadership (exit code 1, so that the process restarts clean).
+ */
+function reconcileUntilStopped(
+  s: ControllerSettings,
+  controller: Controller,
+  elector: LeaderElector,
+  leading: { set(value: number): void },
+  log: Logger,
+): Promise<number> {
   let exitCode = 0;
-  const done = new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
+  return new Promise<void>((resolve) => {
+    void stopSignal().then((signal) => {
       log.info("shutting down", { signal });
       controller.stop();
       void elector.release().then(resolve);
-    };
-    process.once("SIGTERM", () => {
-      shutdown("SIGTERM");
-    });
-    process.once("SIGINT", () => {
-      shutdown("SIGINT");
     });
     // Every replica keeps warm caches (so a standby is Ready and takes over without a full list);
     // only the leader reconciles.
     const synced = controller.startCaches();
     const lead = (): void => {
-      leaderGauge.set(1);
+      leading.set(1);
       void synced.then(() => {
         controller.startReconciling();
       });
     };
-    if (flags["leader-elect"] === false) {
+    if (!s.leaderElect) {
       lead();
       return;
     }
     void elector.run(lead, () => {
       // Leadership lost: stop writing at once; the process exits so that it restarts clean.
-      leaderGauge.set(0);
+      leading.set(0);
       controller.stop();
       exitCode = 1;
       resolve();
     });
+  }).then(() => exitCode);
+}
+
+export async function runController(args: string[], io: Io): Promise<number> {
+  const s = parseControllerArgs(args, io.env);
+  if (s === "help") {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const identity = s.identity ?? `${hostname()}_${process.pid}`;
+  const log = jsonLogger(io.stderr, { component: "controller", identity });
+  let client: KubeClient;
+  try {
+    client = KubeClient.fromKubeConfig(loadKubeConfig(s.kubeconfig));
+  } catch (err) {
+    throw new CliError(`cannot load the kubeconfig: ${(err as Error).message}`);
+  }
+  const metrics = new Registry();
+  const leading = metrics.gauge("keepalived_operator_leader", "1 while this replica leads.");
+  leading.set(0);
+  const controller = new Controller({ client, log, metrics, identity });
+  const { namespace, leaseDurationMs, renewDeadlineMs, retryPeriodMs } = s;
+  const elector = new LeaderElector(
+    client,
+    { namespace, name: "keepalived-operator", identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
+    log,
+  );
+  const server = await serveMetrics(s.listen, {
+    metrics: () => Promise.resolve(metrics.render()),
+    notReady: () => (controller.cachesSynced ? undefined : "caches not synced"),
   });
-  log.info("controller started", {
-    namespace,
-    metrics: listenText,
-    leaderElection: flags["leader-elect"] !== false,
-  });
-  await done;
-  server.close();
-  server.closeAllConnections();
+  const stopped = reconcileUntilStopped(s, controller, elector, leading, log);
+  log.info("controller started", { namespace, metrics: s.listen.text, leaderElection: s.leaderElect });
+  const exitCode = await stopped;
+  closeServer(server);
   return exitCode;
 }

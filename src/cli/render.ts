@@ -1,15 +1,15 @@
 // `keepalived-operator render`: files in, one node's keepalived.conf out. Reads files and the local
 // routing table (for interfaceFromIP); everything else is the pure planner and renderer.
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
+import { routeInterface } from "../agent/addresses.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic } from "../core/diagnostics.js";
-import type { NodeObject, ServiceObject } from "../core/objects.js";
-import { planCluster } from "../core/plan.js";
+import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
+import { planCluster, type GroupPlan } from "../core/plan.js";
 import { renderKeepalivedConf, RenderError } from "../render/keepalivedConf.js";
 import { planV1 } from "../render/planCodec.js";
-import { CliError, parseFlags, type Io } from "./io.js";
+import { CliError, parseFlags, stringFlags, type Io } from "./io.js";
 
 const HELP = `usage: keepalived-operator render --group <file> --services <file> [--nodes <file>] [--node <name>]
                                   [--interface <nic>] [--password <text>]
@@ -52,84 +52,109 @@ export function readObjects(path: string): K8sObject[] {
   return out;
 }
 
-function routeInterface(ip: string): string {
-  try {
-    const out = execFileSync("ip", ["-j", "route", "get", ip], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const routes = JSON.parse(out) as { dev?: string }[];
-    const dev = routes[0]?.dev;
-    if (dev !== undefined) return dev;
-  } catch {
-    // fall through to the error below
-  }
-  throw new CliError(`spec.interfaceFromIP: no route to ${ip} on this host; pass --interface <nic>`);
+/** The interface this host routes `ip` through (spec.interfaceFromIP), or a CliError asking for --interface. */
+async function interfaceFromIP(ip: string): Promise<string> {
+  const dev = await routeInterface(ip);
+  if (dev === undefined)
+    throw new CliError(`spec.interfaceFromIP: no route to ${ip} on this host; pass --interface <nic>`);
+  return dev;
 }
 
-export function runRender(args: string[], io: Io): Promise<number> {
-  const { flags } = parseFlags(args, {
-    group: "string",
-    services: "string",
-    nodes: "string",
-    node: "string",
-    interface: "string",
-    password: "string",
+export interface RenderSettings {
+  groupFile: string;
+  servicesFile: string;
+  /** Without it, the node named by --node is the only one. */
+  nodesFile: string | undefined;
+  node: string;
+  /** Without it: the group's spec.interface, else the route to spec.interfaceFromIP on this host. */
+  interface: string | undefined;
+  password: string | undefined;
+}
+
+/** Flags and environment → settings, or a CliError naming the missing flag. Pure. */
+export function parseRenderArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): RenderSettings | "help" {
+  const { flags, text } = parseFlags(args, {
+    ...stringFlags("group", "services", "nodes", "node", "interface", "password"),
     help: "boolean",
   });
-  if (flags.help === true) {
-    io.stdout.write(`${HELP}\n`);
-    return Promise.resolve(0);
-  }
-  if (typeof flags.group !== "string") throw new CliError(`--group <file> is required\n${HELP}`);
-  if (typeof flags.services !== "string") throw new CliError(`--services <file> is required\n${HELP}`);
-  const groupObjects = readObjects(flags.group).filter((o) => o.kind === "KeepalivedGroup");
+  if (flags.help === true) return "help";
+  const groupFile = text("group");
+  if (groupFile === undefined) throw new CliError(`--group <file> is required\n${HELP}`);
+  const servicesFile = text("services");
+  if (servicesFile === undefined) throw new CliError(`--services <file> is required\n${HELP}`);
+  return {
+    groupFile,
+    servicesFile,
+    nodesFile: text("nodes"),
+    node: text("node") ?? env.HOSTNAME ?? "localhost",
+    interface: text("interface"),
+    password: text("password"),
+  };
+}
+
+/** The group, its Services and the nodes, from the files the settings name. */
+function readSnapshot(s: RenderSettings): ClusterSnapshot {
+  const groupObjects = readObjects(s.groupFile).filter((o) => o.kind === "KeepalivedGroup");
   if (groupObjects.length !== 1) {
-    throw new CliError(`${flags.group}: expected exactly one KeepalivedGroup, found ${groupObjects.length}`);
+    throw new CliError(`${s.groupFile}: expected exactly one KeepalivedGroup, found ${groupObjects.length}`);
   }
   const group = groupObjects[0] as unknown as KeepalivedGroup;
   group.metadata.namespace ??= "default";
-  const services = readObjects(flags.services)
+  const services = readObjects(s.servicesFile)
     .filter((o) => o.kind === "Service" || o.kind === undefined)
     .map((o) => {
-      const s = o as unknown as ServiceObject;
-      s.metadata.namespace ??= "default";
-      return s;
+      const svc = o as unknown as ServiceObject;
+      svc.metadata.namespace ??= "default";
+      return svc;
     });
-  const nodeName = typeof flags.node === "string" ? flags.node : (io.env.HOSTNAME ?? "localhost");
-  let nodes: NodeObject[];
-  if (typeof flags.nodes === "string") {
-    nodes = readObjects(flags.nodes).filter((o) => o.kind === "Node") as unknown as NodeObject[];
-  } else {
-    // No node list: the named node is the only one, and it carries the group's labels.
-    nodes = [{ metadata: { name: nodeName, labels: group.spec?.nodeSelector ?? {} } }];
-  }
+  const nodes =
+    s.nodesFile === undefined
+      ? // No node list: the named node is the only one, and it carries the group's labels.
+        [{ metadata: { name: s.node, labels: group.spec?.nodeSelector ?? {} } }]
+      : (readObjects(s.nodesFile).filter((o) => o.kind === "Node") as unknown as NodeObject[]);
+  return { groups: [group], services, nodes };
+}
 
-  const plan = planCluster({ groups: [group], services, nodes });
-  const invalid = plan.invalidGroups[0];
+/** The group's plan, which must hold `node`, and the warnings about the group and its Services. Pure. */
+export function planForNode(
+  snapshot: ClusterSnapshot,
+  node: string,
+): { plan: GroupPlan; warnings: string[] } {
+  const cluster = planCluster(snapshot);
+  const invalid = cluster.invalidGroups[0];
   if (invalid !== undefined) {
     throw new CliError(
       `the KeepalivedGroup is invalid:\n${invalid.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join("\n")}`,
     );
   }
-  const groupPlan = plan.groups[0];
-  if (groupPlan === undefined) throw new CliError("no KeepalivedGroup to render");
-  if (!groupPlan.nodes.some((n) => n.name === nodeName)) {
+  const plan = cluster.groups[0];
+  if (plan === undefined) throw new CliError("no KeepalivedGroup to render");
+  if (!plan.nodes.some((n) => n.name === node)) {
     throw new CliError(
-      `node ${nodeName} is not in group ${groupPlan.group.key} (its labels do not match spec.nodeSelector ${JSON.stringify(groupPlan.group.nodeSelector)}); pass --node with one of: ${groupPlan.nodes.map((n) => n.name).join(", ") || "(none)"}`,
+      `node ${node} is not in group ${plan.group.key} (its labels do not match spec.nodeSelector ${JSON.stringify(plan.group.nodeSelector)}); pass --node with one of: ${plan.nodes.map((n) => n.name).join(", ") || "(none)"}`,
     );
   }
-  for (const d of [...groupPlan.diagnostics, ...plan.services.flatMap((s) => s.diagnostics)]) {
-    io.stderr.write(`warning: ${formatDiagnostic(d)}\n`);
+  const diagnostics = [...plan.diagnostics, ...cluster.services.flatMap((svc) => svc.diagnostics)];
+  return { plan, warnings: diagnostics.map(formatDiagnostic) };
+}
+
+export async function runRender(args: string[], io: Io): Promise<number> {
+  const s = parseRenderArgs(args, io.env);
+  if (s === "help") {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
   }
+  const { plan, warnings } = planForNode(readSnapshot(s), s.node);
+  for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   const iface =
-    typeof flags.interface === "string"
-      ? flags.interface
-      : (groupPlan.group.interface ?? routeInterface(groupPlan.group.interfaceFromIP?.text ?? ""));
+    s.interface ?? plan.group.interface ?? (await interfaceFromIP(plan.group.interfaceFromIP?.text ?? ""));
   try {
-    const ctx: Parameters<typeof renderKeepalivedConf>[1] = { node: nodeName, interface: iface };
-    if (typeof flags.password === "string") ctx.password = flags.password;
-    io.stdout.write(renderKeepalivedConf(planV1(groupPlan), ctx));
+    const ctx: Parameters<typeof renderKeepalivedConf>[1] = { node: s.node, interface: iface };
+    if (s.password !== undefined) ctx.password = s.password;
+    io.stdout.write(renderKeepalivedConf(planV1(plan), ctx));
   } catch (err) {
     if (err instanceof RenderError)
       throw new CliError(
@@ -137,5 +162,5 @@ export function runRender(args: string[], io: Io): Promise<number> {
       );
     throw err;
   }
-  return Promise.resolve(0);
+  return 0;
 }

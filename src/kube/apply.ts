@@ -1,4 +1,5 @@
-// Server-side apply of plain manifests (like `kubectl apply --server-side`), for the lab and the tests.
+// Server-side apply of plain manifests (like `kubectl apply --server-side`): the one apply path of the
+// controller, the agent's node Lease, the lab and the tests.
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
 import type { Manifest } from "../api/kube.js";
@@ -33,16 +34,19 @@ export function objectPath(o: Manifest): string {
   return `${prefix}${ns}/${plural}/${o.metadata.name}`;
 }
 
+/** Applies the manifest as `fieldManager`, taking over conflicting fields; timeoutMs: the client's default. */
 export async function applyManifest(
   client: KubeClient,
   o: Manifest,
   fieldManager: string,
   subresource?: "status",
+  timeoutMs?: number,
 ): Promise<unknown> {
   return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
     query: { fieldManager, force: true },
     body: o,
     contentType: "application/apply-patch+yaml",
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
 }
 

@@ -1,13 +1,14 @@
 // A node agent's Lease: its VRRP report applied (server-side apply) at once on every change and renewed as a
 // heartbeat. Writes are coalesced: one in flight, and the latest report follows it.
+import type { Manifest } from "../api/kube.js";
 import { AGENT_FIELD_MANAGER } from "../api/names.js";
 import { backoffDelay } from "../lib/backoff.js";
 import type { Logger } from "../lib/log.js";
+import { applyManifest, objectPath } from "./apply.js";
 import type { KubeClient } from "./rest.js";
 
 export interface NodeLeaseOptions {
-  namespace: string;
-  name: string;
+  /** Renew this often while nothing changes. */
   heartbeatMs: number;
 }
 
@@ -25,13 +26,9 @@ export class NodeLeaseWriter {
     private readonly client: KubeClient,
     private readonly opts: NodeLeaseOptions,
     /** The whole Lease to apply, its renewTime set to `now` (agent/report.ts nodeLease). */
-    private readonly desired: (now: Date) => Record<string, unknown>,
+    private readonly desired: (now: Date) => Manifest,
     private readonly log: Logger,
   ) {}
-
-  private get path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases/${this.opts.name}`;
-  }
 
   start(): void {
     this.changed();
@@ -64,16 +61,11 @@ export class NodeLeaseWriter {
   }
 
   private async writeOnce(timeoutMs = 5000): Promise<void> {
-    const body = this.desired(new Date());
+    const lease = this.desired(new Date());
     try {
-      await this.client.request("PATCH", this.path, {
-        query: { fieldManager: AGENT_FIELD_MANAGER, force: true },
-        body,
-        contentType: "application/apply-patch+yaml",
-        timeoutMs,
-      });
+      await applyManifest(this.client, lease, AGENT_FIELD_MANAGER, undefined, timeoutMs);
       this.writes++;
-      if (this.failuresInARow > 0) this.log.info("node Lease written again", { lease: this.path });
+      if (this.failuresInARow > 0) this.log.info("node Lease written again", { lease: objectPath(lease) });
       this.failuresInARow = 0;
       this.lastError = "";
       this.schedule(this.opts.heartbeatMs);
@@ -83,7 +75,7 @@ export class NodeLeaseWriter {
       // The API server may be away for minutes; say so once per distinct error, not at every retry.
       if (message !== this.lastError)
         this.log.warn("cannot write the node Lease; retrying", {
-          lease: this.path,
+          lease: objectPath(lease),
           error: message,
           fix: "check the agent's RBAC (deploy/rbac/agent.yaml: leases create/patch) and the API server",
         });

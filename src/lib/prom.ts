@@ -1,84 +1,136 @@
-// A minimal Prometheus text-format (0.0.4) registry: counters, gauges and histograms with labels.
+// Prometheus text format (0.0.4): the one writer behind the controller's registry and the agent's metrics.
 
-type Labels = Record<string, string>;
+/** Label names and values; written in the order given (a Registry sorts them by name first). */
+export type Labels = Readonly<Record<string, string | number>>;
+
+/** One line of a family: `<name><suffix>{labels} value`; histograms use the _bucket, _sum and _count suffixes. */
+export interface Sample {
+  suffix?: "_bucket" | "_sum" | "_count";
+  labels: Labels;
+  value: number;
+}
+
+export interface MetricFamily {
+  name: string;
+  type: "counter" | "gauge" | "histogram";
+  help: string;
+  samples: readonly Sample[];
+}
+
+function escapeLabel(v: string): string {
+  return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
 
 function labelText(labels: Labels): string {
   const body = Object.entries(labels)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, v]) => `${k}="${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`)
+    .map(([k, v]) => `${k}="${escapeLabel(String(v))}"`)
     .join(",");
   return body === "" ? "" : `{${body}}`;
 }
 
-interface Family {
-  name: string;
-  help: string;
-  type: "counter" | "gauge" | "histogram";
-  render(): string[];
+function formatNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : v > 0 ? "+Inf" : v < 0 ? "-Inf" : "NaN";
 }
 
+/** Families in the order given: HELP, TYPE, then each sample; the text ends with a newline. */
+export function renderFamilies(families: readonly MetricFamily[]): string {
+  const lines = families.flatMap((f) => [
+    `# HELP ${f.name} ${f.help}`,
+    `# TYPE ${f.name} ${f.type}`,
+    ...f.samples.map((s) => `${f.name}${s.suffix ?? ""}${labelText(s.labels)} ${formatNumber(s.value)}`),
+  ]);
+  return `${lines.join("\n")}\n`;
+}
+
+/** A histogram without labels: cumulative bucket counts, their sum and count. */
+export class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly buckets: readonly number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    this.buckets.forEach((le, i) => {
+      if (value <= le) this.counts[i] = (this.counts[i] ?? 0) + 1;
+    });
+  }
+
+  samples(): Sample[] {
+    return [
+      ...this.buckets.map((le, i): Sample => ({
+        suffix: "_bucket",
+        labels: { le },
+        value: this.counts[i] ?? 0,
+      })),
+      { suffix: "_bucket", labels: { le: "+Inf" }, value: this.count },
+      { suffix: "_sum", labels: {}, value: this.sum },
+      { suffix: "_count", labels: {}, value: this.count },
+    ];
+  }
+}
+
+/** A family's series in first-seen order; {a,b} and {b,a} are one series, written with sorted names. */
+class Series {
+  private readonly byLabels = new Map<string, Sample>();
+
+  update(labels: Labels, next: (value: number) => number): void {
+    const sorted = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const key = labelText(sorted);
+    this.byLabels.set(key, { labels: sorted, value: next(this.byLabels.get(key)?.value ?? 0) });
+  }
+
+  clear(): void {
+    this.byLabels.clear();
+  }
+
+  samples(): Sample[] {
+    return [...this.byLabels.values()];
+  }
+}
+
+/** Counters, gauges and histograms registered by name, rendered in registration order. */
 export class Registry {
-  private readonly families: Family[] = [];
+  private readonly families: (() => MetricFamily)[] = [];
+
+  private add(name: string, help: string, type: MetricFamily["type"], samples: () => Sample[]): void {
+    this.families.push(() => ({ name, help, type, samples: samples() }));
+  }
 
   counter(name: string, help: string): { inc(labels?: Labels, by?: number): void } {
-    const values = new Map<string, number>();
-    this.families.push({
-      name,
-      help,
-      type: "counter",
-      render: () => [...values].map(([l, v]) => `${name}${l} ${v}`),
-    });
+    const series = new Series();
+    this.add(name, help, "counter", () => series.samples());
     return {
       inc: (labels = {}, by = 1) => {
-        const k = labelText(labels);
-        values.set(k, (values.get(k) ?? 0) + by);
+        series.update(labels, (v) => v + by);
       },
     };
   }
 
   gauge(name: string, help: string): { set(value: number, labels?: Labels): void; reset(): void } {
-    const values = new Map<string, number>();
-    this.families.push({
-      name,
-      help,
-      type: "gauge",
-      render: () => [...values].map(([l, v]) => `${name}${l} ${v}`),
-    });
+    const series = new Series();
+    this.add(name, help, "gauge", () => series.samples());
     return {
-      set: (value, labels = {}) => values.set(labelText(labels), value),
+      set: (value, labels = {}) => {
+        series.update(labels, () => value);
+      },
       reset: () => {
-        values.clear();
+        series.clear();
       },
     };
   }
 
   histogram(name: string, help: string, buckets: readonly number[]): { observe(value: number): void } {
-    const counts = buckets.map(() => 0);
-    let sum = 0;
-    let count = 0;
-    this.families.push({
-      name,
-      help,
-      type: "histogram",
-      render: () => [
-        ...buckets.map((le, i) => `${name}_bucket{le="${le}"} ${counts[i] ?? 0}`),
-        `${name}_bucket{le="+Inf"} ${count}`,
-        `${name}_sum ${sum}`,
-        `${name}_count ${count}`,
-      ],
-    });
-    return {
-      observe: (value) => {
-        sum += value;
-        count++;
-        buckets.forEach((le, i) => {
-          if (value <= le) counts[i] = (counts[i] ?? 0) + 1;
-        });
-      },
-    };
+    const histogram = new Histogram(buckets);
+    this.add(name, help, "histogram", () => histogram.samples());
+    return histogram;
   }
 
   render(): string {
-    return `${this.families.flatMap((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render()]).join("\n")}\n`;
+    return renderFamilies(this.families.map((family) => family()));
   }
 }
