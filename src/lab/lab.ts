@@ -13,19 +13,16 @@ import { GROUP_ANNOTATION } from "../api/names.js";
 import type { Manifest } from "../api/kube.js";
 import { applyManifest, applyManifestFile } from "../kube/apply.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
+import { startControlPlane, stopControlPlane } from "./controlplane.js";
+import { freePort, isAlive, repoRoot } from "./processes.js";
 import {
-  freePort,
-  isAlive,
   readJsonState,
   readState,
-  repoRoot,
-  startControlPlane,
   stateFilePath,
   stateIsLive,
-  stopControlPlane,
   writeState,
   type ControlPlaneState,
-} from "./controlplane.js";
+} from "./stateFiles.js";
 import { failoverTrial } from "./failover.js";
 import {
   attachLab,

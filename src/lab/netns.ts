@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { parseIpAddrJson } from "../agent/addresses.js";
 import { parseIP } from "../core/ip.js";
-import { repoRoot } from "./controlplane.js";
+import { repoRoot } from "./processes.js";
 
 const execFileP = promisify(execFile);
 

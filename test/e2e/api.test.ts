@@ -10,7 +10,8 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { GROUP_ANNOTATION, HELD_VIPS_ANNOTATION, VRRP_STATES_ANNOTATION } from "../../src/api/names.js";
 import { Informer } from "../../src/kube/informer.js";
-import { freePort, startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { freePort } from "../../src/lab/processes.js";
 import { jsonLogger } from "../../src/lib/log.js";
 import {
   adminClient,

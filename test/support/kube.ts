@@ -1,6 +1,7 @@
 // Test helpers over the real control plane: an admin REST client, YAML apply, polling, controller processes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { freePort, type ControlPlane } from "../../src/lab/controlplane.js";
+import type { ControlPlane } from "../../src/lab/controlplane.js";
+import { freePort } from "../../src/lab/processes.js";
 import type { Manifest } from "../../src/api/kube.js";
 import { applyManifest, applyManifestFile, objectPath } from "../../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
