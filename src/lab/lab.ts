@@ -31,11 +31,10 @@ import {
   holdersOf,
   listNamespaces,
   NODE_IFACE,
-  sleep,
-  waitFor,
   type Lab,
   type LabNode,
 } from "./netns.js";
+import { sleep, waitFor } from "./wait.js";
 
 const execFileP = promisify(execFile);
 

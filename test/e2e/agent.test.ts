@@ -8,23 +8,13 @@ import { after, before, describe, test } from "node:test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { ServiceObject } from "../../src/core/objects.js";
-import {
-  createLab,
-  holdersOf,
-  rssKiB,
-  scrapeMetrics,
-  sleep,
-  startAgent,
-  startPing,
-  stopAgent,
-  vipHolders,
-  waitFor,
-  watchDoubleOwners,
-  type AgentProcess,
-  type Lab,
-} from "../../src/lab/netns.js";
+import { startAgent, stopAgent, type AgentProcess } from "../../src/lab/agents.js";
+import { createLab, holdersOf, vipHolders, type Lab } from "../../src/lab/netns.js";
+import { startPing } from "../../src/lab/ping.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { rssKiB, scrapeMetrics, watchDoubleOwners } from "../support/netns.js";
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
-import { labPlan, labService, labVip, writePlan } from "./plans.js";
+import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
 
 const execFileP = promisify(execFile);
 const SLOW = { timeout: 240_000 };

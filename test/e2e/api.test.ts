@@ -24,20 +24,10 @@ import {
   type KubeClient,
 } from "../support/kube.js";
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
-import {
-  createLab,
-  stopAgent,
-  watchAgent,
-  type AgentProcess,
-  holdersOf,
-  NODE_IFACE,
-  sleep,
-  vipHolders,
-  waitFor,
-  type Lab,
-  type LabNode,
-} from "../../src/lab/netns.js";
-import { labVip } from "./plans.js";
+import { stopAgent, watchAgent, type AgentProcess } from "../../src/lab/agents.js";
+import { createLab, holdersOf, NODE_IFACE, vipHolders, type Lab, type LabNode } from "../../src/lab/netns.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { labVip } from "../../src/lab/plans.js";
 
 const NS = "keepalived-operator";
 const FAST = "fast";

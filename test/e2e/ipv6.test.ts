@@ -8,20 +8,10 @@ import { after, before, describe, test } from "node:test";
 import type { KeepalivedGroupSpec } from "../../src/api/types.js";
 import type { ServiceObject } from "../../src/core/objects.js";
 import type { GroupPlan } from "../../src/core/plan.js";
-import {
-  clientNeighbour,
-  createLab,
-  holdersOf,
-  ipv6AddressOn,
-  isTentative,
-  nodeMac,
-  sleep,
-  startAgent,
-  stopAgent,
-  waitFor,
-  type AgentProcess,
-  type Lab,
-} from "../../src/lab/netns.js";
+import { startAgent, stopAgent, type AgentProcess } from "../../src/lab/agents.js";
+import { createLab, holdersOf, isTentative, type Lab } from "../../src/lab/netns.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { clientNeighbour, ipv6AddressOn, nodeMac } from "../support/netns.js";
 import {
   failoverTrial,
   failoverTrialOf,
@@ -29,7 +19,7 @@ import {
   settledHolder,
   type TakeoverHook,
 } from "../../src/lab/failover.js";
-import { labPlan, labService, writePlan } from "./plans.js";
+import { labPlan, labService, writePlan } from "../../src/lab/plans.js";
 
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;
