@@ -24,10 +24,11 @@ import {
   type KubeClient,
 } from "../support/kube.js";
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
-import { stopAgent, watchAgent, type AgentProcess } from "../../src/lab/agents.js";
+import { type AgentProcess, stopAgent, watchAgent } from "../../src/lab/agents.js";
 import { createLab, holdersOf, NODE_IFACE, vipHolders, type Lab, type LabNode } from "../../src/lab/netns.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labVip } from "../../src/lab/plans.js";
+import { percentile } from "../support/lab.js";
 
 const NS = "keepalived-operator";
 const FAST = "fast";
@@ -41,11 +42,6 @@ type ApiAgent = AgentProcess;
 interface LeaseObject {
   metadata: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: { holderIdentity?: string };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 async function startApiAgent(lab: Lab, node: LabNode, group: string, kubeconfig: string): Promise<ApiAgent> {
