@@ -3,8 +3,9 @@
 // on time. Run as root after a build: node dist/bench/failover.js [trials]
 import { join } from "node:path";
 import { failoverTrial } from "../src/lab/failover.js";
-import { createLab, startAgent, stopAgent } from "../src/lab/netns.js";
-import { labPlan, labService, labVip, writePlan } from "../test/e2e/plans.js";
+import { startAgent, stopAgent } from "../src/lab/agents.js";
+import { createLab } from "../src/lab/netns.js";
+import { labPlan, labService, labVip, writePlan } from "../src/lab/plans.js";
 
 const trials = Number(process.argv[2] ?? "10");
 

@@ -1,13 +1,7 @@
 // `keepalived-operator controlplane up|down`: a local etcd + kube-apiserver that outlives the command.
 import { rm } from "node:fs/promises";
-import {
-  readState,
-  startControlPlane,
-  stateFilePath,
-  stateIsLive,
-  stopControlPlane,
-  writeState,
-} from "../lab/controlplane.js";
+import { startControlPlane, stopControlPlane } from "../lab/controlplane.js";
+import { readState, stateFilePath, stateIsLive, writeState } from "../lab/stateFiles.js";
 import { CliError, parseFlags, type Io } from "./io.js";
 
 const USAGE = "usage: keepalived-operator controlplane up | down";

@@ -1,6 +1,7 @@
 // `keepalived-operator lab up|failover|down`: the walkthrough on one machine (see lab/lab.ts). Progress goes
 // to stderr; what the user came for (the VIP, who answered, how long it took, what to type next) to stdout.
-import { DEMO, labDown, labFailover, labUp, type FailoverReport, type UpResult } from "../lab/lab.js";
+import { labDown, labFailover, labUp, type FailoverReport, type UpResult } from "../lab/lab.js";
+import { DEMO } from "../lab/labObjects.js";
 import { CliError, parseFlags, type Io } from "./io.js";
 
 const USAGE = "usage: keepalived-operator lab up | failover [--json] | down";

@@ -3,7 +3,9 @@
 // test, bench/failover.ts and `keepalived-operator lab failover`.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { holdersOf, setSwitchPort, sleep, startPing, waitFor, type Lab, type PingResult } from "./netns.js";
+import { holdersOf, setSwitchPort, type Lab } from "./netns.js";
+import { startPing, type PingResult } from "./ping.js";
+import { sleep, waitFor } from "./wait.js";
 
 const execFileP = promisify(execFile);
 

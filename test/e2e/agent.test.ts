@@ -4,52 +4,18 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import type { ServiceObject } from "../../src/core/objects.js";
-import {
-  createLab,
-  holdersOf,
-  rssKiB,
-  scrapeMetrics,
-  sleep,
-  startAgent,
-  startPing,
-  stopAgent,
-  vipHolders,
-  waitFor,
-  watchDoubleOwners,
-  type AgentProcess,
-  type Lab,
-} from "../../src/lab/netns.js";
-import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
-import { labPlan, labService, labVip, writePlan } from "./plans.js";
+import { stopAgent } from "../../src/lab/agents.js";
+import { failoverTrial, settledHolder, waitForAnswer } from "../../src/lab/failover.js";
+import { holdersOf, vipHolders, type Lab } from "../../src/lab/netns.js";
+import { startPing } from "../../src/lab/ping.js";
+import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { labSuite, percentile, withAgents } from "../support/lab.js";
+import { rssKiB, scrapeMetrics, watchDoubleOwners } from "../support/netns.js";
 
-const execFileP = promisify(execFile);
 const SLOW = { timeout: 240_000 };
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-interface Running {
-  lab: Lab;
-  planFile: string;
-  agents: Map<string, AgentProcess>;
-}
-
-async function startAll(lab: Lab, services: ServiceObject[], spec = {}): Promise<Running> {
-  const planFile = join(lab.dir, "plan.json");
-  await writePlan(planFile, labPlan(lab, services, spec));
-  const agents = new Map(lab.nodes.map((n) => [n.name, startAgent(lab, n, planFile)]));
-  return { lab, planFile, agents };
-}
-
-async function stopAll(r: Running): Promise<void> {
-  await Promise.all([...r.agents.values()].map((a) => stopAgent(a)));
-}
 
 async function singleHolder(lab: Lab, vip: string, timeoutMs = 20_000): Promise<string> {
   return waitFor(
@@ -62,35 +28,37 @@ async function singleHolder(lab: Lab, vip: string, timeoutMs = 20_000): Promise<
   );
 }
 
-async function pingable(lab: Lab, vip: string): Promise<void> {
-  await waitFor(`${vip} to answer ping`, async () => {
-    try {
-      await execFileP("ip", ["netns", "exec", lab.clientNs, "ping", "-n", "-c", "1", "-W", "1", vip]);
-      return true;
-    } catch {
-      return undefined;
-    }
-  });
+/** Waits until each of `vips` is on `count` nodes (1: up, 0: gone); returns which nodes hold which. */
+async function eachHeldBy(
+  lab: Lab,
+  vips: string[],
+  count: number,
+  what: string,
+  timeoutMs: number,
+  everyMs: number,
+): Promise<Map<string, string[]>> {
+  return waitFor(
+    what,
+    async () => {
+      const held = await vipHolders(lab, vips);
+      return [...held.values()].every((h) => h.length === count) ? held : undefined;
+    },
+    timeoutMs,
+    everyMs,
+  );
 }
 
 describe("agent in network namespaces", { concurrency: 1 }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await createLab(3);
-  });
-  after(async () => {
-    await lab.cleanup();
-  });
+  const suite = labSuite(3);
 
   test("a VIP comes up on exactly one node and answers the client's ping", SLOW, async () => {
     const vip = labVip(0);
-    const r = await startAll(lab, [labService("web", [vip])]);
-    try {
+    await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
       const holder = await singleHolder(lab, vip);
-      await pingable(lab, vip);
+      await waitForAnswer(lab, vip, 20_000);
       await sleep(1500);
       assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
-      const agent = r.agents.get(holder)!;
+      const agent = agents.get(holder)!;
       const text = await scrapeMetrics(agent.node);
       assert.match(text, /^keepalived_up 1$/m);
       assert.match(
@@ -103,9 +71,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
       assert.equal((await scrapeMetrics(agent.node, "/readyz")).trim(), "ok");
       const rss = await rssKiB(agent.child.pid!);
       console.log(`# agent RSS on ${holder}: ${(rss / 1024).toFixed(1)} MiB`);
-    } finally {
-      await stopAll(r);
-    }
+    });
   });
   for (const [profile, spec, trials] of [
     ["default (1 s adverts)", {}, 3],
@@ -116,8 +82,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
       SLOW,
       async () => {
         const vip = labVip(1);
-        const r = await startAll(lab, [labService("web", [vip])], spec);
-        try {
+        await withAgents(suite.lab, [labService("web", [vip])], spec, async ({ lab }) => {
           const results = [];
           for (let i = 0; i < trials; i++) results.push(await failoverTrial(lab, vip));
           const gaps = results.map((t) => t.maxGapMs);
@@ -130,9 +95,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
             // Master-down interval = 3 adverts + skew (< 1 advert); allow ARP and scheduling on top.
             assert.ok(t.maxGapMs < 4 * advert + 1000, `gap ${t.maxGapMs} ms exceeds ${4 * advert + 1000} ms`);
           }
-        } finally {
-          await stopAll(r);
-        }
+        });
       },
     );
   }
@@ -141,13 +104,12 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     SLOW,
     async () => {
       const vip = labVip(2);
-      const r = await startAll(lab, [labService("web", [vip])]);
-      try {
+      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
         const holder = await settledHolder(lab, vip);
         await sleep(1000);
         const ping = startPing(lab, vip, 10);
         await sleep(500);
-        const agent = r.agents.get(holder)!;
+        const agent = agents.get(holder)!;
         const started = Date.now();
         assert.equal(await stopAgent(agent), 0, "the agent exits 0 after handing over");
         const stopMs = Date.now() - started;
@@ -165,9 +127,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
           agent.logs.some((l) => l.msg === "VIPs handed over"),
           "the agent waited for a peer to take over",
         );
-      } finally {
-        await stopAll(r);
-      }
+      });
     },
   );
 
@@ -176,10 +136,9 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     SLOW,
     async () => {
       const vip = labVip(3);
-      const r = await startAll(lab, [labService("web", [vip])]);
-      try {
+      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
         const holder = await settledHolder(lab, vip);
-        const agent = r.agents.get(holder)!;
+        const agent = agents.get(holder)!;
         const pid = Number(await readFile(join(agent.stateDir, "keepalived.pid"), "utf8"));
         const vrrpPid = Number(await readFile(join(agent.stateDir, "vrrp.pid"), "utf8"));
         const watch = watchDoubleOwners(lab, vip, 10);
@@ -205,9 +164,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
         assert.ok(maxDoubleMs <= 1000, `VIP on two nodes for ${maxDoubleMs} ms`);
         assert.ok(agent.logs.some((l) => l.msg === "keepalived exited"));
         assert.ok(agent.logs.some((l) => l.msg === "removed VIPs a dead keepalived left on the interface"));
-      } finally {
-        await stopAll(r);
-      }
+      });
     },
   );
 
@@ -217,49 +174,25 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     async () => {
       const vip = labVip(4);
       const web = labService("web", [vip], 0);
-      const r = await startAll(lab, [web]);
-      try {
+      await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents }) => {
         const holder = await settledHolder(lab, vip);
         await sleep(1500);
         const first = labPlan(lab, [web]);
         const instance = first.instances.find((i) => i.vips.includes(vip))!.name;
-        const mark = new Map([...r.agents].map(([n, a]) => [n, a.logs.length]));
-        const others = Array.from({ length: 50 }, (_, i) =>
-          labService(`other-${i}`, [labVip(10 + i)], i + 1),
-        );
+        const mark = new Map([...agents].map(([n, a]) => [n, a.logs.length]));
+        const otherVips = Array.from({ length: 50 }, (_, i) => labVip(10 + i));
+        const others = otherVips.map((v, i) => labService(`other-${i}`, [v], i + 1));
         const ping = startPing(lab, vip, 10);
         await sleep(300);
         const grown = labPlan(lab, [web, ...others], {}, first);
-        await writePlan(r.planFile, grown);
-        await waitFor(
-          "the 50 VIPs to come up",
-          async () => {
-            const held = await vipHolders(
-              lab,
-              others.map((_, i) => labVip(10 + i)),
-            );
-            return [...held.values()].every((h) => h.length === 1) ? true : undefined;
-          },
-          30_000,
-          100,
-        );
+        await writePlan(planFile, grown);
+        await eachHeldBy(lab, otherVips, 1, "the 50 VIPs to come up", 30_000, 100);
         await sleep(1000);
-        await writePlan(r.planFile, labPlan(lab, [web], {}, grown));
-        await waitFor(
-          "the 50 VIPs to go",
-          async () => {
-            const held = await vipHolders(
-              lab,
-              others.map((_, i) => labVip(10 + i)),
-            );
-            return [...held.values()].every((h) => h.length === 0) ? true : undefined;
-          },
-          30_000,
-          100,
-        );
+        await writePlan(planFile, labPlan(lab, [web], {}, grown));
+        await eachHeldBy(lab, otherVips, 0, "the 50 VIPs to go", 30_000, 100);
         await sleep(1000);
         const result = await ping.stop();
-        const transitions = [...r.agents].flatMap(([n, a]) =>
+        const transitions = [...agents].flatMap(([n, a]) =>
           a.logs
             .slice(mark.get(n))
             .filter((l) => l.msg === "vrrp state" && l.instance === instance)
@@ -271,58 +204,44 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
         assert.equal(result.lost, 0);
         assert.deepEqual(transitions, []);
         assert.deepEqual(await holdersOf(lab, vip), [holder]);
-      } finally {
-        await stopAll(r);
-      }
+      });
     },
   );
 
   test("100 VIPs on 3 nodes: the busiest node holds at most 35", SLOW, async () => {
     const services = Array.from({ length: 100 }, (_, i) => labService(`svc-${i}`, [labVip(i)], i));
     const vips = services.map((_, i) => labVip(i));
-    const r = await startAll(lab, services);
-    try {
-      const held = await waitFor(
-        "100 VIPs each on one node",
-        async () => {
-          const h = await vipHolders(lab, vips);
-          return [...h.values()].every((x) => x.length === 1) ? h : undefined;
-        },
-        60_000,
-        200,
-      );
+    await withAgents(suite.lab, services, {}, async ({ lab, agents }) => {
+      const held = await eachHeldBy(lab, vips, 1, "100 VIPs each on one node", 60_000, 200);
       const perNode = new Map<string, number>();
       for (const [, h] of held) perNode.set(h[0]!, (perNode.get(h[0]!) ?? 0) + 1);
       const counts = [...perNode.entries()].sort().map(([n, c]) => `${n}=${c}`);
       const rss = await Promise.all(
-        [...r.agents.values()].map(
+        [...agents.values()].map(
           async (a) => `${a.node.name} ${((await rssKiB(a.child.pid!)) / 1024).toFixed(1)} MiB`,
         ),
       );
       console.log(`# 100 VIPs: ${counts.join(" ")}; agent RSS ${rss.join(", ")}`);
       assert.ok(Math.max(...perNode.values()) <= 35, counts.join(" "));
-    } finally {
-      await stopAll(r);
-    }
+    });
   });
 
   test("a config keepalived rejects is not applied; the running one keeps serving", SLOW, async () => {
     const vip = labVip(5);
     const extra = labVip(6);
     const web = labService("web", [vip]);
-    const r = await startAll(lab, [web]);
-    try {
+    await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents }) => {
       const holder = await settledHolder(lab, vip);
-      const agent = r.agents.get(holder)!;
+      const agent = agents.get(holder)!;
       const before = await readFile(join(agent.stateDir, "keepalived.conf"), "utf8");
       const ping = startPing(lab, vip, 10);
       // Bypass the core: a keyword keepalived does not know, which it only warns about.
       const bad = labPlan(lab, [web, labService("new", [extra], 1)]);
       for (const i of bad.instances) i.settings = [...i.settings, ["no_such_keyword", "1"]];
-      await writePlan(r.planFile, bad);
+      await writePlan(planFile, bad);
       await waitFor("every agent to reject the plan", () =>
         Promise.resolve(
-          [...r.agents.values()].every((a) =>
+          [...agents.values()].every((a) =>
             a.logs.some((l) => l.msg === "config rejected; the last good one keeps running"),
           )
             ? true
@@ -346,46 +265,46 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
       assert.equal(result.lost, 0);
       assert.match(await scrapeMetrics(agent.node), /^keepalived_operator_config_rejected_total 1$/m);
       // A good plan afterwards is applied.
-      await writePlan(r.planFile, labPlan(lab, [web, labService("new", [extra], 1)]));
+      await writePlan(planFile, labPlan(lab, [web, labService("new", [extra], 1)]));
       await settledHolder(lab, extra);
-    } finally {
-      await stopAll(r);
-    }
+    });
   });
 
   test("metrics pass promtool check metrics", SLOW, async () => {
     const vip = labVip(7);
-    const r = await startAll(lab, [labService("web", [vip]), labService("v6", ["2001:db8::200"], 1)]);
-    try {
-      const holder = await settledHolder(lab, vip);
-      const text = await scrapeMetrics(r.agents.get(holder)!.node);
-      for (const name of [
-        "keepalived_up",
-        "keepalived_vrrp_state",
-        "keepalived_advertisements_received_total",
-        "keepalived_advertisements_sent_total",
-        "keepalived_become_master_total",
-        "keepalived_release_master_total",
-        "keepalived_operator_vip_state",
-        "keepalived_operator_config_reloads_total",
-        "keepalived_operator_config_rejected_total",
-        "keepalived_operator_failover_seconds_bucket",
-      ]) {
-        assert.match(text, new RegExp(`^${name}[{ ]`, "m"), `${name} missing`);
-      }
-      const check = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = execFile("promtool", ["check", "metrics"], (err, stdout, stderr) => {
-          resolve({
-            code: err === null ? 0 : typeof err.code === "number" ? err.code : 1,
-            output: `${stdout}${stderr}`,
+    await withAgents(
+      suite.lab,
+      [labService("web", [vip]), labService("v6", ["2001:db8::200"], 1)],
+      {},
+      async ({ lab, agents }) => {
+        const holder = await settledHolder(lab, vip);
+        const text = await scrapeMetrics(agents.get(holder)!.node);
+        for (const name of [
+          "keepalived_up",
+          "keepalived_vrrp_state",
+          "keepalived_advertisements_received_total",
+          "keepalived_advertisements_sent_total",
+          "keepalived_become_master_total",
+          "keepalived_release_master_total",
+          "keepalived_operator_vip_state",
+          "keepalived_operator_config_reloads_total",
+          "keepalived_operator_config_rejected_total",
+          "keepalived_operator_failover_seconds_bucket",
+        ]) {
+          assert.match(text, new RegExp(`^${name}[{ ]`, "m"), `${name} missing`);
+        }
+        const check = await new Promise<{ code: number | null; output: string }>((resolve) => {
+          const child = execFile("promtool", ["check", "metrics"], (err, stdout, stderr) => {
+            resolve({
+              code: err === null ? 0 : typeof err.code === "number" ? err.code : 1,
+              output: `${stdout}${stderr}`,
+            });
           });
+          child.stdin!.end(text);
         });
-        child.stdin!.end(text);
-      });
-      assert.equal(check.output, "", `promtool: ${check.output}`);
-      assert.equal(check.code, 0);
-    } finally {
-      await stopAll(r);
-    }
+        assert.equal(check.output, "", `promtool: ${check.output}`);
+        assert.equal(check.code, 0);
+      },
+    );
   });
 });

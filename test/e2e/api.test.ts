@@ -10,7 +10,8 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { GROUP_ANNOTATION, HELD_VIPS_ANNOTATION, VRRP_STATES_ANNOTATION } from "../../src/api/names.js";
 import { Informer } from "../../src/kube/informer.js";
-import { freePort, startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { freePort } from "../../src/lab/processes.js";
 import { jsonLogger } from "../../src/lib/log.js";
 import {
   adminClient,
@@ -23,20 +24,11 @@ import {
   type KubeClient,
 } from "../support/kube.js";
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
-import {
-  createLab,
-  stopAgent,
-  watchAgent,
-  type AgentProcess,
-  holdersOf,
-  NODE_IFACE,
-  sleep,
-  vipHolders,
-  waitFor,
-  type Lab,
-  type LabNode,
-} from "../../src/lab/netns.js";
-import { labVip } from "./plans.js";
+import { type AgentProcess, stopAgent, watchAgent } from "../../src/lab/agents.js";
+import { createLab, holdersOf, NODE_IFACE, vipHolders, type Lab, type LabNode } from "../../src/lab/netns.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { labVip } from "../../src/lab/plans.js";
+import { percentile } from "../support/lab.js";
 
 const NS = "keepalived-operator";
 const FAST = "fast";
@@ -50,11 +42,6 @@ type ApiAgent = AgentProcess;
 interface LeaseObject {
   metadata: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: { holderIdentity?: string };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 async function startApiAgent(lab: Lab, node: LabNode, group: string, kubeconfig: string): Promise<ApiAgent> {

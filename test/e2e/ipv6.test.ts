@@ -4,32 +4,22 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { KeepalivedGroupSpec } from "../../src/api/types.js";
 import type { ServiceObject } from "../../src/core/objects.js";
-import type { GroupPlan } from "../../src/core/plan.js";
-import {
-  clientNeighbour,
-  createLab,
-  holdersOf,
-  ipv6AddressOn,
-  isTentative,
-  nodeMac,
-  sleep,
-  startAgent,
-  stopAgent,
-  waitFor,
-  type AgentProcess,
-  type Lab,
-} from "../../src/lab/netns.js";
+import type { AgentProcess } from "../../src/lab/agents.js";
 import {
   failoverTrial,
   failoverTrialOf,
-  waitForAnswer,
   settledHolder,
+  waitForAnswer,
   type TakeoverHook,
 } from "../../src/lab/failover.js";
-import { labPlan, labService, writePlan } from "./plans.js";
+import { holdersOf, isTentative, type Lab } from "../../src/lab/netns.js";
+import { labService } from "../../src/lab/plans.js";
+import { sleep, waitFor } from "../../src/lab/wait.js";
+import { labSuite, percentile, withAgents } from "../support/lab.js";
+import { clientNeighbour, ipv6AddressOn, nodeMac } from "../support/netns.js";
 
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;
@@ -46,31 +36,10 @@ const GROUP: KeepalivedGroupSpec = {
   vrrp: { timing: "Fast" },
 };
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
 /** A LoadBalancer Service of the lab group whose VIPs its author wrote in spec.externalIPs. */
 function externalIPService(name: string, ips: string[], age = 0): ServiceObject {
   const s = labService(name, [], age);
   return { metadata: s.metadata, spec: { ...s.spec, externalIPs: ips } };
-}
-
-interface Running {
-  plan: GroupPlan;
-  agents: Map<string, AgentProcess>;
-}
-
-async function startAll(lab: Lab, services: ServiceObject[]): Promise<Running> {
-  const planFile = join(lab.dir, "plan.json");
-  const plan = labPlan(lab, services, GROUP);
-  await writePlan(planFile, plan);
-  return { plan, agents: new Map(lab.nodes.map((n) => [n.name, startAgent(lab, n, planFile)])) };
-}
-
-async function stopAll(r: Running): Promise<void> {
-  await Promise.all([...r.agents.values()].map((a) => stopAgent(a)));
 }
 
 function keepalivedLines(a: AgentProcess, from = 0): string[] {
@@ -116,36 +85,27 @@ function checkIpv6Takeover(lab: Lab, vip: string, facts: TakeoverFacts[]): Takeo
 }
 
 describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await createLab(3);
-  });
-  after(async () => {
-    await lab.cleanup();
-  });
+  const suite = labSuite(3);
 
   test("an IPv6 VIP comes up on exactly one node and answers the client's ping -6", SLOW, async () => {
     const vip = "2001:db8::200";
-    const r = await startAll(lab, [externalIPService("web6", [vip])]);
-    try {
+    await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab, agents }) => {
       const holder = await settledHolder(lab, vip);
       await sleep(1500);
       assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
       const node = lab.nodes.find((n) => n.name === holder)!;
       const addr = await ipv6AddressOn(node, vip);
       assert.ok(addr !== undefined && !isTentative(addr), `${vip} flags ${addr?.flags.join(",")}`);
-      const agent = r.agents.get(holder)!;
+      const agent = agents.get(holder)!;
       const conf = await readFile(join(agent.stateDir, "keepalived.conf"), "utf8");
       assert.match(conf, /^\s+native_ipv6$/m);
       assert.match(conf, /^\s+2001:db8::200\/128$/m);
-      const errors = [...r.agents.values()].flatMap((a) =>
+      const errors = [...agents.values()].flatMap((a) =>
         keepalivedLines(a).filter((l) => /send advert error/.test(l)),
       );
       assert.deepEqual(errors, [], "adverts are sent from a link-local address that passed DAD");
       console.log(`# IPv6 VIP ${vip} on ${holder}: flags ${addr.flags.join(",")}`);
-    } finally {
-      await stopAll(r);
-    }
+    });
   });
 
   test(
@@ -153,15 +113,14 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
     SLOW,
     async () => {
       const vip = "2001:db8::201";
-      const r = await startAll(lab, [externalIPService("web6", [vip])]);
-      try {
+      await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab, agents }) => {
         const results = [];
         const facts: TakeoverFacts[] = [];
         for (let i = 0; i < TRIALS; i++) {
-          const marks = new Map([...r.agents].map(([n, a]) => [n, a.logs.length]));
+          const marks = new Map([...agents].map(([n, a]) => [n, a.logs.length]));
           const t = await failoverTrial(lab, vip, checkIpv6Takeover(lab, vip, facts));
           results.push(t);
-          const to = r.agents.get(t.to)!;
+          const to = agents.get(t.to)!;
           assert.ok(
             keepalivedLines(to, marks.get(t.to)).some((l) =>
               l.includes(`Sending unsolicited Neighbour Advert on eth0 for ${vip}`),
@@ -186,9 +145,7 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
             `client learned the new MAC after ${f.neighbourMs} ms`,
           );
         }
-      } finally {
-        await stopAll(r);
-      }
+      });
     },
   );
 
@@ -196,9 +153,8 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
     const v4 = "198.18.0.210";
     const v6 = "2001:db8::210";
     // This name places the VIPs on node-1, the node whose two family instances rank their backups apart.
-    const r = await startAll(lab, [externalIPService("dual-stack", [v4, v6])]);
-    try {
-      const instances = r.plan.instances.filter((i) => i.vips.includes(v4) || i.vips.includes(v6));
+    await withAgents(suite.lab, [externalIPService("dual-stack", [v4, v6])], GROUP, async ({ lab, plan }) => {
+      const instances = plan.instances.filter((i) => i.vips.includes(v4) || i.vips.includes(v6));
       assert.deepEqual(instances.map((i) => i.family).sort(), [4, 6], "one VRRP instance per family");
       const h4 = await settledHolder(lab, v4);
       const h6 = await settledHolder(lab, v6);
@@ -225,8 +181,6 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
         assert.equal(r6.to, r4.to, `IPv4 went to ${r4.to}, IPv6 to ${r6.to}`);
         assert.deepEqual(ranking(6), ranking(4), "the family instances rank the nodes alike");
       });
-    } finally {
-      await stopAll(r);
-    }
+    });
   });
 });

@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { isAlive } from "../../src/lab/controlplane.js";
-import type { FailoverReport, LabState } from "../../src/lab/lab.js";
+import type { FailoverReport } from "../../src/lab/lab.js";
+import type { LabState } from "../../src/lab/labState.js";
 import { listNamespaces } from "../../src/lab/netns.js";
+import { isAlive } from "../../src/lab/processes.js";
 
 const execFileP = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../../..");

@@ -1,6 +1,5 @@
 // The lab control plane is a real etcd + kube-apiserver: the CRD's schema, status subresource and RBAC behave
 // as in a cluster, and starting and stopping leaves nothing behind.
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node models are data-only classes: object literals are how its API takes them */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -9,21 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import {
-  ApiException,
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-} from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../../src/api/names.js";
-import { isAlive, repoRoot, startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
+import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { isAlive, repoRoot } from "../../src/lab/processes.js";
+import { eventually } from "../support/kube.js";
 
 const execFileP = promisify(execFile);
 const SLOW = { timeout: 180_000 };
 const NAMESPACE = "keepalived-operator";
-const GV = { group: API_GROUP, version: API_VERSION, namespace: NAMESPACE, plural: PLURAL };
+const GROUPS = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${NAMESPACE}/${PLURAL}`;
 
 type Spec = Record<string, unknown>;
 const group = (name: string, spec: Spec): object => ({
@@ -44,52 +38,35 @@ async function refusal(call: Promise<unknown>): Promise<{ code: number; message:
   try {
     await call;
   } catch (err) {
-    if (!(err instanceof ApiException)) throw err;
-    const body = typeof err.body === "string" ? (JSON.parse(err.body) as { message?: string }) : {};
-    return { code: err.code, message: body.message ?? "" };
+    if (!(err instanceof ApiError)) throw err;
+    return { code: err.status, message: err.message };
   }
   assert.fail("the API server accepted the request");
 }
 
-async function eventually(check: () => Promise<void>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const create = <T = unknown>(client: KubeClient, body: object): Promise<T> =>
+  client.request<T>("POST", GROUPS, { body });
 
 describe("lab control plane", SLOW, () => {
   let cp: ControlPlane;
-  let custom: CustomObjectsApi;
+  let admin: KubeClient;
 
   before(async () => {
     cp = await startControlPlane();
-    custom = cp.kubeConfig().makeApiClient(CustomObjectsApi);
-    await cp
-      .kubeConfig()
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    admin = cp.client();
+    await admin.request("POST", "/api/v1/namespaces", { body: { metadata: { name: NAMESPACE } } });
   }, SLOW);
   after(async () => {
     await cp.stop();
   }, SLOW);
 
   test("the KeepalivedGroup CRD is Established and the seed group is accepted", async () => {
-    const crd = await cp
-      .kubeConfig()
-      .makeApiClient(ApiextensionsV1Api)
-      .readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` });
+    const crd = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      "GET",
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${PLURAL}.${API_GROUP}`,
+    );
     assert.ok(crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"));
-    const created = (await custom.createNamespacedCustomObject({
-      ...GV,
-      body: group("keepalivedgroup-workers", SEED_SPEC),
-    })) as { spec: Spec };
+    const created = await create<{ spec: Spec }>(admin, group("keepalivedgroup-workers", SEED_SPEC));
     assert.deepEqual(created.spec, SEED_SPEC);
   });
 
@@ -137,48 +114,39 @@ describe("lab control plane", SLOW, () => {
   ];
   for (const [name, spec, message] of invalid) {
     test(`the server rejects a group with ${name}`, async () => {
-      const { code, message: got } = await refusal(
-        custom.createNamespacedCustomObject({ ...GV, body: group("bad", spec) }),
-      );
+      const { code, message: got } = await refusal(create(admin, group("bad", spec)));
       assert.equal(code, 422, got);
       assert.match(got, message);
     });
   }
 
   test("the server accepts router IDs written as digit strings", async () => {
-    await custom.createNamespacedCustomObject({
-      ...GV,
-      body: group("string-ids", { interface: "ens3", blacklistRouterIDs: ["7", "255"] }),
-    });
+    await create(admin, group("string-ids", { interface: "ens3", blacklistRouterIDs: ["7", "255"] }));
   });
 
   test("the server defaults passwordAuth.secretKey to password", async () => {
-    const created = (await custom.createNamespacedCustomObject({
-      ...GV,
-      body: group("with-password", { interface: "ens3", passwordAuth: { secretRef: { name: "vrrp" } } }),
-    })) as { spec: { passwordAuth: { secretKey?: string } } };
+    const created = await create<{ spec: { passwordAuth: { secretKey?: string } } }>(
+      admin,
+      group("with-password", { interface: "ens3", passwordAuth: { secretRef: { name: "vrrp" } } }),
+    );
     assert.equal(created.spec.passwordAuth.secretKey, "password");
   });
 
   test("spec and status are written through separate endpoints", async () => {
     type Group = { spec: Spec; status?: Spec };
     const name = "status-split";
-    await custom.createNamespacedCustomObject({ ...GV, body: group(name, { interface: "ens3" }) });
+    await create(admin, group(name, { interface: "ens3" }));
 
-    const current = (await custom.getNamespacedCustomObject({ ...GV, name })) as Group;
-    const afterStatus = (await custom.replaceNamespacedCustomObjectStatus({
-      ...GV,
-      name,
+    const current = await admin.request<Group>("GET", `${GROUPS}/${name}`);
+    const afterStatus = await admin.request<Group>("PUT", `${GROUPS}/${name}/status`, {
       body: { ...current, spec: { interface: "eth9" }, status: { nodes: 3, vips: 2 } },
-    })) as Group;
+    });
     assert.deepEqual(afterStatus.status, { nodes: 3, vips: 2 });
     assert.deepEqual(afterStatus.spec, { interface: "ens3" }, "a /status update must not change spec");
 
-    const afterSpec = (await custom.replaceNamespacedCustomObject({
-      ...GV,
-      name,
+    const afterSpec = await admin.request<Group>("PUT", `${GROUPS}/${name}`, {
       body: { ...afterStatus, spec: { interface: "eth1" }, status: { nodes: 99 } },
-    })) as Group;
+    });
     assert.deepEqual(afterSpec.spec, { interface: "eth1" });
     assert.deepEqual(
       afterSpec.status,
@@ -188,41 +156,35 @@ describe("lab control plane", SLOW, () => {
   });
 
   test("RBAC limits a ServiceAccount to what its Role allows", async () => {
-    const admin = cp.kubeConfig();
-    const core = admin.makeApiClient(CoreV1Api);
-    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-    await core.createNamespace({ body: { metadata: { name: "b" } } });
+    const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/a";
+    await admin.request("POST", "/api/v1/namespaces", { body: { metadata: { name: "b" } } });
     const kubeconfig = await cp.mintServiceAccountKubeconfig("a", "reader");
-    await rbac.createNamespacedRole({
-      namespace: "a",
+    await admin.request("POST", `${rbac}/roles`, {
       body: {
         metadata: { name: "configmap-reader" },
         rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
       },
     });
-    await rbac.createNamespacedRoleBinding({
-      namespace: "a",
+    await admin.request("POST", `${rbac}/rolebindings`, {
       body: {
         metadata: { name: "configmap-reader" },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "configmap-reader" },
         subjects: [{ kind: "ServiceAccount", name: "reader", namespace: "a" }],
       },
     });
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const asReader = kc.makeApiClient(CoreV1Api);
+    const asReader = KubeClient.fromKubeConfig(loadKubeConfig(kubeconfig));
+    const list = (namespace: string, resource: string): Promise<unknown> =>
+      asReader.request("GET", `/api/v1/namespaces/${namespace}/${resource}`);
 
     // The authorizer learns about new bindings from a watch, a moment after they are stored.
-    await eventually(async () => {
-      await asReader.listNamespacedConfigMap({ namespace: "a" });
-    });
-    const otherNamespace = await refusal(asReader.listNamespacedConfigMap({ namespace: "b" }));
+    await eventually("the reader's RoleBinding to take effect", () => list("a", "configmaps"), 15_000, 200);
+    const otherNamespace = await refusal(list("b", "configmaps"));
     assert.equal(otherNamespace.code, 403);
     assert.match(
       otherNamespace.message,
       /system:serviceaccount:a:reader.*cannot list resource "configmaps".*"b"/,
     );
-    const secrets = await refusal(asReader.listNamespacedSecret({ namespace: "a" }));
+    const secrets = await refusal(list("a", "secrets"));
     assert.equal(secrets.code, 403);
     assert.match(secrets.message, /cannot list resource "secrets"/);
   });
@@ -231,7 +193,7 @@ describe("lab control plane", SLOW, () => {
 test("start, stop, start, stop leaves no process and no directory behind", SLOW, async () => {
   for (let round = 0; round < 2; round++) {
     const cp = await startControlPlane();
-    await cp.kubeConfig().makeApiClient(CoreV1Api).listNamespace();
+    await cp.client().request("GET", "/api/v1/namespaces");
     assert.ok(isAlive(cp.pids.etcd) && isAlive(cp.pids.kubeApiserver));
     await cp.stop();
     assert.equal(isAlive(cp.pids.etcd), false, `etcd (pid ${cp.pids.etcd}) still runs`);
@@ -291,9 +253,10 @@ describe("keepalived-operator controlplane up/down", SLOW, () => {
     const first = await cli("up");
     const kubeconfig = lastLine(first.stdout);
     assert.ok(existsSync(kubeconfig), `last stdout line is not a file: ${first.stdout}`);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const names = (await kc.makeApiClient(CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name);
+    const namespaces = await KubeClient.fromKubeConfig(loadKubeConfig(kubeconfig)).request<{
+      items: { metadata: { name: string } }[];
+    }>("GET", "/api/v1/namespaces");
+    const names = namespaces.items.map((n) => n.metadata.name);
     assert.ok(names.includes("kube-system"));
 
     const second = await cli("up");

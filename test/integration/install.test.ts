@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { repoRoot, startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import { repoRoot } from "../../src/lab/processes.js";
 import { ApiError, adminClient, eventually, type KubeClient } from "../support/kube.js";
 
 const execFileP = promisify(execFile);

@@ -1,6 +1,8 @@
 // Test helpers over the real control plane: an admin REST client, YAML apply, polling, controller processes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { freePort, type ControlPlane } from "../../src/lab/controlplane.js";
+import type { ControlPlane } from "../../src/lab/controlplane.js";
+import { freePort } from "../../src/lab/processes.js";
+import { waitFor } from "../../src/lab/wait.js";
 import type { Manifest } from "../../src/api/kube.js";
 import { applyManifest, applyManifestFile, objectPath } from "../../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
@@ -41,26 +43,28 @@ export async function del(client: KubeClient, o: Obj): Promise<void> {
   }
 }
 
-/** Polls until `check` returns a value other than undefined; fails with `what` after the limit. */
-export async function eventually<T>(
+/**
+ * Polls until `check` returns a value other than undefined, counting a thrown error as "not yet"; fails with
+ * `what` and the last error after the limit.
+ */
+export function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
   limitMs = 30_000,
   everyMs = 25,
 ): Promise<T> {
-  const deadline = Date.now() + limitMs;
   let last: unknown;
-  for (;;) {
+  const probe = async (): Promise<T | undefined> => {
     try {
-      const v = await check();
-      if (v !== undefined) return v;
+      return await check();
     } catch (err) {
       last = err;
+      return undefined;
     }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  };
+  return waitFor(what, probe, limitMs, everyMs).catch((err: unknown) => {
+    throw last instanceof Error ? new Error(`${(err as Error).message}: ${last.message}`) : err;
+  });
 }
 
 export interface ControllerProcess {

@@ -1,11 +1,12 @@
 // GroupPlans for the lab, built the way the controller will: KeepalivedGroup + Services + Nodes → planCluster.
+// For agents run from a plan file (agents.ts): the e2e tests and the failover benchmark.
 import { rename, writeFile } from "node:fs/promises";
-import { GROUP_ANNOTATION } from "../../src/api/names.js";
-import type { KeepalivedGroup, KeepalivedGroupSpec } from "../../src/api/types.js";
-import type { NodeObject, ServiceObject } from "../../src/core/objects.js";
-import { planCluster, type GroupPlan } from "../../src/core/plan.js";
-import { serializeGroupPlan } from "../../src/render/planCodec.js";
-import { NODE_IFACE, type Lab } from "../../src/lab/netns.js";
+import { GROUP_ANNOTATION } from "../api/names.js";
+import type { KeepalivedGroup, KeepalivedGroupSpec } from "../api/types.js";
+import type { NodeObject, ServiceObject } from "../core/objects.js";
+import { planCluster, type GroupPlan } from "../core/plan.js";
+import { serializeGroupPlan } from "../render/planCodec.js";
+import { NODE_IFACE, type Lab } from "./netns.js";
 
 export const GROUP_NS = "keepalived-operator";
 export const GROUP_NAME = "lab";

@@ -1,0 +1,117 @@
+// Host plumbing shared by the control plane and the lab: where the repository is, a free loopback port, and
+// background processes (started with their output in a log file, recognised by pid, stopped with a grace period).
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sleep } from "./wait.js";
+
+const STOP_GRACE_MS = 10_000;
+
+/** The repository root, found from this module's own location (src/lab or dist/src/lab). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "tools", "controlplane", "build.sh"))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new Error(`tools/controlplane/build.sh not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** A loopback port nobody listens on right now (bind port 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** True while the process exists and is not a zombie (a reparented child may never be reaped in a container). */
+export function isAlive(pid: number): boolean {
+  // pid 0 or negative would address a whole process group, ours included.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+/** The process still runs the binary we started (guards against a recycled pid). */
+export function runsBinary(pid: number, binary: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]?.endsWith(`/${binary}`) === true;
+  } catch {
+    return isAlive(pid);
+  }
+}
+
+/** The process still runs and `marker` appears in its command line (guards against a recycled pid). */
+export function runsWith(pid: number, marker: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `cmd` with stdout and stderr appended to `logPath`; a detached one outlives this process. */
+export function spawnLogged(cmd: string, args: string[], logPath: string, detached: boolean): ChildProcess {
+  const fd = openSync(logPath, "a");
+  const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], detached });
+  closeSync(fd);
+  if (detached) child.unref();
+  return child;
+}
+
+/**
+ * SIGTERM, then SIGKILL after a grace period; resolves once the process is gone, with false when it could not
+ * be signalled (already gone). The caller checks first that the pid is still the process it started.
+ */
+export async function terminate(pid: number, name: string): Promise<boolean> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return false;
+  }
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (!isAlive(pid)) return true;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return true;
+  }
+  const killDeadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > killDeadline) throw new Error(`${name} (pid ${pid}) still runs after SIGKILL`);
+    await sleep(50);
+  }
+  return true;
+}
+
+/** The last lines of a log file, for error messages. */
+export function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
