@@ -1,5 +1,5 @@
 // Problems found in the cluster's objects, each naming the object, the field and the fix.
-import type { ObjectName } from "./keys.js";
+import { objectKey, type ObjectName } from "./keys.js";
 
 export interface ObjectRef {
   kind: "KeepalivedGroup" | "Service" | "Node" | "Secret";
@@ -68,4 +68,9 @@ export class Findings {
   warn(field: string, reason: string, message: string): void {
     this.warnings.push(warningOn(this.object, field, reason, message));
   }
+}
+
+/** The `namespace/name` key of the object a diagnostic is about. */
+export function refKey(ref: ObjectRef): string {
+  return objectKey(ref.namespace ?? "", ref.name);
 }
