@@ -17,19 +17,19 @@ export interface Holder {
 }
 
 /**
- * Why `c` may not share an IP with its holder, finishing "…, which claimed it first; <why>.", or undefined
+ * Why `claim` may not share an IP with its holder, finishing "…, which claimed it first; <why>.", or undefined
  * when it may: same group, same sharing key, no port in common, neither with an instance of its own.
  */
-export function sharingRefusal(holder: Holder, c: ServiceClaim): string | undefined {
-  const clash = c.ports.find((p) => holder.ports.has(p));
-  const sameKey = holder.sharingKey !== undefined && holder.sharingKey === c.sharingKey;
-  const dedicated = holder.dedicated || isDedicated(c);
-  if (holder.group === c.groupKey && sameKey && clash === undefined && !dedicated) return undefined;
+export function sharingRefusal(holder: Holder, claim: ServiceClaim): string | undefined {
+  const clash = claim.ports.find((p) => holder.ports.has(p));
+  const sameKey = holder.sharingKey !== undefined && holder.sharingKey === claim.sharingKey;
+  const dedicated = holder.dedicated || isDedicated(claim);
+  if (holder.group === claim.groupKey && sameKey && clash === undefined && !dedicated) return undefined;
   if (sameKey && clash !== undefined) return `both use port ${clash}`;
   if (dedicated) {
     return "Services with externalTrafficPolicy: Local or a verbatimconfig annotation cannot share an IP";
   }
-  if (holder.group !== c.groupKey) {
+  if (holder.group !== claim.groupKey) {
     return `it is announced by another KeepalivedGroup for Service ${holder.owners[0]?.key ?? ""}`;
   }
   return `${SHARING_HINT}, or choose another IP`;
@@ -45,58 +45,58 @@ export class AddressLedger {
   constructor(private readonly diagnostics: Diagnostic[]) {}
 
   /** Gives `ip` to the Service unless another holds it and may not share it; `field` names where it came from. */
-  take(c: ServiceClaim, ip: ParsedIP, field: string): boolean {
-    const mine = this.heldBy(c);
+  take(claim: ServiceClaim, ip: ParsedIP, field: string): boolean {
+    const mine = this.heldBy(claim);
     if (mine.some((m) => m.text === ip.text)) return true;
     const holder = this.holders.get(ip.text);
     if (holder === undefined) {
-      this.holders.set(ip.text, newHolder(c));
+      this.holders.set(ip.text, newHolder(claim));
     } else {
-      const why = sharingRefusal(holder, c);
+      const why = sharingRefusal(holder, claim);
       if (why !== undefined) {
         const first = holder.owners[0]?.key ?? "";
         const message = `${ip.text} is already used by Service ${first}, which claimed it first; ${why}.`;
-        this.diagnostics.push(warningOn(serviceObject(c), field, "IPInUse", message));
+        this.diagnostics.push(warningOn(serviceObject(claim), field, "IPInUse", message));
         return false;
       }
-      holder.owners.push(c);
-      for (const p of c.ports) holder.ports.add(p);
+      holder.owners.push(claim);
+      for (const p of claim.ports) holder.ports.add(p);
     }
-    this.held.set(c.key, [...mine, ip]);
+    this.held.set(claim.key, [...mine, ip]);
     return true;
   }
 
   /** Gives back every IP the Service took (RequireDualStack: all families or none). */
-  release(c: ServiceClaim): void {
-    for (const ip of this.heldBy(c)) {
-      const h = this.holders.get(ip.text);
-      if (h === undefined) continue;
-      h.owners = h.owners.filter((o) => o.key !== c.key);
-      if (h.owners.length === 0) this.holders.delete(ip.text);
+  release(claim: ServiceClaim): void {
+    for (const ip of this.heldBy(claim)) {
+      const holder = this.holders.get(ip.text);
+      if (holder === undefined) continue;
+      holder.owners = holder.owners.filter((o) => o.key !== claim.key);
+      if (holder.owners.length === 0) this.holders.delete(ip.text);
     }
-    this.held.delete(c.key);
+    this.held.delete(claim.key);
   }
 
   isHeld(ip: string): boolean {
     return this.holders.has(ip);
   }
 
-  heldBy(c: ServiceClaim): ParsedIP[] {
-    return this.held.get(c.key) ?? [];
+  heldBy(claim: ServiceClaim): ParsedIP[] {
+    return this.held.get(claim.key) ?? [];
   }
 
   /** An IP of the Service's sharing key, in `pools` and of `family`, that it may join (no port in common). */
-  shareableIp(c: ServiceClaim, family: Family, pools: readonly Pool[]): ParsedIP | undefined {
-    if (c.sharingKey === undefined) return undefined;
-    for (const [text, h] of this.holders) {
+  shareableIp(claim: ServiceClaim, family: Family, pools: readonly Pool[]): ParsedIP | undefined {
+    if (claim.sharingKey === undefined) return undefined;
+    for (const [text, holder] of this.holders) {
       const ip = parseIP(text);
       if (
         ip !== undefined &&
-        h.group === c.groupKey &&
-        h.sharingKey === c.sharingKey &&
+        holder.group === claim.groupKey &&
+        holder.sharingKey === claim.sharingKey &&
         ip.family === family &&
         pools.some((p) => inRanges(p.ranges, ip) !== undefined) &&
-        !c.ports.some((port) => h.ports.has(port))
+        !claim.ports.some((port) => holder.ports.has(port))
       ) {
         return ip;
       }
@@ -106,14 +106,14 @@ export class AddressLedger {
 
   /** Each Service's IPs, sorted. */
   vipsOf(claims: readonly ServiceClaim[]): Map<string, ParsedIP[]> {
-    return new Map(claims.map((c) => [c.key, [...this.heldBy(c)].sort(compareIPs)]));
+    return new Map(claims.map((claim) => [claim.key, [...this.heldBy(claim)].sort(compareIPs)]));
   }
 
   /** Services that share each shared IP, sorted. */
   sharedWith(): Map<string, string[]> {
     const shared = new Map<string, string[]>();
-    for (const [ip, h] of this.holders) {
-      if (h.owners.length > 1) shared.set(ip, h.owners.map((o) => o.key).sort());
+    for (const [ip, holder] of this.holders) {
+      if (holder.owners.length > 1) shared.set(ip, holder.owners.map((o) => o.key).sort());
     }
     return shared;
   }
@@ -125,8 +125,13 @@ export class AddressLedger {
   }
 }
 
-function newHolder(c: ServiceClaim): Holder {
-  const h: Holder = { group: c.groupKey, owners: [c], ports: new Set(c.ports), dedicated: isDedicated(c) };
-  if (c.sharingKey !== undefined) h.sharingKey = c.sharingKey;
-  return h;
+function newHolder(claim: ServiceClaim): Holder {
+  const holder: Holder = {
+    group: claim.groupKey,
+    owners: [claim],
+    ports: new Set(claim.ports),
+    dedicated: isDedicated(claim),
+  };
+  if (claim.sharingKey !== undefined) holder.sharingKey = claim.sharingKey;
+  return holder;
 }

@@ -21,31 +21,31 @@ export class AddressPolicy {
   ) {}
 
   /** The group's pools that may be used, in spec order. */
-  pools(g: GroupModel): Pool[] {
-    return this.usable.get(g.key) ?? [];
+  pools(group: GroupModel): Pool[] {
+    return this.usable.get(group.key) ?? [];
   }
 
-  hasPool(g: GroupModel, name: string): boolean {
-    return this.pools(g).some((p) => p.name === name);
+  hasPool(group: GroupModel, name: string): boolean {
+    return this.pools(group).some((p) => p.name === name);
   }
 
   /** The group's pools that serve the Service: the one it names, if any, whose selectors match it. */
-  poolsServing(c: ServiceClaim, g: GroupModel): Pool[] {
-    return this.pools(g).filter(
+  poolsServing(claim: ServiceClaim, group: GroupModel): Pool[] {
+    return this.pools(group).filter(
       (p) =>
-        (c.poolName === undefined || p.name === c.poolName) &&
-        selectorMatches(p.serviceSelector, c.labels) &&
-        selectorMatches(p.namespaceSelector, this.namespaceLabels[c.namespace]),
+        (claim.poolName === undefined || p.name === claim.poolName) &&
+        selectorMatches(p.serviceSelector, claim.labels) &&
+        selectorMatches(p.namespaceSelector, this.namespaceLabels[claim.namespace]),
     );
   }
 
   /** What lets a Service author use `ip` in the group (for messages), or undefined when nothing does. */
-  allowedBy(g: GroupModel, ip: ParsedIP): string | undefined {
+  allowedBy(group: GroupModel, ip: ParsedIP): string | undefined {
     const openshift = this.openshift;
     if (openshift !== undefined && inRanges(openshift.rejected, ip) !== undefined) return undefined;
-    const pool = this.pools(g).find((p) => inRanges(p.ranges, ip) !== undefined);
+    const pool = this.pools(group).find((p) => inRanges(p.ranges, ip) !== undefined);
     if (pool !== undefined) return `pool ${pool.name}`;
-    if (inRanges(g.allowed, ip) !== undefined) return "spec.allowedCIDRs";
+    if (inRanges(group.allowed, ip) !== undefined) return "spec.allowedCIDRs";
     if (
       openshift !== undefined &&
       (inRanges(openshift.allowed, ip) ?? inRanges(openshift.autoAssign, ip)) !== undefined
@@ -56,10 +56,12 @@ export class AddressPolicy {
   }
 
   /** Every range the group allows, for messages. */
-  describe(g: GroupModel): string {
+  describe(group: GroupModel): string {
     const parts = [
-      ...this.pools(g).map((p) => `pool ${p.name} (${p.ranges.map((r) => r.text).join(", ")})`),
-      ...(g.allowed.length > 0 ? [`spec.allowedCIDRs (${g.allowed.map((r) => r.text).join(", ")})`] : []),
+      ...this.pools(group).map((p) => `pool ${p.name} (${p.ranges.map((r) => r.text).join(", ")})`),
+      ...(group.allowed.length > 0
+        ? [`spec.allowedCIDRs (${group.allowed.map((r) => r.text).join(", ")})`]
+        : []),
       ...(this.openshift !== undefined ? [OPENSHIFT_POLICY] : []),
     ];
     return parts.length === 0 ? "none is configured" : parts.join("; ");
@@ -78,24 +80,26 @@ export function usablePools(
   const usable = new Map<string, Pool[]>();
   const nodeIps = nodeAddresses.map((a) => parseIP(a)).filter((ip): ip is ParsedIP => ip !== undefined);
   const claimed: { group: GroupModel; pool: Pool; range: IpRange }[] = [];
-  for (const g of [...groups].sort(byAge)) {
+  for (const group of [...groups].sort(byAge)) {
     const pools: Pool[] = [];
-    g.pools.forEach((pool, i) => {
-      const problem = poolProblem(g, pool, nodeIps, claimed);
+    group.pools.forEach((pool, i) => {
+      const problem = poolProblem(group, pool, nodeIps, claimed);
       if (problem !== undefined) {
-        diagnostics.push(errorOn(poolsOwner(g), `spec.addressPools[${i}]`, problem.reason, problem.message));
+        diagnostics.push(
+          errorOn(poolsOwner(group), `spec.addressPools[${i}]`, problem.reason, problem.message),
+        );
         return;
       }
-      for (const range of pool.ranges) claimed.push({ group: g, pool, range });
+      for (const range of pool.ranges) claimed.push({ group: group, pool, range });
       pools.push(pool);
     });
-    usable.set(g.key, pools);
+    usable.set(group.key, pools);
   }
   return usable;
 }
 
 function poolProblem(
-  g: GroupModel,
+  group: GroupModel,
   pool: Pool,
   nodeIps: readonly ParsedIP[],
   claimed: readonly { group: GroupModel; pool: Pool; range: IpRange }[],
@@ -107,7 +111,9 @@ function poolProblem(
       message: `pool ${JSON.stringify(pool.name)} contains node address ${node.text}; the pool is not used until that address is taken out of it.`,
     };
   }
-  const clash = claimed.find((c) => c.group !== g && pool.ranges.some((r) => rangesOverlap(r, c.range)));
+  const clash = claimed.find(
+    (other) => other.group !== group && pool.ranges.some((r) => rangesOverlap(r, other.range)),
+  );
   if (clash !== undefined) {
     return {
       reason: "OverlappingAddressPools",
@@ -118,6 +124,6 @@ function poolProblem(
 }
 
 // Not groupObject: this key order is the one plans have always been written with.
-function poolsOwner(g: GroupModel): ObjectRef {
-  return { kind: "KeepalivedGroup", namespace: g.namespace, name: g.name };
+function poolsOwner(group: GroupModel): ObjectRef {
+  return { kind: "KeepalivedGroup", namespace: group.namespace, name: group.name };
 }

@@ -53,8 +53,8 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
   const ledger = new AddressLedger(diagnostics);
   const assignment: Assignment = { inputs, policy, ledger, diagnostics };
   const ordered = holdersFirst(claims, inputs.previous);
-  for (const c of ordered) takeNamedAddresses(assignment, c);
-  for (const c of ordered) allocateFromPools(assignment, c);
+  for (const claim of ordered) takeNamedAddresses(assignment, claim);
+  for (const claim of ordered) allocateFromPools(assignment, claim);
   return {
     vips: ledger.vipsOf(claims),
     sharedWith: ledger.sharedWith(),
@@ -68,53 +68,60 @@ function holdersFirst(
   claims: readonly ServiceClaim[],
   previous: Readonly<Record<string, string[]>>,
 ): ServiceClaim[] {
-  const holds = (c: ServiceClaim): number => ((previous[c.key] ?? []).length > 0 ? 0 : 1);
+  const holds = (claim: ServiceClaim): number => ((previous[claim.key] ?? []).length > 0 ? 0 : 1);
   return [...claims].sort((a, b) => holds(a) - holds(b) || byAge(a, b));
 }
 
 /** Only a LoadBalancer Service that names no IP of its own gets one from a pool. */
-function wantsPool(c: ServiceClaim): boolean {
-  return c.loadBalancer && c.trusted.length === 0 && c.external.length === 0;
+function wantsPool(claim: ServiceClaim): boolean {
+  return claim.loadBalancer && claim.trusted.length === 0 && claim.external.length === 0;
 }
 
-function warn(a: Assignment, c: ServiceClaim, field: string, reason: string, message: string): void {
-  a.diagnostics.push(warningOn(serviceObject(c), field, reason, message));
+function warn(
+  assignment: Assignment,
+  claim: ServiceClaim,
+  field: string,
+  reason: string,
+  message: string,
+): void {
+  assignment.diagnostics.push(warningOn(serviceObject(claim), field, reason, message));
 }
 
 /** Phase 1: addresses named explicitly (status, externalIPs, requests, earlier allocations). */
-function takeNamedAddresses(a: Assignment, c: ServiceClaim): void {
-  const g = a.inputs.groups.get(c.groupKey);
-  if (g === undefined) return;
-  for (const ip of c.trusted) a.ledger.take(c, ip, c.vipFields[ip.text] ?? "status.loadBalancer.ingress");
-  for (const ip of c.external) {
-    const field = c.vipFields[ip.text] ?? "spec.externalIPs";
-    if (a.policy.allowedBy(g, ip) !== undefined) a.ledger.take(c, ip, field);
+function takeNamedAddresses(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  if (group === undefined) return;
+  for (const ip of claim.trusted)
+    assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "status.loadBalancer.ingress");
+  for (const ip of claim.external) {
+    const field = claim.vipFields[ip.text] ?? "spec.externalIPs";
+    if (assignment.policy.allowedBy(group, ip) !== undefined) assignment.ledger.take(claim, ip, field);
     else
       warn(
-        a,
-        c,
+        assignment,
+        claim,
         field,
         "OutsideAllowedRanges",
-        `${ip.text} is outside the addresses KeepalivedGroup ${g.key} allows (${a.policy.describe(g)}), so it is not announced; ask a cluster administrator to add it to spec.allowedCIDRs or to an address pool of the group, or remove it.`,
+        `${ip.text} is outside the addresses KeepalivedGroup ${group.key} allows (${assignment.policy.describe(group)}), so it is not announced; ask a cluster administrator to add it to spec.allowedCIDRs or to an address pool of the group, or remove it.`,
       );
   }
-  if (!wantsPool(c) || !namedPoolExists(a, c, g)) return;
-  const pools = a.policy.poolsServing(c, g);
-  takeRequested(a, c, g, pools);
-  keepEarlierAllocation(a, c, pools);
+  if (!wantsPool(claim) || !namedPoolExists(assignment, claim, group)) return;
+  const pools = assignment.policy.poolsServing(claim, group);
+  takeRequested(assignment, claim, group, pools);
+  keepEarlierAllocation(assignment, claim, pools);
 }
 
 /** Whether the pool the Service names, if any, is a usable pool of its group; says so when not. */
-function namedPoolExists(a: Assignment, c: ServiceClaim, g: GroupModel): boolean {
-  if (c.poolName === undefined || a.policy.hasPool(g, c.poolName)) return true;
+function namedPoolExists(assignment: Assignment, claim: ServiceClaim, group: GroupModel): boolean {
+  if (claim.poolName === undefined || assignment.policy.hasPool(group, claim.poolName)) return true;
   warn(
-    a,
-    c,
+    assignment,
+    claim,
     annotationField(ADDRESS_POOL_ANNOTATION),
     "UnknownAddressPool",
-    `KeepalivedGroup ${g.key} has no usable address pool ${JSON.stringify(c.poolName)}; pools: ${
-      a.policy
-        .pools(g)
+    `KeepalivedGroup ${group.key} has no usable address pool ${JSON.stringify(claim.poolName)}; pools: ${
+      assignment.policy
+        .pools(group)
         .map((p) => p.name)
         .join(", ") || "none"
     }.`,
@@ -123,85 +130,102 @@ function namedPoolExists(a: Assignment, c: ServiceClaim, g: GroupModel): boolean
 }
 
 /** IPs asked for, when a pool that serves the Service or spec.allowedCIDRs holds them. */
-function takeRequested(a: Assignment, c: ServiceClaim, g: GroupModel, pools: readonly Pool[]): void {
-  for (const ip of c.requested) {
-    const field = c.vipFields[ip.text] ?? "spec.loadBalancerIP";
+function takeRequested(
+  assignment: Assignment,
+  claim: ServiceClaim,
+  group: GroupModel,
+  pools: readonly Pool[],
+): void {
+  for (const ip of claim.requested) {
+    const field = claim.vipFields[ip.text] ?? "spec.loadBalancerIP";
     const inPool = pools.some((p) => inRanges(p.ranges, ip) !== undefined);
-    if (inPool || inRanges(g.allowed, ip) !== undefined) {
-      a.ledger.take(c, ip, field);
+    if (inPool || inRanges(group.allowed, ip) !== undefined) {
+      assignment.ledger.take(claim, ip, field);
       continue;
     }
     warn(
-      a,
-      c,
+      assignment,
+      claim,
       field,
       "RequestedIPNotAllowed",
-      `${ip.text} is in no address pool that serves this Service nor in spec.allowedCIDRs of KeepalivedGroup ${g.key} (${a.policy.describe(g)}); ask for an address of those ranges.`,
+      `${ip.text} is in no address pool that serves this Service nor in spec.allowedCIDRs of KeepalivedGroup ${group.key} (${assignment.policy.describe(group)}); ask for an address of those ranges.`,
     );
   }
 }
 
 /** IPs the Service got from a pool before (the ingress we wrote), for families it still wants and did not ask for. */
-function keepEarlierAllocation(a: Assignment, c: ServiceClaim, pools: readonly Pool[]): void {
-  for (const text of a.inputs.previous[c.key] ?? []) {
+function keepEarlierAllocation(assignment: Assignment, claim: ServiceClaim, pools: readonly Pool[]): void {
+  for (const text of assignment.inputs.previous[claim.key] ?? []) {
     const ip = parseIP(text);
     if (
       ip === undefined ||
-      c.requested.some((r) => r.family === ip.family) ||
-      !c.families.includes(ip.family)
+      claim.requested.some((r) => r.family === ip.family) ||
+      !claim.families.includes(ip.family)
     )
       continue;
     if (!pools.some((p) => p.autoAssign && inRanges(p.ranges, ip) !== undefined)) continue;
-    a.ledger.take(c, ip, "status.loadBalancer.ingress");
+    assignment.ledger.take(claim, ip, "status.loadBalancer.ingress");
   }
 }
 
 /** Phase 2: new allocations from pools, oldest Service first; a family left without an address is reported. */
-function allocateFromPools(a: Assignment, c: ServiceClaim): void {
-  const g = a.inputs.groups.get(c.groupKey);
-  if (g === undefined || !wantsPool(c) || (c.poolName !== undefined && !a.policy.hasPool(g, c.poolName)))
+function allocateFromPools(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  if (
+    group === undefined ||
+    !wantsPool(claim) ||
+    (claim.poolName !== undefined && !assignment.policy.hasPool(group, claim.poolName))
+  )
     return;
-  const pools = a.policy.poolsServing(c, g).filter((p) => p.autoAssign);
+  const pools = assignment.policy.poolsServing(claim, group).filter((p) => p.autoAssign);
   const missing: Family[] = [];
-  for (const family of c.families) {
-    if (a.ledger.heldBy(c).some((ip) => ip.family === family)) continue;
-    if (c.requested.some((r) => r.family === family)) continue;
-    if (!allocateFamily(a, c, family, pools)) missing.push(family);
+  for (const family of claim.families) {
+    if (assignment.ledger.heldBy(claim).some((ip) => ip.family === family)) continue;
+    if (claim.requested.some((r) => r.family === family)) continue;
+    if (!allocateFamily(assignment, claim, family, pools)) missing.push(family);
   }
-  if (missing.length === 0 || a.policy.pools(g).length === 0) return;
-  reportMissing(a, c, g, missing, pools);
-  if (c.requireAllFamilies) a.ledger.release(c);
+  if (missing.length === 0 || assignment.policy.pools(group).length === 0) return;
+  reportMissing(assignment, claim, group, missing, pools);
+  if (claim.requireAllFamilies) assignment.ledger.release(claim);
 }
 
 /** One address of `family`: an IP of the Service's sharing key first, else the lowest free in the pools. */
-function allocateFamily(a: Assignment, c: ServiceClaim, family: Family, pools: readonly Pool[]): boolean {
-  const shareable = a.ledger.shareableIp(c, family, pools);
-  if (shareable !== undefined && a.ledger.take(c, shareable, annotationField(SHARING_KEY_ANNOTATION)))
+function allocateFamily(
+  assignment: Assignment,
+  claim: ServiceClaim,
+  family: Family,
+  pools: readonly Pool[],
+): boolean {
+  const shareable = assignment.ledger.shareableIp(claim, family, pools);
+  if (
+    shareable !== undefined &&
+    assignment.ledger.take(claim, shareable, annotationField(SHARING_KEY_ANNOTATION))
+  )
     return true;
   for (const p of pools) {
-    const ip = lowestFree(p.ranges, family, (t) => a.ledger.isHeld(t));
-    if (ip !== undefined && a.ledger.take(c, ip, `spec.addressPools[${p.name}]`)) return true;
+    const ip = lowestFree(p.ranges, family, (t) => assignment.ledger.isHeld(t));
+    if (ip !== undefined && assignment.ledger.take(claim, ip, `spec.addressPools[${p.name}]`)) return true;
   }
   return false;
 }
 
 function reportMissing(
-  a: Assignment,
-  c: ServiceClaim,
-  g: GroupModel,
+  assignment: Assignment,
+  claim: ServiceClaim,
+  group: GroupModel,
   missing: readonly Family[],
   pools: readonly Pool[],
 ): void {
   const families = missing.map(familyName).join(" and ");
   const why =
     pools.length === 0
-      ? `no address pool of KeepalivedGroup ${g.key} serves it (check the pools' serviceSelector, namespaceSelector and autoAssign)`
+      ? `no address pool of KeepalivedGroup ${group.key} serves it (check the pools' serviceSelector, namespaceSelector and autoAssign)`
       : `the pools that serve it (${pools.map((p) => p.name).join(", ")}) have no free ${families} address; add addresses to a pool or free some`;
   warn(
-    a,
-    c,
+    assignment,
+    claim,
     "spec.type",
-    missing.length === c.families.length ? "NoAddressAvailable" : "PartialAddress",
+    missing.length === claim.families.length ? "NoAddressAvailable" : "PartialAddress",
     `no ${families} address for this LoadBalancer Service: ${why}. Other Services are unaffected.`,
   );
 }
@@ -213,11 +237,11 @@ function poolUsage(
   ledger: AddressLedger,
 ): Map<string, PoolUsage[]> {
   const usage = new Map<string, PoolUsage[]>();
-  for (const g of groups) {
+  for (const group of groups) {
     usage.set(
-      g.key,
+      group.key,
       policy
-        .pools(g)
+        .pools(group)
         .map((p) => ({ name: p.name, size: rangeSize(p.ranges).toString(), used: ledger.countIn(p.ranges) })),
     );
   }

@@ -46,16 +46,16 @@ export interface GroupModel {
 export type GroupResult =
   { ok: true; model: GroupModel; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[] };
 
-export function groupRef(g: KeepalivedGroup): ObjectRef {
-  const ref: ObjectRef = { kind: "KeepalivedGroup", name: g.metadata.name ?? "" };
-  if (g.metadata.namespace !== undefined) ref.namespace = g.metadata.namespace;
+export function groupRef(group: KeepalivedGroup): ObjectRef {
+  const ref: ObjectRef = { kind: "KeepalivedGroup", name: group.metadata.name ?? "" };
+  if (group.metadata.namespace !== undefined) ref.namespace = group.metadata.namespace;
   return ref;
 }
 
-export function validateGroup(g: KeepalivedGroup): GroupResult {
-  const findings = new Findings(groupRef(g));
-  const spec = g.spec ?? {};
-  const { namespace, name } = checkNames(g, findings);
+export function validateGroup(group: KeepalivedGroup): GroupResult {
+  const findings = new Findings(groupRef(group));
+  const spec = group.spec ?? {};
+  const { namespace, name } = checkNames(group, findings);
   const nic = readInterface(spec, findings);
   const password = readPassword(spec, findings);
   const vrrp = readVrrp(spec, findings);
@@ -73,8 +73,8 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     namespace,
     name,
     key: objectKey(namespace, name),
-    createdAt: g.metadata.creationTimestamp ?? "",
-    generation: g.metadata.generation ?? 0,
+    createdAt: group.metadata.creationTimestamp ?? "",
+    generation: group.metadata.generation ?? 0,
     nodeSelector: spec.nodeSelector ?? {},
     image,
     verbatimGlobal,
@@ -86,7 +86,7 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
     spreadVIPs: spec.spreadVIPs ?? true,
     podAnnotations: spec.daemonsetPodAnnotations ?? spec.daemonsetAnnotations ?? {},
     tolerations: spec.agent?.tolerations ?? [{ operator: "Exists" }],
-    recordedRouterIds: recordedRouterIds(g.status?.routerIDs),
+    recordedRouterIds: recordedRouterIds(group.status?.routerIDs),
     pools,
     allowed,
   };
@@ -99,9 +99,9 @@ export function validateGroup(g: KeepalivedGroup): GroupResult {
 }
 
 /** The group's name and namespace (default "default"), which name its objects and its Service annotation. */
-function checkNames(g: KeepalivedGroup, findings: Findings): ObjectName {
-  const name = g.metadata.name ?? "";
-  const namespace = g.metadata.namespace ?? "default";
+function checkNames(group: KeepalivedGroup, findings: Findings): ObjectName {
+  const name = group.metadata.name ?? "";
+  const namespace = group.metadata.namespace ?? "default";
   const nameProblem = dnsSubdomainProblem(name);
   if (nameProblem !== undefined)
     findings.error("metadata.name", "InvalidName", `${quote(name)} ${nameProblem}.`);
@@ -119,13 +119,13 @@ function readInterface(
 ): Pick<GroupModel, "interface" | "interfaceFromIP"> {
   const nic: Pick<GroupModel, "interface" | "interfaceFromIP"> = {};
   if (spec.interface !== undefined) {
-    const p = interfaceNameProblem(spec.interface);
-    if (p === undefined) nic.interface = spec.interface;
+    const problem = interfaceNameProblem(spec.interface);
+    if (problem === undefined) nic.interface = spec.interface;
     else
       findings.error(
         "spec.interface",
         "InvalidInterface",
-        `${quote(spec.interface)} ${p}; set it to the NIC name, e.g. ens3.`,
+        `${quote(spec.interface)} ${problem}; set it to the NIC name, e.g. ens3.`,
       );
   }
   if (spec.interfaceFromIP !== undefined) {
@@ -153,9 +153,13 @@ function readPassword(spec: KeepalivedGroupSpec, findings: Findings): GroupModel
   if (spec.passwordAuth === undefined) return undefined;
   const secretName = spec.passwordAuth.secretRef.name;
   const secretKey = spec.passwordAuth.secretKey ?? DEFAULT_PASSWORD_KEY;
-  const p = dnsSubdomainProblem(secretName);
-  if (p !== undefined) {
-    findings.error("spec.passwordAuth.secretRef.name", "InvalidSecretRef", `${quote(secretName)} ${p}.`);
+  const problem = dnsSubdomainProblem(secretName);
+  if (problem !== undefined) {
+    findings.error(
+      "spec.passwordAuth.secretRef.name",
+      "InvalidSecretRef",
+      `${quote(secretName)} ${problem}.`,
+    );
     return undefined;
   }
   if (!/^[-._a-zA-Z0-9]{1,253}$/.test(secretKey)) {

@@ -52,8 +52,12 @@ export interface ServiceClaim {
   healthCheckNodePort?: number;
 }
 
-export function serviceRef(s: ServiceObject): ObjectRef {
-  return { kind: "Service", namespace: s.metadata.namespace ?? "default", name: s.metadata.name ?? "" };
+export function serviceRef(service: ServiceObject): ObjectRef {
+  return {
+    kind: "Service",
+    namespace: service.metadata.namespace ?? "default",
+    name: service.metadata.name ?? "",
+  };
 }
 
 export type ServiceResult =
@@ -67,40 +71,40 @@ export function isDedicated(c: ServiceClaim): boolean {
 }
 
 /** Whether the Service is for this operator at all: annotated, LoadBalancer or externalIPs, our class or none. */
-export function isOurService(s: ServiceObject): boolean {
-  const annotation = s.metadata.annotations?.[GROUP_ANNOTATION];
+export function isOurService(service: ServiceObject): boolean {
+  const annotation = service.metadata.annotations?.[GROUP_ANNOTATION];
   if (annotation === undefined) return false;
-  const cls = s.spec?.loadBalancerClass;
+  const cls = service.spec?.loadBalancerClass;
   if (cls !== undefined && cls !== "" && cls !== LOAD_BALANCER_CLASS) return false;
-  return s.spec?.type === "LoadBalancer" || (s.spec?.externalIPs ?? []).length > 0;
+  return service.spec?.type === "LoadBalancer" || (service.spec?.externalIPs ?? []).length > 0;
 }
 
-export function parseService(s: ServiceObject): ServiceResult {
-  if (!isOurService(s)) return { kind: "ignored" };
-  const ref = serviceRef(s);
+export function parseService(service: ServiceObject): ServiceResult {
+  if (!isOurService(service)) return { kind: "ignored" };
+  const ref = serviceRef(service);
   const findings = new Findings(ref);
-  const annotations = s.metadata.annotations ?? {};
+  const annotations = service.metadata.annotations ?? {};
   const group = namesAreValid(ref, findings) ? readGroupAnnotation(annotations, findings) : undefined;
   if (group === undefined) return { kind: "invalid", diagnostics: findings.warnings };
-  const addresses = readAddresses(s, annotations, findings);
+  const addresses = readAddresses(service, annotations, findings);
   const spreadVIPs = readSpreadVIPs(annotations, findings);
   const instanceSettings = readInstanceSettings(annotations, findings);
-  const localTrafficOnly = s.spec?.externalTrafficPolicy === "Local";
+  const localTrafficOnly = service.spec?.externalTrafficPolicy === "Local";
   const namespace = ref.namespace ?? "default";
   const claim: ServiceClaim = {
     namespace,
     name: ref.name,
     key: objectKey(namespace, ref.name),
-    createdAt: s.metadata.creationTimestamp ?? "",
+    createdAt: service.metadata.creationTimestamp ?? "",
     groupKey: objectKey(group.namespace, group.name),
     vips: addresses.vips,
     trusted: addresses.trusted,
     external: addresses.external,
     requested: addresses.requested,
-    loadBalancer: s.spec?.type === "LoadBalancer",
-    ...ipFamilies(s, addresses.requested),
-    ports: (s.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
-    labels: s.metadata.labels ?? {},
+    loadBalancer: service.spec?.type === "LoadBalancer",
+    ...ipFamilies(service, addresses.requested),
+    ports: (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
+    labels: service.metadata.labels ?? {},
     vipFields: addresses.vipFields,
     spreadVIPs,
     instanceSettings,
@@ -110,7 +114,7 @@ export function parseService(s: ServiceObject): ServiceResult {
   if (sharing !== undefined && sharing !== "") claim.sharingKey = sharing;
   const poolName = annotations[ADDRESS_POOL_ANNOTATION]?.trim();
   if (poolName !== undefined && poolName !== "") claim.poolName = poolName;
-  const hc = s.spec?.healthCheckNodePort;
+  const hc = service.spec?.healthCheckNodePort;
   if (localTrafficOnly && typeof hc === "number" && Number.isInteger(hc) && hc > 0 && hc < 65536) {
     claim.healthCheckNodePort = hc;
   }
@@ -157,7 +161,7 @@ type ServiceAddresses = Pick<ServiceClaim, "vips" | "trusted" | "external" | "re
 
 /** The IPs a Service names, each with the field it came from; the ones that cannot be VIPs are reported. */
 function readAddresses(
-  s: ServiceObject,
+  service: ServiceObject,
   annotations: Record<string, string>,
   findings: Findings,
 ): ServiceAddresses {
@@ -176,12 +180,15 @@ function readAddresses(
     return [...out.values()].sort(compareIPs);
   };
   const trusted = distinct(
-    (s.status?.loadBalancer?.ingress ?? []).map((ing, i) => [ing.ip, `status.loadBalancer.ingress[${i}].ip`]),
+    (service.status?.loadBalancer?.ingress ?? []).map((ing, i) => [
+      ing.ip,
+      `status.loadBalancer.ingress[${i}].ip`,
+    ]),
   );
-  const external = distinct((s.spec?.externalIPs ?? []).map((ip, i) => [ip, `spec.externalIPs[${i}]`]));
+  const external = distinct((service.spec?.externalIPs ?? []).map((ip, i) => [ip, `spec.externalIPs[${i}]`]));
   const vips = [...new Map([...trusted, ...external].map((ip) => [ip.text, ip])).values()].sort(compareIPs);
   const requested: ParsedIP[] = [];
-  for (const [raw, field] of requestedItems(s, annotations)) {
+  for (const [raw, field] of requestedItems(service, annotations)) {
     const ip = read(raw, field);
     if (ip === undefined) continue;
     if (requested.some((r) => r.family === ip.family)) {
@@ -222,10 +229,10 @@ function readVip(raw: string | undefined, field: string, findings: Findings): Pa
 }
 
 /** IPs asked for: spec.loadBalancerIP, then the loadbalancer-ips annotation, each with its field. */
-function requestedItems(s: ServiceObject, annotations: Record<string, string>): [string, string][] {
+function requestedItems(service: ServiceObject, annotations: Record<string, string>): [string, string][] {
   const items: [string, string][] = [];
-  if (s.spec?.loadBalancerIP !== undefined && s.spec.loadBalancerIP !== "")
-    items.push([s.spec.loadBalancerIP, "spec.loadBalancerIP"]);
+  if (service.spec?.loadBalancerIP !== undefined && service.spec.loadBalancerIP !== "")
+    items.push([service.spec.loadBalancerIP, "spec.loadBalancerIP"]);
   for (const text of (annotations[LOAD_BALANCER_IPS_ANNOTATION] ?? "").split(",")) {
     if (text.trim() !== "") items.push([text.trim(), annotationField(LOAD_BALANCER_IPS_ANNOTATION)]);
   }
@@ -234,11 +241,11 @@ function requestedItems(s: ServiceObject, annotations: Record<string, string>): 
 
 /** Families to allocate, in order, from spec.ipFamilies and spec.ipFamilyPolicy (else what was asked for). */
 function ipFamilies(
-  s: ServiceObject,
+  service: ServiceObject,
   requested: readonly ParsedIP[],
 ): Pick<ServiceClaim, "families" | "requireAllFamilies"> {
-  const listed = (s.spec?.ipFamilies ?? []).map((f): Family => (f === "IPv6" ? 6 : 4));
-  const policy = s.spec?.ipFamilyPolicy ?? "SingleStack";
+  const listed = (service.spec?.ipFamilies ?? []).map((f): Family => (f === "IPv6" ? 6 : 4));
+  const policy = service.spec?.ipFamilyPolicy ?? "SingleStack";
   const asked = requested.map((r) => r.family);
   let families: Family[] = listed.length > 0 ? listed : asked.length > 0 ? asked : [4];
   if (policy === "SingleStack") families = families.slice(0, 1);

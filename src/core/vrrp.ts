@@ -22,13 +22,13 @@ function int(v: unknown): number | undefined {
 
 /** spec.vrrp: version 3 unless password authentication (VRRPv2-only) asks for 2. */
 export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSettings {
-  const v = spec.vrrp ?? {};
-  const version: 2 | 3 = v.version ?? (spec.passwordAuth !== undefined ? 2 : 3);
-  if (v.version !== undefined && v.version !== 2 && (v.version as number) !== 3) {
+  const asked = spec.vrrp ?? {};
+  const version: 2 | 3 = asked.version ?? (spec.passwordAuth !== undefined ? 2 : 3);
+  if (asked.version !== undefined && asked.version !== 2 && (asked.version as number) !== 3) {
     findings.error(
       "spec.vrrp.version",
       "InvalidVrrp",
-      `${quote(String(v.version))} is not a VRRP version; use 2 or 3.`,
+      `${quote(String(asked.version))} is not a VRRP version; use 2 or 3.`,
     );
   }
   if (version === 3 && spec.passwordAuth !== undefined) {
@@ -39,12 +39,12 @@ export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSet
     );
   }
   const advertIntervalMs = readAdvertInterval(spec, version, findings);
-  const garp = v.garp ?? {};
+  const garp = asked.garp ?? {};
   const vrrp: VrrpSettings = {
     version,
     advertIntervalMs,
-    preempt: v.preempt ?? true,
-    preemptDelaySeconds: int(v.preemptDelaySeconds) ?? 0,
+    preempt: asked.preempt ?? true,
+    preemptDelaySeconds: int(asked.preemptDelaySeconds) ?? 0,
     garpMasterDelaySeconds: int(garp.masterDelaySeconds) ?? 1,
     garpMasterRepeat: int(garp.masterRepeat) ?? 3,
     garpMasterRefreshSeconds: int(garp.masterRefreshSeconds) ?? 0,
@@ -57,10 +57,10 @@ export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSet
 
 /** The advert interval: the timing preset, or an explicit interval the VRRP version can send. */
 function readAdvertInterval(spec: KeepalivedGroupSpec, version: 2 | 3, findings: Findings): number {
-  const v = spec.vrrp ?? {};
-  let advertIntervalMs = v.timing === "Fast" ? FAST_ADVERT_MS : DEFAULT_ADVERT_MS;
-  if (v.advertIntervalMilliseconds !== undefined) {
-    const ms = int(v.advertIntervalMilliseconds);
+  const asked = spec.vrrp ?? {};
+  let advertIntervalMs = asked.timing === "Fast" ? FAST_ADVERT_MS : DEFAULT_ADVERT_MS;
+  if (asked.advertIntervalMilliseconds !== undefined) {
+    const ms = int(asked.advertIntervalMilliseconds);
     if (ms === undefined || ms < 10 || ms > 40950 || ms % 10 !== 0) {
       findings.error(
         "spec.vrrp.advertIntervalMilliseconds",
