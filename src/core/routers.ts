@@ -93,6 +93,16 @@ function notPlaced(item: VipItem, model: GroupModel): Diagnostic {
   );
 }
 
+/** Instance key of a dedicated Service's instance of one family. */
+function serviceRouterKey(claim: ServiceClaim, family: Family): string {
+  return `service/${claim.key}/${familyName(family)}`;
+}
+
+/** Instance key of a node's pooled instance of one family. */
+function nodeRouterKey(node: string, family: Family): string {
+  return `node/${node}/${familyName(family)}`;
+}
+
 /** vrrp_instance name of an instance key. */
 function instanceName(key: string): string {
   return key.replaceAll("/", "_");
@@ -117,7 +127,7 @@ function dedicatedRouters(
     const vips = item.vips.filter((v) => v.family === family);
     if (vips.length === 0) continue;
     const allowed = new Set(familyNodes(group, family));
-    const key = `service/${claim.namespace}/${claim.name}/${familyName(family)}`;
+    const key = serviceRouterKey(claim, family);
     const router: UnnumberedRouter = {
       key,
       name: instanceName(key),
@@ -140,7 +150,7 @@ function dedicatedRouters(
 function addToPool(pooled: Map<string, PooledVips>, item: VipItem, primary: string): void {
   const claim = item.claim;
   for (const ip of item.vips) {
-    const key = `node/${primary}/${familyName(ip.family)}`;
+    const key = nodeRouterKey(primary, ip.family);
     const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
     const anchor = entry.anchor;
     if (
@@ -164,7 +174,7 @@ function pooledRouters(group: GroupSurroundings, pooled: Map<string, PooledVips>
     if (!used) continue;
     const nodes = familyNodes(group, family);
     for (const node of nodes) {
-      const key = `node/${node}/${familyName(family)}`;
+      const key = nodeRouterKey(node, family);
       const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
       // Backups ranked without the family, so a dual-stack Service's VIPs fail over to the same node.
       const ranking = [
