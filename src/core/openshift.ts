@@ -1,5 +1,4 @@
 // OpenShift's cluster Network (config.openshift.io/v1, name "cluster"): its externalIP policy. Pure.
-import type { OpenShiftPolicy } from "./addresses.js";
 import { parseRange, type IpRange } from "./pools.js";
 
 export interface OpenShiftNetwork {
@@ -10,6 +9,13 @@ export interface OpenShiftNetwork {
       autoAssignCIDRs?: string[];
     };
   };
+}
+
+/** Which external IPs the cluster allows, refuses, and assigns itself. */
+export interface OpenShiftPolicy {
+  allowed: IpRange[];
+  rejected: IpRange[];
+  autoAssign: IpRange[];
 }
 
 const ranges = (list: string[] | undefined): IpRange[] =>

@@ -1,7 +1,9 @@
 // Address pools and allowed ranges as lists of [first, last] ranges per family. Pure.
 import type { AddressPoolSpec, LabelSelector } from "../api/types.js";
+import type { Findings } from "./diagnostics.js";
 import { familyBits, ipFromValue, parseCidr, parseIP, type Family, type ParsedIP } from "./ip.js";
 import { selectorProblem } from "./labels.js";
+import { quote } from "./validate.js";
 
 export interface IpRange {
   family: Family;
@@ -58,6 +60,42 @@ export function parsePool(spec: AddressPoolSpec): Pool | string[] {
   if (spec.serviceSelector !== undefined) pool.serviceSelector = spec.serviceSelector;
   if (spec.namespaceSelector !== undefined) pool.namespaceSelector = spec.namespaceSelector;
   return pool;
+}
+
+/** A group's spec.addressPools, in spec order; an address must belong to one pool. */
+export function readAddressPools(specs: readonly AddressPoolSpec[] | undefined, findings: Findings): Pool[] {
+  const pools: Pool[] = [];
+  (specs ?? []).forEach((p, i) => {
+    const parsed = parsePool(p);
+    if (Array.isArray(parsed)) {
+      for (const problem of parsed)
+        findings.error(`spec.addressPools[${i}]`, "InvalidAddressPool", `pool ${quote(p.name)}: ${problem}.`);
+      return;
+    }
+    for (const other of pools) {
+      const clash = parsed.ranges.find((r) => other.ranges.some((o) => rangesOverlap(r, o)));
+      if (clash !== undefined) {
+        findings.error(
+          `spec.addressPools[${i}]`,
+          "OverlappingAddressPools",
+          `pool ${quote(p.name)} (${clash.text}) overlaps pool ${quote(other.name)}; an address must belong to one pool.`,
+        );
+      }
+    }
+    pools.push(parsed);
+  });
+  return pools;
+}
+
+/** A group's spec.allowedCIDRs: whole CIDRs or ranges that Service authors may use. */
+export function readAllowedRanges(texts: readonly string[] | undefined, findings: Findings): IpRange[] {
+  const allowed: IpRange[] = [];
+  (texts ?? []).forEach((text, i) => {
+    const r = parseRange(text, true);
+    if (typeof r === "string") findings.error(`spec.allowedCIDRs[${i}]`, "InvalidAllowedCIDR", `${r}.`);
+    else allowed.push(r);
+  });
+  return allowed;
 }
 
 export function inRanges(ranges: readonly IpRange[], ip: ParsedIP): IpRange | undefined {

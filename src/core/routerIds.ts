@@ -1,5 +1,6 @@
 // Virtual router IDs: kept where already recorded, lowest free otherwise; unique within each group and,
 // for groups of scope Cluster, across all of them (groups often share one network).
+import { byAge, type Aged } from "./keys.js";
 
 export interface RouterIdRequest {
   groupKey: string;
@@ -20,19 +21,10 @@ export interface RouterIdAllocation {
   exhausted: Map<string, string[]>;
 }
 
-const byAge = (a: RouterIdRequest, b: RouterIdRequest): number =>
-  a.createdAt !== b.createdAt
-    ? a.createdAt < b.createdAt
-      ? -1
-      : 1
-    : a.groupKey < b.groupKey
-      ? -1
-      : a.groupKey > b.groupKey
-        ? 1
-        : 0;
+const asAged = (r: RouterIdRequest): Aged => ({ createdAt: r.createdAt, key: r.groupKey });
 
 export function allocateRouterIds(requests: readonly RouterIdRequest[]): RouterIdAllocation {
-  const ordered = [...requests].sort(byAge);
+  const ordered = [...requests].sort((a, b) => byAge(asAged(a), asAged(b)));
   const clusterUsed = new Set<number>();
   const used = new Map<string, Set<number>>();
   const assigned = new Map<string, Record<string, number>>();

@@ -8,8 +8,9 @@ import {
   SPREAD_VIPS_ANNOTATION,
   VERBATIM_CONFIG_ANNOTATION,
 } from "../api/names.js";
-import type { Diagnostic, ObjectRef } from "./diagnostics.js";
+import { annotationField, Findings, type Diagnostic, type ObjectRef } from "./diagnostics.js";
 import { compareIPs, notAVipReason, parseIP, type Family, type ParsedIP } from "./ip.js";
+import { objectKey, splitObjectKey, type ObjectName } from "./keys.js";
 import type { ServiceObject } from "./objects.js";
 import { dnsLabelProblem, dnsSubdomainProblem, quote } from "./validate.js";
 import { parseInstanceVerbatim } from "./verbatim.js";
@@ -51,8 +52,12 @@ export interface ServiceClaim {
   healthCheckNodePort?: number;
 }
 
-export function serviceRef(s: ServiceObject): ObjectRef {
-  return { kind: "Service", namespace: s.metadata.namespace ?? "default", name: s.metadata.name ?? "" };
+export function serviceRef(service: ServiceObject): ObjectRef {
+  return {
+    kind: "Service",
+    namespace: service.metadata.namespace ?? "default",
+    name: service.metadata.name ?? "",
+  };
 }
 
 export type ServiceResult =
@@ -66,171 +71,210 @@ export function isDedicated(c: ServiceClaim): boolean {
 }
 
 /** Whether the Service is for this operator at all: annotated, LoadBalancer or externalIPs, our class or none. */
-export function isOurService(s: ServiceObject): boolean {
-  const annotation = s.metadata.annotations?.[GROUP_ANNOTATION];
+export function isOurService(service: ServiceObject): boolean {
+  const annotation = service.metadata.annotations?.[GROUP_ANNOTATION];
   if (annotation === undefined) return false;
-  const cls = s.spec?.loadBalancerClass;
+  const cls = service.spec?.loadBalancerClass;
   if (cls !== undefined && cls !== "" && cls !== LOAD_BALANCER_CLASS) return false;
-  return s.spec?.type === "LoadBalancer" || (s.spec?.externalIPs ?? []).length > 0;
+  return service.spec?.type === "LoadBalancer" || (service.spec?.externalIPs ?? []).length > 0;
 }
 
-export function parseService(s: ServiceObject): ServiceResult {
-  if (!isOurService(s)) return { kind: "ignored" };
-  const ref = serviceRef(s);
-  const diagnostics: Diagnostic[] = [];
-  const problem = (
-    field: string,
-    reason: string,
-    message: string,
-    severity: Diagnostic["severity"] = "Warning",
-  ): void => {
-    diagnostics.push({ object: ref, field, reason, message, severity });
+export function parseService(service: ServiceObject): ServiceResult {
+  if (!isOurService(service)) return { kind: "ignored" };
+  const ref = serviceRef(service);
+  const findings = new Findings(ref);
+  const annotations = service.metadata.annotations ?? {};
+  const group = namesAreValid(ref, findings) ? readGroupAnnotation(annotations, findings) : undefined;
+  if (group === undefined) return { kind: "invalid", diagnostics: findings.warnings };
+  const addresses = readAddresses(service, annotations, findings);
+  const spreadVIPs = readSpreadVIPs(annotations, findings);
+  const instanceSettings = readInstanceSettings(annotations, findings);
+  const localTrafficOnly = service.spec?.externalTrafficPolicy === "Local";
+  const namespace = ref.namespace ?? "default";
+  const claim: ServiceClaim = {
+    namespace,
+    name: ref.name,
+    key: objectKey(namespace, ref.name),
+    createdAt: service.metadata.creationTimestamp ?? "",
+    groupKey: objectKey(group.namespace, group.name),
+    vips: addresses.vips,
+    trusted: addresses.trusted,
+    external: addresses.external,
+    requested: addresses.requested,
+    loadBalancer: service.spec?.type === "LoadBalancer",
+    ...ipFamilies(service, addresses.requested),
+    ports: (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
+    labels: service.metadata.labels ?? {},
+    vipFields: addresses.vipFields,
+    spreadVIPs,
+    instanceSettings,
+    localTrafficOnly,
   };
+  const sharing = annotations[SHARING_KEY_ANNOTATION]?.trim();
+  if (sharing !== undefined && sharing !== "") claim.sharingKey = sharing;
+  const poolName = annotations[ADDRESS_POOL_ANNOTATION]?.trim();
+  if (poolName !== undefined && poolName !== "") claim.poolName = poolName;
+  const hc = service.spec?.healthCheckNodePort;
+  if (localTrafficOnly && typeof hc === "number" && Number.isInteger(hc) && hc > 0 && hc < 65536) {
+    claim.healthCheckNodePort = hc;
+  }
+  return { kind: "claim", claim, diagnostics: findings.warnings };
+}
+
+function namesAreValid(ref: ObjectRef, findings: Findings): boolean {
   for (const [field, value] of [
     ["metadata.name", ref.name],
     ["metadata.namespace", ref.namespace ?? ""],
   ] as const) {
     const p = dnsLabelProblem(value);
     if (p !== undefined) {
-      problem(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
-      return { kind: "invalid", diagnostics };
+      findings.warn(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
+      return false;
     }
   }
-  const annotations = s.metadata.annotations ?? {};
-  const groupField = `metadata.annotations[${GROUP_ANNOTATION}]`;
-  const groupText = (annotations[GROUP_ANNOTATION] ?? "").trim();
-  const [groupNs, groupName, extra] = groupText.split("/");
-  if (
-    groupNs === undefined ||
-    groupName === undefined ||
-    extra !== undefined ||
-    dnsLabelProblem(groupNs) !== undefined ||
-    dnsSubdomainProblem(groupName) !== undefined
-  ) {
-    problem(
-      groupField,
-      "InvalidGroupAnnotation",
-      `${quote(groupText)} is not <namespace>/<group>; write it as e.g. keepalived-operator/keepalivedgroup-workers.`,
-    );
-    return { kind: "invalid", diagnostics };
-  }
+  return true;
+}
 
+/** The group named by the annotation, `<namespace>/<group>`, or undefined after saying why not. */
+function readGroupAnnotation(
+  annotations: Record<string, string>,
+  findings: Findings,
+): ObjectName | undefined {
+  const text = (annotations[GROUP_ANNOTATION] ?? "").trim();
+  const group = splitObjectKey(text);
+  if (
+    group === undefined ||
+    dnsLabelProblem(group.namespace) !== undefined ||
+    dnsSubdomainProblem(group.name) !== undefined
+  ) {
+    findings.warn(
+      annotationField(GROUP_ANNOTATION),
+      "InvalidGroupAnnotation",
+      `${quote(text)} is not <namespace>/<group>; write it as e.g. keepalived-operator/keepalivedgroup-workers.`,
+    );
+    return undefined;
+  }
+  return group;
+}
+
+type ServiceAddresses = Pick<ServiceClaim, "vips" | "trusted" | "external" | "requested" | "vipFields">;
+
+/** The IPs a Service names, each with the field it came from; the ones that cannot be VIPs are reported. */
+function readAddresses(
+  service: ServiceObject,
+  annotations: Record<string, string>,
+  findings: Findings,
+): ServiceAddresses {
   const vipFields: Record<string, string> = {};
-  /** A valid unicast IP, or undefined after reporting why not. */
-  const check = (raw: string | undefined, field: string): ParsedIP | undefined => {
-    if (raw === undefined || raw === "") return undefined;
-    const ip = parseIP(raw);
-    if (ip === undefined) {
-      problem(
-        field,
-        "InvalidIP",
-        `${quote(raw)} is not an IP address; fix or remove it. The Service's other IPs are unaffected.`,
-      );
-      return undefined;
-    }
-    const why = notAVipReason(ip);
-    if (why !== undefined) {
-      problem(
-        field,
-        "InvalidIP",
-        `${ip.text} ${why} and cannot be a VIP; use a unicast address of your network.`,
-      );
-      return undefined;
-    }
-    vipFields[ip.text] ??= field;
+  const read = (raw: string | undefined, field: string): ParsedIP | undefined => {
+    const ip = readVip(raw, field, findings);
+    if (ip !== undefined) vipFields[ip.text] ??= field;
     return ip;
   };
-  const collect = (items: [string | undefined, string][]): ParsedIP[] => {
+  const distinct = (items: [string | undefined, string][]): ParsedIP[] => {
     const out = new Map<string, ParsedIP>();
     for (const [raw, field] of items) {
-      const ip = check(raw, field);
+      const ip = read(raw, field);
       if (ip !== undefined) out.set(ip.text, ip);
     }
     return [...out.values()].sort(compareIPs);
   };
-  const trusted = collect(
-    (s.status?.loadBalancer?.ingress ?? []).map((ing, i) => [ing.ip, `status.loadBalancer.ingress[${i}].ip`]),
+  const trusted = distinct(
+    (service.status?.loadBalancer?.ingress ?? []).map((ing, i) => [
+      ing.ip,
+      `status.loadBalancer.ingress[${i}].ip`,
+    ]),
   );
-  const external = collect((s.spec?.externalIPs ?? []).map((ip, i) => [ip, `spec.externalIPs[${i}]`]));
+  const external = distinct((service.spec?.externalIPs ?? []).map((ip, i) => [ip, `spec.externalIPs[${i}]`]));
   const vips = [...new Map([...trusted, ...external].map((ip) => [ip.text, ip])).values()].sort(compareIPs);
-  const requestedItems: [string | undefined, string][] = [];
-  if (s.spec?.loadBalancerIP !== undefined && s.spec.loadBalancerIP !== "")
-    requestedItems.push([s.spec.loadBalancerIP, "spec.loadBalancerIP"]);
-  const wanted = annotations[LOAD_BALANCER_IPS_ANNOTATION];
-  if (wanted !== undefined) {
-    wanted
-      .split(",")
-      .map((w) => w.trim())
-      .filter((w) => w !== "")
-      .forEach((w) => requestedItems.push([w, `metadata.annotations[${LOAD_BALANCER_IPS_ANNOTATION}]`]));
-  }
   const requested: ParsedIP[] = [];
-  for (const [raw, field] of requestedItems) {
-    const ip = check(raw, field);
+  for (const [raw, field] of requestedItems(service, annotations)) {
+    const ip = read(raw, field);
     if (ip === undefined) continue;
     if (requested.some((r) => r.family === ip.family)) {
-      problem(field, "InvalidIP", `${ip.text}: at most one IP per family can be asked for; it is ignored.`);
+      findings.warn(
+        field,
+        "InvalidIP",
+        `${ip.text}: at most one IP per family can be asked for; it is ignored.`,
+      );
       continue;
     }
     requested.push(ip);
   }
-  const ipFamilies = (s.spec?.ipFamilies ?? []).map((f) => (f === "IPv6" ? 6 : 4));
-  const policy = s.spec?.ipFamilyPolicy ?? "SingleStack";
-  const requestedFamilies = requested.map((r) => r.family);
-  let families: Family[] =
-    ipFamilies.length > 0 ? ipFamilies : requestedFamilies.length > 0 ? requestedFamilies : [4];
+  return { vips, trusted, external, requested, vipFields };
+}
+
+/** A valid unicast IP, or undefined after reporting why not. */
+function readVip(raw: string | undefined, field: string, findings: Findings): ParsedIP | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const ip = parseIP(raw);
+  if (ip === undefined) {
+    findings.warn(
+      field,
+      "InvalidIP",
+      `${quote(raw)} is not an IP address; fix or remove it. The Service's other IPs are unaffected.`,
+    );
+    return undefined;
+  }
+  const why = notAVipReason(ip);
+  if (why !== undefined) {
+    findings.warn(
+      field,
+      "InvalidIP",
+      `${ip.text} ${why} and cannot be a VIP; use a unicast address of your network.`,
+    );
+    return undefined;
+  }
+  return ip;
+}
+
+/** IPs asked for: spec.loadBalancerIP, then the loadbalancer-ips annotation, each with its field. */
+function requestedItems(service: ServiceObject, annotations: Record<string, string>): [string, string][] {
+  const items: [string, string][] = [];
+  if (service.spec?.loadBalancerIP !== undefined && service.spec.loadBalancerIP !== "")
+    items.push([service.spec.loadBalancerIP, "spec.loadBalancerIP"]);
+  for (const text of (annotations[LOAD_BALANCER_IPS_ANNOTATION] ?? "").split(",")) {
+    if (text.trim() !== "") items.push([text.trim(), annotationField(LOAD_BALANCER_IPS_ANNOTATION)]);
+  }
+  return items;
+}
+
+/** Families to allocate, in order, from spec.ipFamilies and spec.ipFamilyPolicy (else what was asked for). */
+function ipFamilies(
+  service: ServiceObject,
+  requested: readonly ParsedIP[],
+): Pick<ServiceClaim, "families" | "requireAllFamilies"> {
+  const listed = (service.spec?.ipFamilies ?? []).map((f): Family => (f === "IPv6" ? 6 : 4));
+  const policy = service.spec?.ipFamilyPolicy ?? "SingleStack";
+  const asked = requested.map((r) => r.family);
+  let families: Family[] = listed.length > 0 ? listed : asked.length > 0 ? asked : [4];
   if (policy === "SingleStack") families = families.slice(0, 1);
   else if (families.length === 1) families = [families[0] ?? 4, families[0] === 6 ? 4 : 6];
-  const sharing = annotations[SHARING_KEY_ANNOTATION]?.trim();
-  const poolName = annotations[ADDRESS_POOL_ANNOTATION]?.trim();
+  return { families, requireAllFamilies: policy === "RequireDualStack" };
+}
 
-  const spreadText = annotations[SPREAD_VIPS_ANNOTATION];
-  if (spreadText !== undefined && spreadText !== "true" && spreadText !== "false") {
-    problem(
-      `metadata.annotations[${SPREAD_VIPS_ANNOTATION}]`,
+function readSpreadVIPs(annotations: Record<string, string>, findings: Findings): boolean {
+  const text = annotations[SPREAD_VIPS_ANNOTATION];
+  if (text !== undefined && text !== "true" && text !== "false") {
+    findings.warn(
+      annotationField(SPREAD_VIPS_ANNOTATION),
       "InvalidAnnotation",
-      `${quote(spreadText)} is neither "true" nor "false"; treated as "false".`,
+      `${quote(text)} is neither "true" nor "false"; treated as "false".`,
     );
   }
-  let instanceSettings: [string, string][] = [];
-  const verbatimText = annotations[VERBATIM_CONFIG_ANNOTATION];
-  if (verbatimText !== undefined && verbatimText.trim() !== "") {
-    const { pairs, problems } = parseInstanceVerbatim(verbatimText);
-    instanceSettings = pairs;
-    for (const p of problems) {
-      problem(
-        `metadata.annotations[${VERBATIM_CONFIG_ANNOTATION}]`,
-        "RejectedVerbatimConfig",
-        `${p.message}; the rest of the Service is announced without it.`,
-      );
-    }
+  return text === "true";
+}
+
+function readInstanceSettings(annotations: Record<string, string>, findings: Findings): [string, string][] {
+  const text = annotations[VERBATIM_CONFIG_ANNOTATION];
+  if (text === undefined || text.trim() === "") return [];
+  const { pairs, problems } = parseInstanceVerbatim(text);
+  for (const p of problems) {
+    findings.warn(
+      annotationField(VERBATIM_CONFIG_ANNOTATION),
+      "RejectedVerbatimConfig",
+      `${p.message}; the rest of the Service is announced without it.`,
+    );
   }
-  const localTrafficOnly = s.spec?.externalTrafficPolicy === "Local";
-  const claim: ServiceClaim = {
-    namespace: ref.namespace ?? "default",
-    name: ref.name,
-    key: `${ref.namespace ?? "default"}/${ref.name}`,
-    createdAt: s.metadata.creationTimestamp ?? "",
-    groupKey: `${groupNs}/${groupName}`,
-    vips,
-    trusted,
-    external,
-    requested,
-    loadBalancer: s.spec?.type === "LoadBalancer",
-    families,
-    requireAllFamilies: policy === "RequireDualStack",
-    ports: (s.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
-    labels: s.metadata.labels ?? {},
-    vipFields,
-    spreadVIPs: spreadText === "true",
-    instanceSettings,
-    localTrafficOnly,
-  };
-  if (sharing !== undefined && sharing !== "") claim.sharingKey = sharing;
-  if (poolName !== undefined && poolName !== "") claim.poolName = poolName;
-  const hc = s.spec?.healthCheckNodePort;
-  if (localTrafficOnly && typeof hc === "number" && Number.isInteger(hc) && hc > 0 && hc < 65536) {
-    claim.healthCheckNodePort = hc;
-  }
-  return { kind: "claim", claim, diagnostics };
+  return pairs;
 }

@@ -1,5 +1,45 @@
-// The Service annotation `verbatimconfig`: a JSON object of extra vrrp_instance settings. Namespace users
-// write it, so only harmless keys with checked values pass; nothing can name a program or open a block.
+// keepalived settings written by people: the group's spec.verbatimConfig (global_defs lines, admin-owned) and
+// the Service annotation `verbatimconfig`, a JSON object of extra vrrp_instance settings. Namespace users
+// write the annotation, so only harmless keys with checked values pass; nothing can name a program or open a block.
+import type { Findings } from "./diagnostics.js";
+import { configKeyProblem, configValueProblem, quote } from "./validate.js";
+
+/** global_defs keywords the operator owns, or that would make keepalived run programs. */
+const RESERVED_GLOBAL_KEYS: Record<string, string> = {
+  vrrp_version: "set spec.vrrp.version instead",
+  enable_script_security: "the operator manages script security",
+  script_user: "the operator manages script security",
+};
+const FORBIDDEN_GLOBAL_KEY_PARTS = ["script", "notify", "include", "checker", "lvs_", "bfd", "process_name"];
+
+/** A group's spec.verbatimConfig as global_defs lines, sorted by key: one line each, no programs. */
+export function readGlobalVerbatim(
+  config: Record<string, string> | undefined,
+  findings: Findings,
+): [string, string][] {
+  const lines: [string, string][] = [];
+  for (const [key, value] of Object.entries(config ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const problem = globalVerbatimProblem(key, value);
+    if (problem === undefined) lines.push([key, value]);
+    else findings.error(`spec.verbatimConfig[${quote(key)}]`, "InvalidVerbatimConfig", problem);
+  }
+  return lines;
+}
+
+function globalVerbatimProblem(key: string, value: unknown): string | undefined {
+  const kp = configKeyProblem(key);
+  if (kp !== undefined) return `key ${quote(key)} ${kp}.`;
+  const reserved = RESERVED_GLOBAL_KEYS[key];
+  if (reserved !== undefined) return `${key} cannot be set here: ${reserved}.`;
+  if (FORBIDDEN_GLOBAL_KEY_PARTS.some((part) => key.includes(part))) {
+    return `${key} would make keepalived run a program or read another file; remove it.`;
+  }
+  const vp = typeof value === "string" ? configValueProblem(value) : "is not a string";
+  if (vp !== undefined) {
+    return `the value ${vp}; write the value on one line without braces, quotes or comment characters.`;
+  }
+  return undefined;
+}
 
 type Check = (value: string) => string | undefined;
 

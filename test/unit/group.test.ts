@@ -145,7 +145,61 @@ describe("validateGroup: errors name the field and the fix", () => {
       "spec.passwordAuth.secretRef.name",
       /DNS subdomain/,
     ],
+    [
+      "bad secret key",
+      { interface: "e", passwordAuth: { secretRef: { name: "s" }, secretKey: "a b" } },
+      "spec.passwordAuth.secretKey",
+      /not a valid Secret key/,
+    ],
+    ["VRRP version 4", { interface: "e", vrrp: { version: 4 as 3 } }, "spec.vrrp.version", /use 2 or 3/],
+    [
+      "preempt delay too long",
+      { interface: "e", vrrp: { preemptDelaySeconds: 5000 } },
+      "spec.vrrp.preemptDelaySeconds",
+      /0 to 1000/,
+    ],
+    [
+      "router ID range past 255",
+      { interface: "e", routerIDRange: { max: 300 } },
+      "spec.routerIDRange",
+      /1-255/,
+    ],
+    [
+      "pool mixing families",
+      { interface: "e", addressPools: [{ name: "p", addresses: ["198.18.0.1-2001:db8::1"] }] },
+      "spec.addressPools[0]",
+      /mixes IPv4 and IPv6/,
+    ],
+    [
+      "pools overlapping",
+      {
+        interface: "e",
+        addressPools: [
+          { name: "a", addresses: ["198.18.0.0/24"] },
+          { name: "b", addresses: ["198.18.0.128/25"] },
+        ],
+      },
+      "spec.addressPools[1]",
+      /overlaps pool "a"/,
+    ],
+    [
+      "allowed CIDR not a range",
+      { interface: "e", allowedCIDRs: ["nope"] },
+      "spec.allowedCIDRs[0]",
+      /neither a CIDR/,
+    ],
   ];
+  it("a name or namespace that is not a DNS name", () => {
+    const r = validateGroup({
+      metadata: { name: "Bad_Name", namespace: "a.b" },
+      spec: { interface: "eth0" },
+    });
+    assert.ok(!r.ok);
+    assert.deepEqual(
+      r.errors.map((e) => e.field),
+      ["metadata.name", "metadata.namespace"],
+    );
+  });
   for (const [name, spec, field, message] of cases) {
     it(name, () => {
       const r = validateGroup(group(spec));

@@ -143,8 +143,8 @@ describe("planCluster", () => {
     const first = planCluster(twoGroups());
     const again = twoGroups();
     for (const g of again.groups) {
-      const gp = first.groups.find((p) => p.group.name === g.metadata.name)!;
-      g.status = { routerIDs: gp.routerIDs };
+      const earlier = first.groups.find((p) => p.group.name === g.metadata.name)!;
+      g.status = { routerIDs: earlier.routerIDs };
     }
     again.previousPlacement = Object.fromEntries(first.groups.map((g) => [g.group.key, g.placement]));
     const second = planCluster(again);
@@ -169,6 +169,40 @@ describe("planCluster", () => {
     assert.ok(d);
     assert.equal(d.object.name, "red");
     assert.match(d.message, /widen spec\.routerIDRange/);
+  });
+
+  it("a Service left without a router ID is told so, and its VIPs are not announced", () => {
+    const narrow = twoGroups();
+    narrow.groups[0]!.spec = { ...narrow.groups[0]!.spec, routerIDRange: { min: 1, max: 1 } };
+    narrow.groups[1]!.spec = { ...narrow.groups[1]!.spec, routerIDScope: "Group" };
+    const plan = planCluster(narrow);
+    const red = plan.groups.find((g) => g.group.name === "red")!;
+    assert.equal(red.instances.length, 1);
+    const unnumbered = plan.services.filter((s) =>
+      s.diagnostics.some((d) => d.reason === "RouterIDsExhausted"),
+    );
+    assert.ok(unnumbered.length > 0);
+    for (const s of unnumbered) {
+      assert.deepEqual(s.announced, []);
+      assert.match(
+        s.diagnostics.find((d) => d.reason === "RouterIDsExhausted")!.message,
+        /group kao\/red has no free/,
+      );
+    }
+  });
+
+  it("a Service of an invalid group is told the group is invalid, not missing", () => {
+    const snapshot = twoGroups();
+    snapshot.groups[1]!.spec = { nodeSelector: { blue: "1" } };
+    const plan = planCluster(snapshot);
+    assert.deepEqual(
+      plan.invalidGroups.map((g) => g.key),
+      ["kao/blue"],
+    );
+    const d = plan.services.find((s) => s.key === "team/b0")?.diagnostics[0];
+    assert.ok(d);
+    assert.equal(d.reason, "GroupNotFound");
+    assert.match(d.message, /kao\/blue is invalid/);
   });
 
   it("externalTrafficPolicy: Local uses only nodes with local endpoints", () => {

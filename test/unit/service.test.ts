@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GROUP_ANNOTATION, SPREAD_VIPS_ANNOTATION, VERBATIM_CONFIG_ANNOTATION } from "../../src/api/names.js";
+import {
+  GROUP_ANNOTATION,
+  LOAD_BALANCER_IPS_ANNOTATION,
+  SPREAD_VIPS_ANNOTATION,
+  VERBATIM_CONFIG_ANNOTATION,
+} from "../../src/api/names.js";
 import type { ServiceObject } from "../../src/core/objects.js";
 import { parseService } from "../../src/core/service.js";
 import { INSTANCE_VERBATIM_ALLOW_LIST, parseInstanceVerbatim } from "../../src/core/verbatim.js";
@@ -68,6 +73,65 @@ describe("parseService", () => {
       r.diagnostics.map((d) => d.field),
       ["spec.externalIPs[0]", "spec.externalIPs[2]", "spec.externalIPs[3]"],
     );
+  });
+  it("requests: at most one IP per family; the later one is reported", () => {
+    const r = parseService(
+      svc(
+        { ...G, [LOAD_BALANCER_IPS_ANNOTATION]: "198.18.0.7, 2001:db8::7,198.18.0.8" },
+        {
+          type: "LoadBalancer",
+          loadBalancerIP: "198.18.0.6",
+        },
+      ),
+    );
+    assert.equal(r.kind, "claim");
+    assert.deepEqual(
+      r.claim.requested.map((v) => v.text),
+      ["198.18.0.6", "2001:db8::7"],
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.field, d.reason]),
+      [
+        [`metadata.annotations[${LOAD_BALANCER_IPS_ANNOTATION}]`, "InvalidIP"],
+        [`metadata.annotations[${LOAD_BALANCER_IPS_ANNOTATION}]`, "InvalidIP"],
+      ],
+    );
+  });
+  const families: [string, NonNullable<ServiceObject["spec"]>, number[], boolean][] = [
+    ["default: IPv4 only", { type: "LoadBalancer" }, [4], false],
+    [
+      "SingleStack keeps the first listed",
+      { type: "LoadBalancer", ipFamilies: ["IPv6", "IPv4"] },
+      [6],
+      false,
+    ],
+    [
+      "PreferDualStack adds the other family",
+      { type: "LoadBalancer", ipFamilies: ["IPv6"], ipFamilyPolicy: "PreferDualStack" },
+      [6, 4],
+      false,
+    ],
+    [
+      "RequireDualStack needs all",
+      { type: "LoadBalancer", ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "RequireDualStack" },
+      [4, 6],
+      true,
+    ],
+    ["the requested IP's family", { type: "LoadBalancer", loadBalancerIP: "2001:db8::9" }, [6], false],
+  ];
+  for (const [name, spec, expected, all] of families) {
+    it(`families: ${name}`, () => {
+      const r = parseService(svc(G, spec));
+      assert.equal(r.kind, "claim");
+      assert.deepEqual(r.claim.families, expected);
+      assert.equal(r.claim.requireAllFamilies, all);
+    });
+  }
+  it("a spreadvips value other than true or false is reported and read as false", () => {
+    const r = parseService(svc({ ...G, [SPREAD_VIPS_ANNOTATION]: "yes" }));
+    assert.equal(r.kind, "claim");
+    assert.equal(r.claim.spreadVIPs, false);
+    assert.equal(r.diagnostics[0]?.reason, "InvalidAnnotation");
   });
   it("spreadvips and verbatimconfig", () => {
     const r = parseService(
