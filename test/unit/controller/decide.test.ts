@@ -29,6 +29,7 @@ import type { AgentLease } from "../../../src/controller/holders.js";
 import { ActionRunner, type ClusterWriter } from "../../../src/controller/writer.js";
 import type { Logger } from "../../../src/lib/log.js";
 import type { ServiceWithManagedFields } from "../../../src/render/serviceStatus.js";
+import { serializeGroupPlan } from "../../../src/render/planCodec.js";
 
 const NS = "kao";
 const NOW = Date.parse("2025-06-01T12:00:00Z");
@@ -112,8 +113,12 @@ function owned(kind: "ConfigMap" | "DaemonSet", name: string, groupLabel = name)
   };
 }
 
+/** Our ConfigMap as the agents read it: the plan of `web` in group `name`, with the placement given. */
 function planConfigMap(name: string, placement: Record<string, string>): ConfigMapObject {
-  return { ...owned("ConfigMap", name), data: { [PLAN_KEY]: JSON.stringify({ placement }) } };
+  const planned = decide(cluster({ services: [web()] }), { nowMs: NOW, holders: undefined }).plan.groups[0];
+  assert.ok(planned !== undefined);
+  const text = serializeGroupPlan({ ...planned, placement });
+  return { ...owned("ConfigMap", name), data: { [PLAN_KEY]: text } };
 }
 
 function lease(nodeName: string, vips: string[], renewedMsAgo = 1000): AgentLease {
