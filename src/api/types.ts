@@ -68,7 +68,12 @@ export interface KeepalivedGroupSpec {
   spreadVIPs?: boolean;
   routerIDRange?: { min?: number; max?: number };
   routerIDScope?: "Cluster" | "Group";
-  agent?: { tolerations?: Toleration[]; resources?: ResourceRequirements };
+  agent?: {
+    tolerations?: Toleration[];
+    resources?: ResourceRequirements;
+    /** Port of the agents' /metrics, /healthz and /readyz on the node; default: one per group from 9650 up. */
+    metricsPort?: number;
+  };
   addressPools?: AddressPoolSpec[];
   /** CIDRs or ranges that Service authors may use in spec.externalIPs or ask for; pools are allowed too. */
   allowedCIDRs?: string[];
