@@ -1,15 +1,14 @@
-// The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated (one refused instance never
-// holds back the others) → written → keepalived (re)loaded, or adopted from an agent that died; keepalived's
-// state changes and statistics → metrics and the Lease report. Pure decisions live in render/
-// (keepalivedConf.ts, membership.ts), config.ts, isolate.ts, addresses.ts, stats.ts, vrrpObservations.ts and
-// metrics.ts; candidate.ts, keepalived.ts and orphan.ts do the I/O; this file sequences them.
+// The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated (a refused instance never
+// holds back the others) → written → keepalived (re)loaded, or adopted from an agent that died; its states and
+// statistics → metrics and the Lease report. Pure decisions: render/, config.ts, isolate.ts, addresses.ts,
+// stats.ts, vrrpObservations.ts, metrics.ts; I/O: candidate.ts, keepalived.ts, orphan.ts; this file sequences.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import type { Logger } from "../lib/log.js";
 import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
 import { instancesForNode, planVips } from "../render/membership.js";
-import { interfaceAddresses, leftoverVips, removeAddresses, routeInterface } from "./addresses.js";
+import { removeLeftoverVips, vipInterface } from "./addresses.js";
 import { checkedConfig } from "./candidate.js";
 import { NO_PREFIX, type CommandPrefix } from "./command.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
@@ -60,6 +59,7 @@ export class Agent {
   /** An adopted keepalived may run another config than the file says: reload it on the first plan. */
   private reloadAdopted = false;
   private sampler: NodeJS.Timeout | undefined;
+  private sampleEvery = 0;
   private sampling: Promise<void> | undefined;
   private readonly vrrp = new VrrpObservations();
   private keepalivedUp = false;
@@ -146,13 +146,6 @@ export class Agent {
     this.log.error("config rejected; the last good one keeps running", { group: plan.group.key, reason });
   }
 
-  private async resolveInterface(plan: PlanV1): Promise<string | undefined> {
-    if (this.opts.interface !== undefined) return this.opts.interface;
-    if (plan.group.interface !== undefined) return plan.group.interface;
-    const ip = plan.group.interfaceFromIP;
-    return ip === undefined ? undefined : routeInterface(ip, this.cmdPrefix);
-  }
-
   private context(iface: string, handover: boolean, password: string | undefined): NodeContext {
     const ctx: NodeContext = { node: this.opts.node, interface: iface, notifyFifo: this.fifoPath };
     if (password !== undefined) ctx.password = password;
@@ -161,7 +154,7 @@ export class Agent {
   }
 
   private async apply(plan: PlanV1, password: string | undefined): Promise<void> {
-    const iface = await this.resolveInterface(plan);
+    const iface = await vipInterface(plan.group, this.opts.interface, this.cmdPrefix);
     if (iface === undefined) {
       this.reject(
         plan,
@@ -179,6 +172,7 @@ export class Agent {
       (path) => testConfigFile(path, this.opts.keepalivedBinary, this.cmdPrefix),
     );
     if (!checked.ok) {
+      if (checked.refused !== undefined) this.reportRefused(plan, checked.refused);
       this.reject(plan, checked.reason);
       return;
     }
@@ -232,14 +226,12 @@ export class Agent {
 
   private async removeLeftoverVips(): Promise<void> {
     if (this.iface === undefined) return;
-    const present = await interfaceAddresses(this.iface, this.cmdPrefix).catch(() => []);
-    const left = leftoverVips(present, [...this.cleanupVips]);
-    if (left.length === 0) return;
-    const removed = await removeAddresses(this.iface, left, this.cmdPrefix);
-    this.log.warn("removed VIPs a dead keepalived left on the interface", {
-      interface: this.iface,
-      vips: removed.join(" "),
-    });
+    const removed = await removeLeftoverVips(this.iface, this.cleanupVips, this.cmdPrefix);
+    if (removed.length > 0)
+      this.log.warn("removed VIPs a dead keepalived left on the interface", {
+        interface: this.iface,
+        vips: removed.join(" "),
+      });
   }
 
   private myInstances(): PlanInstanceV1[] {
@@ -258,10 +250,13 @@ export class Agent {
     return vrrpReport(this.myInstances(), this.vrrp.states, this.refused);
   }
 
+  /** Samples at the advert interval (within 250 ms–1 s): that bounds the error of the failover figure. */
   private startSampler(advertMs: number): void {
-    if (this.sampler !== undefined) return;
-    // Sampling at the advert interval (within 250 ms–1 s) bounds the error of the failover figure.
-    this.sampler = setInterval(() => void this.sample(), Math.min(1000, Math.max(250, advertMs)));
+    const every = Math.min(1000, Math.max(250, advertMs));
+    if (this.sampler !== undefined && this.sampleEvery === every) return;
+    clearInterval(this.sampler);
+    this.sampleEvery = every;
+    this.sampler = setInterval(() => void this.sample(), every);
   }
 
   /** Reads keepalived's JSON dump once (concurrent callers share the same read). */

@@ -20,7 +20,12 @@ export type CheckedConfig =
       /** Config tests run (1 when the whole config passed). */
       tests: number;
     }
-  | { ok: false; reason: string };
+  | {
+      ok: false;
+      reason: string;
+      /** When keepalived refused every instance of the node, each of them. */
+      refused?: RefusedInstance[];
+    };
 
 /** The plan with only those of its instances that are not in `drop`. Pure. */
 export function withoutInstances(plan: PlanV1, drop: ReadonlySet<string>): PlanV1 {
@@ -61,5 +66,12 @@ export async function checkedConfig(
   const refused = mine
     .filter((i) => isolation.refused.has(i.name))
     .map((i) => ({ instance: i.name, services: i.services, problems: isolation.refused.get(i.name) ?? [] }));
+  // A fault every instance shares is most likely the group's: keep the last good config rather than none.
+  if (isolation.kept.length === 0)
+    return {
+      ok: false,
+      reason: `keepalived --config-test refuses every vrrp_instance of this node: ${refused.map((r) => `${r.instance}: ${r.problems.join("; ")}`).join(" | ")}`,
+      refused,
+    };
   return { ok: true, plan: effective, text: render(effective), refused, tests: 1 + isolation.tests };
 }

@@ -214,7 +214,15 @@ export class KeepalivedSupervisor {
       env: { ...process.env, TMPDIR: this.paths.stateDir },
     });
     const pid = child.pid;
-    if (pid !== undefined) this.proc = { pid, adopted: false, signal: (sig) => child.kill(sig) };
+    // process.kill, not child.kill: keepalived's JSON signal is a real-time one that has no name.
+    if (pid !== undefined)
+      this.proc = {
+        pid,
+        adopted: false,
+        signal: (sig) => {
+          signalPid(pid, sig);
+        },
+      };
     this.startedAt = Date.now();
     this.starts++;
     for (const stream of [child.stdout, child.stderr]) {
