@@ -156,9 +156,13 @@ export function loadCases(): HostileCase[] {
         continue;
       }
       if (!isObject(values)) throw new Error(`${name}/${id}: values must be a map of label to value`);
-      const { values: _, ...template } = entry;
+      const { values: _, knownDefects, ...template } = entry;
       for (const [label, value] of Object.entries(values)) {
-        out.push(toCase(file, `${id}/${label}`, substitute(template, expand(value)) as JsonObject));
+        const raw = substitute(template, expand(value)) as JsonObject;
+        // knownDefects: {<value label>: <defect>} marks single values of a table.
+        const defect = isObject(knownDefects ?? null) ? (knownDefects as JsonObject)[label] : undefined;
+        if (typeof defect === "string") raw.knownDefect = defect;
+        out.push(toCase(file, `${id}/${label}`, raw));
       }
     }
   }
