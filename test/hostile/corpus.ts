@@ -46,6 +46,9 @@ export interface HostileCase {
   maxDiagnostics?: number;
   /** Each Service of the case is played this many times (names suffixed -0, -1, …). */
   serviceCopies?: number;
+  /** The case is about the world's other group, which `render` (one group a run) cannot see: its expectation
+   *  is checked on the planner run only. */
+  otherGroup?: boolean;
   /** The case legitimately stops the hostile group's own bystander (e.g. it takes every router ID). */
   excuseBystander?: boolean;
   /** A defect of issue #11 this case still shows; the harness checks that it still fails. */
@@ -135,6 +138,7 @@ function toCase(file: string, id: string, raw: JsonObject): HostileCase {
   if (typeof raw.maxDiagnostics === "number") c.maxDiagnostics = raw.maxDiagnostics;
   if (typeof raw.serviceCopies === "number") c.serviceCopies = raw.serviceCopies;
   if (raw.excuseBystander === true) c.excuseBystander = true;
+  if (raw.otherGroup === true) c.otherGroup = true;
   if (typeof raw.knownDefect === "string") c.knownDefect = raw.knownDefect;
   return c;
 }
