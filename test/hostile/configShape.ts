@@ -99,7 +99,8 @@ export function configShapeProblems(conf: string, vocabulary: Vocabulary): strin
   lines.forEach((line, i) => {
     const at = `line ${i + 1} ${JSON.stringify(line.length > 120 ? `${line.slice(0, 120)}…` : line)}`;
     const block = stack.at(-1) ?? "top";
-    if (line.length > MAX_LINE) problems.push(`${at}: longer than ${MAX_LINE} characters, keepalived splits it`);
+    if (line.length > MAX_LINE)
+      problems.push(`${at}: longer than ${MAX_LINE} characters, keepalived splits it`);
     if (line.trim() === "") {
       if (block !== "top") problems.push(`${at}: blank line inside ${block}`);
       return;
@@ -117,7 +118,8 @@ export function configShapeProblems(conf: string, vocabulary: Vocabulary): strin
     const text = line.slice(indent.length);
     if (block === "top" && text.startsWith("#")) return;
     if (block === "addresses" || block === "unicast_peer" || block === "track_script") {
-      const ok = block === "addresses" ? ipWithPrefix(text) : block === "unicast_peer" ? ip(text) : NAME.test(text);
+      const ok =
+        block === "addresses" ? ipWithPrefix(text) : block === "unicast_peer" ? ip(text) : NAME.test(text);
       if (!ok) problems.push(`${at}: not an entry of ${block}`);
       return;
     }
@@ -126,7 +128,8 @@ export function configShapeProblems(conf: string, vocabulary: Vocabulary): strin
     const rest = restWords.join(" ");
     if (opener !== undefined) {
       const rule = OPENERS[block]?.[keyword];
-      if (rule === undefined || !rule[0](rest)) problems.push(`${at}: opens a block the renderer never opens in ${block}`);
+      if (rule === undefined || !rule[0](rest))
+        problems.push(`${at}: opens a block the renderer never opens in ${block}`);
       else stack.push(rule[1]);
       return;
     }
@@ -138,10 +141,12 @@ export function configShapeProblems(conf: string, vocabulary: Vocabulary): strin
     const legit =
       (block === "global_defs" && vocabulary.globalKeys.has(keyword)) ||
       (block === "vrrp_instance" && vocabulary.instanceKeys.has(keyword));
-    if (!legit) problems.push(`${at}: keyword ${JSON.stringify(keyword)} that no input asked for, in ${block}`);
+    if (!legit)
+      problems.push(`${at}: keyword ${JSON.stringify(keyword)} that no input asked for, in ${block}`);
     else if (!plainValue(rest)) problems.push(`${at}: value of ${keyword} holds keepalived syntax`);
   });
-  if (stack.length !== 1) problems.push(`end of file: ${stack.length - 1} block(s) left open (${stack.slice(1).join(", ")})`);
+  if (stack.length !== 1)
+    problems.push(`end of file: ${stack.length - 1} block(s) left open (${stack.slice(1).join(", ")})`);
   return problems;
 }
 
@@ -150,7 +155,9 @@ const KEYWORD = /^[a-z][a-z0-9_]*$/;
 /** The keywords a group and its Services ask for legitimately: verbatimConfig keys and verbatimconfig keys. */
 export function vocabularyOf(groupSpecs: unknown[], annotations: unknown[]): Vocabulary {
   const keysOf = (v: unknown): string[] =>
-    typeof v === "object" && v !== null && !Array.isArray(v) ? Object.keys(v).filter((k) => KEYWORD.test(k)) : [];
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.keys(v).filter((k) => KEYWORD.test(k))
+      : [];
   const globalKeys = new Set<string>();
   for (const spec of groupSpecs) {
     if (typeof spec === "object" && spec !== null)

@@ -83,14 +83,16 @@ export function expand(v: Json): Json {
   if ("$json" in v) return JSON.stringify(expand(v.$json ?? null));
   if (Array.isArray(v.$entries)) {
     const pairs = v.$entries.map((e) => (Array.isArray(e) ? e.map(expand) : []));
-    return fromEntries(pairs.map(([k, x]) => [String(k), x ?? null]));
+    return fromEntries(pairs.map(([k, x]) => [typeof k === "string" ? k : JSON.stringify(k), x ?? null]));
   }
   if (typeof v.$keys === "number") {
     const prefix = typeof v.prefix === "string" ? v.prefix : "key_";
     const value = expand(v.value ?? "1");
     return fromEntries(Array.from({ length: v.$keys }, (_, i) => [`${prefix}${i}`, value]));
   }
-  return fromEntries(Object.entries(v).map(([k, x]) => [k.startsWith("~/") ? ANNOTATION_PREFIX + k.slice(2) : k, expand(x)]));
+  return fromEntries(
+    Object.entries(v).map(([k, x]) => [k.startsWith("~/") ? ANNOTATION_PREFIX + k.slice(2) : k, expand(x)]),
+  );
 }
 
 const DELETE = (v: Json | undefined): boolean => isObject(v) && v.$delete === true;
@@ -100,7 +102,7 @@ export function merge(base: Json | undefined, patch: Json): Json {
   if (!isObject(base) || !isObject(patch) || DELETE(patch)) return structuredClone(patch);
   const out: JsonObject = structuredClone(base);
   for (const [k, v] of Object.entries(patch)) {
-    if (DELETE(v)) delete out[k];
+    if (DELETE(v)) Reflect.deleteProperty(out, k);
     else setOwn(out, k, merge(Object.hasOwn(out, k) ? out[k] : undefined, v));
   }
   return out;
@@ -118,7 +120,8 @@ const strings = (v: Json | undefined): string[] =>
 
 function toCase(file: string, id: string, raw: JsonObject): HostileCase {
   const expect = raw.expect;
-  if (expect !== "refused" && expect !== "accepted") throw new Error(`${id}: expect must be refused or accepted`);
+  if (expect !== "refused" && expect !== "accepted")
+    throw new Error(`${id}: expect must be refused or accepted`);
   if (expect === "refused" && (typeof raw.object !== "string" || typeof raw.field !== "string"))
     throw new Error(`${id}: a refused case names the object and the field of its diagnostic`);
   const c: HostileCase = {
@@ -147,7 +150,9 @@ function toCase(file: string, id: string, raw: JsonObject): HostileCase {
 export function loadCases(): HostileCase[] {
   const out: HostileCase[] = [];
   const dir = join(HOSTILE_DIR, "cases");
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
     const file = name.replace(/\.yaml$/, "");
     const entries = parse(readFileSync(join(dir, name), "utf8")) as unknown;
     if (!Array.isArray(entries)) throw new Error(`${name}: must be a list of cases`);
@@ -194,7 +199,8 @@ export interface CaseObjects {
 
 /** The objects a case is played with: the world with the case applied. */
 export function caseObjects(world: World, c: HostileCase): CaseObjects {
-  const hostileGroup = c.group === undefined ? structuredClone(world.hostileGroup) : merge(world.hostileGroup, c.group);
+  const hostileGroup =
+    c.group === undefined ? structuredClone(world.hostileGroup) : merge(world.hostileGroup, c.group);
   const kindOf = (o: JsonObject): Json | undefined => o.kind;
   const own = c.services.map((patch) => merge(world.serviceTemplate, patch));
   const copies = c.serviceCopies;
@@ -203,9 +209,13 @@ export function caseObjects(world: World, c: HostileCase): CaseObjects {
       ? own
       : own.flatMap((s) =>
           Array.from({ length: copies }, (_, i) => {
-            const copy = structuredClone(s) as { metadata?: { name?: Json } };
-            if (isObject(copy.metadata ?? null)) copy.metadata!.name = `${String(copy.metadata?.name)}-${i}`;
-            return copy as Json;
+            const copy = structuredClone(s);
+            const meta = isObject(copy) ? copy.metadata : undefined;
+            if (isObject(meta ?? null)) {
+              const m = meta as JsonObject;
+              m.name = `${typeof m.name === "string" ? m.name : JSON.stringify(m.name)}-${i}`;
+            }
+            return copy;
           }),
         );
   return {

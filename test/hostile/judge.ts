@@ -20,11 +20,21 @@ export interface Baseline {
   bystanders: string[];
 }
 
-const ips = (o: Outcome[] | undefined): string => (o ?? []).map((x) => x.ip).sort().join(",");
-const first = (s: string, n = 2): string => s.split("\n").filter((l) => l !== "").slice(0, n).join(" / ");
+const ips = (o: Outcome[] | undefined): string =>
+  (o ?? [])
+    .map((x) => x.ip)
+    .sort()
+    .join(",");
+const first = (s: string, n = 2): string =>
+  s
+    .split("\n")
+    .filter((l) => l !== "")
+    .slice(0, n)
+    .join(" / ");
 
 function matches(d: Diag, object: string | undefined, field: string | undefined): boolean {
-  const objectOk = object === undefined || (object.includes(" ") ? d.object === object : d.object.startsWith(`${object} `));
+  const objectOk =
+    object === undefined || (object.includes(" ") ? d.object === object : d.object.startsWith(`${object} `));
   return objectOk && (field === undefined || d.field.startsWith(field));
 }
 
@@ -33,7 +43,8 @@ function universal(o: Observation, baseline: Baseline, excused: boolean, tester:
   for (const crash of o.crashes) out.push(`crash: ${crash}`);
   for (const r of o.cli) {
     if (r.crash !== undefined) continue;
-    if (r.exitCode !== 0 && r.exitCode !== 2) out.push(`render --node ${r.node}: exit code ${r.exitCode}: ${first(r.stderr)}`);
+    if (r.exitCode !== 0 && r.exitCode !== 2)
+      out.push(`render --node ${r.node}: exit code ${r.exitCode}: ${first(r.stderr)}`);
     if (r.exitCode === 2 && !(OBJECT.test(r.stderr) && FIELD.test(r.stderr)))
       out.push(`render --node ${r.node}: exit 2 without naming object and field: ${first(r.stderr)}`);
   }
@@ -48,13 +59,18 @@ function universal(o: Observation, baseline: Baseline, excused: boolean, tester:
     if (tested.has(conf.text)) continue;
     tested.add(conf.text);
     const said = tester.problems(conf.text) ?? [];
-    if (said.length > 0) out.push(`keepalived --config-test (${conf.origin}): ${said.slice(0, 3).join(" / ")}`);
+    if (said.length > 0)
+      out.push(`keepalived --config-test (${conf.origin}): ${said.slice(0, 3).join(" / ")}`);
   }
   for (const d of o.diagnostics) {
     if (CONTROL.test(d.message) || CONTROL.test(d.field))
-      out.push(`diagnostic on ${d.object} holds a control character: ${JSON.stringify(`${d.field}: ${d.message}`.slice(0, 160))}`);
+      out.push(
+        `diagnostic on ${d.object} holds a control character: ${JSON.stringify(`${d.field}: ${d.message}`.slice(0, 160))}`,
+      );
     if (d.message.length > MAX_MESSAGE)
-      out.push(`diagnostic on ${d.object} ${d.field} is ${d.message.length} characters long (an Event holds ${MAX_MESSAGE})`);
+      out.push(
+        `diagnostic on ${d.object} ${d.field} is ${d.message.length} characters long (an Event holds ${MAX_MESSAGE})`,
+      );
   }
   // Every announced IP is rendered on the node said to hold it.
   for (const [svc, outcomes] of o.announced) {
@@ -62,7 +78,9 @@ function universal(o: Observation, baseline: Baseline, excused: boolean, tester:
     for (const a of outcomes) {
       if (a.node === undefined) continue;
       if (o.renderRefused.includes(`${group} ${a.node}`)) continue;
-      const conf = o.configs.find((c) => c.origin.startsWith("planCluster") && c.groupKey === group && c.node === a.node);
+      const conf = o.configs.find(
+        (c) => c.origin.startsWith("planCluster") && c.groupKey === group && c.node === a.node,
+      );
       if (conf === undefined || !renderedVips(conf.text).includes(a.ip))
         out.push(`Service ${svc}: ${a.ip} announced on ${a.node} but not in that node's config`);
     }
@@ -80,7 +98,9 @@ function universal(o: Observation, baseline: Baseline, excused: boolean, tester:
       if (run?.exitCode === 0 && !renderedVips(run.stdout).includes(a.ip))
         out.push(`bystander ${b}: ${a.ip} missing from render --node ${a.node}`);
       if (run !== undefined && run.exitCode !== 0)
-        out.push(`bystander ${b}: render --node ${a.node} exits ${run.exitCode ?? "by crashing"}, so ${a.ip} is not rendered`);
+        out.push(
+          `bystander ${b}: render --node ${a.node} exits ${run.exitCode ?? "by crashing"}, so ${a.ip} is not rendered`,
+        );
     }
   }
   return out;
@@ -109,13 +129,18 @@ function expectation(c: HostileCase, o: Observation): string[] {
     for (const r of c.otherGroup === true ? [] : o.cli) {
       if (r.crash !== undefined) continue;
       if (!groupObject && r.exitCode !== 0)
-        out.push(`refused: render --node ${r.node} exits ${r.exitCode}, so the other Services are not rendered: ${first(r.stderr)}`);
+        out.push(
+          `refused: render --node ${r.node} exits ${r.exitCode}, so the other Services are not rendered: ${first(r.stderr)}`,
+        );
       else if (!(r.stderr.includes(objectName(c.object)) && r.stderr.includes(c.field ?? "")))
-        out.push(`refused: render --node ${r.node} does not name ${c.object ?? ""} ${c.field ?? ""}: ${first(r.stderr) || "(silent)"}`);
+        out.push(
+          `refused: render --node ${r.node} does not name ${c.object ?? ""} ${c.field ?? ""}: ${first(r.stderr) || "(silent)"}`,
+        );
     }
   } else {
     for (const r of o.cli)
-      if (r.crash === undefined && r.exitCode !== 0) out.push(`accepted: render --node ${r.node} exits ${r.exitCode}: ${first(r.stderr)}`);
+      if (r.crash === undefined && r.exitCode !== 0)
+        out.push(`accepted: render --node ${r.node} exits ${r.exitCode}: ${first(r.stderr)}`);
     for (const d of o.diagnostics) {
       const onCase =
         (d.object === "KeepalivedGroup kao/hostile" && d.severity === "Error") ||
@@ -129,31 +154,40 @@ function expectation(c: HostileCase, o: Observation): string[] {
     const where = o.configs.filter((x) => renderedVips(x.text).includes(ip)).map((x) => x.origin);
     const by = [...o.announced].filter(([, a]) => a.some((x) => x.ip === ip)).map(([k]) => k);
     if (where.length > 0 || by.length > 0)
-      out.push(`forbidden VIP ${ip} announced (for ${by.join(", ") || "?"}) and rendered in ${where.join(", ") || "no config"}`);
+      out.push(
+        `forbidden VIP ${ip} announced (for ${by.join(", ") || "?"}) and rendered in ${where.join(", ") || "no config"}`,
+      );
   }
   for (const ip of c.vips) {
-    if (!cliConfigs.some((x) => renderedVips(x.text).includes(ip))) out.push(`VIP ${ip} is not rendered by render`);
+    if (!cliConfigs.some((x) => renderedVips(x.text).includes(ip)))
+      out.push(`VIP ${ip} is not rendered by render`);
   }
   for (const line of c.lines) {
-    if (!o.configs.some((x) => x.text.split("\n").some((l) => l.trim() === line))) out.push(`no config has the line ${JSON.stringify(line)}`);
+    if (!o.configs.some((x) => x.text.split("\n").some((l) => l.trim() === line)))
+      out.push(`no config has the line ${JSON.stringify(line)}`);
   }
   if (c.maxDiagnostics !== undefined) {
     const on = o.diagnostics.filter((d) => matches(d, c.object, undefined)).length;
-    if (on > c.maxDiagnostics) out.push(`${on} diagnostics on ${c.object ?? "the case"} (at most ${c.maxDiagnostics})`);
+    if (on > c.maxDiagnostics)
+      out.push(`${on} diagnostics on ${c.object ?? "the case"} (at most ${c.maxDiagnostics})`);
     for (const r of o.cli) {
       const lines = r.stderr.split("\n").filter((l) => l.includes(c.object ?? "")).length;
-      if (lines > c.maxDiagnostics) out.push(`render --node ${r.node} prints ${lines} lines about ${c.object ?? "the case"}`);
+      if (lines > c.maxDiagnostics)
+        out.push(`render --node ${r.node} prints ${lines} lines about ${c.object ?? "the case"}`);
     }
   }
   return out;
 }
 
-export function judge(c: HostileCase, o: Observation, baseline: Baseline, tester: CachedConfigTest): string[] {
+export function judge(
+  c: HostileCase,
+  o: Observation,
+  baseline: Baseline,
+  tester: CachedConfigTest,
+): string[] {
   // A group refused as a whole announces nothing, so its own bystander is excused.
   const wholeGroupRefused =
-    c.expect === "refused" &&
-    wholeGroupObject(c.object) &&
-    o.cli.every((r) => r.exitCode === 2);
+    c.expect === "refused" && wholeGroupObject(c.object) && o.cli.every((r) => r.exitCode === 2);
   const excused = c.excuseBystander === true || wholeGroupRefused;
   return [...universal(o, baseline, excused, tester), ...expectation(c, o)];
 }

@@ -88,22 +88,27 @@ const toDiag = (d: DiagLike): Diag => ({
 const errorText = (err: unknown): string =>
   err instanceof Error ? `${err.name}: ${err.message.split("\n")[0] ?? ""}` : `thrown ${JSON.stringify(err)}`;
 
-type Obj = { metadata?: { name?: unknown; namespace?: unknown; annotations?: Record<string, unknown> } };
+type Obj = { metadata?: { name?: unknown; namespace?: unknown; annotations?: unknown } };
 const metaOf = (o: unknown): Obj["metadata"] =>
-  typeof o === "object" && o !== null ? (o as Obj).metadata ?? undefined : undefined;
+  typeof o === "object" && o !== null ? ((o as Obj).metadata ?? undefined) : undefined;
 const keyOf = (o: unknown): string => {
   const m = metaOf(o);
   return `${typeof m?.namespace === "string" ? m.namespace : "default"}/${typeof m?.name === "string" ? m.name : ""}`;
 };
 const annotation = (o: unknown, name: string): unknown => {
   const a = metaOf(o)?.annotations;
-  return typeof a === "object" && a !== null ? a[name] : undefined;
+  return typeof a === "object" && a !== null ? (a as Record<string, unknown>)[name] : undefined;
 };
 
 /** Multi-document YAML of JSON documents, as a user might write them. */
-const documents = (objects: unknown[]): string => objects.map((o) => JSON.stringify(o)).join("\n---\n") + "\n";
+const documents = (objects: unknown[]): string =>
+  objects.map((o) => JSON.stringify(o)).join("\n---\n") + "\n";
 
-async function runCli(files: { group: string; services: string; nodes: string }, node: string, password?: string): Promise<CliRun> {
+async function runCli(
+  files: { group: string; services: string; nodes: string },
+  node: string,
+  password?: string,
+): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const io = {
@@ -111,7 +116,17 @@ async function runCli(files: { group: string; services: string; nodes: string },
     stderr: { write: (s: string) => (stderr += s) },
     env: {},
   };
-  const args = ["render", "--group", files.group, "--services", files.services, "--nodes", files.nodes, "--node", node];
+  const args = [
+    "render",
+    "--group",
+    files.group,
+    "--services",
+    files.services,
+    "--nodes",
+    files.nodes,
+    "--node",
+    node,
+  ];
   if (password !== undefined) args.push(`--password=${password}`);
   try {
     const exitCode = await main(args, io);
@@ -135,12 +150,21 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
   const dir = mkdtempSync(join(tmpdir(), "kao-hostile-"));
   const cli: CliRun[] = [];
   try {
-    const files = { group: join(dir, "group.yaml"), services: join(dir, "services.yaml"), nodes: join(dir, "nodes.yaml") };
+    const files = {
+      group: join(dir, "group.yaml"),
+      services: join(dir, "services.yaml"),
+      nodes: join(dir, "nodes.yaml"),
+    };
     const worldOther = new Set(
-      world.objects.filter((o) => o.kind === "Service" && annotation(o, GROUP_ANNOTATION) !== "kao/hostile").map(keyOf),
+      world.objects
+        .filter((o) => o.kind === "Service" && annotation(o, GROUP_ANNOTATION) !== "kao/hostile")
+        .map(keyOf),
     );
     writeFileSync(files.group, documents([objects.hostileGroup]));
-    writeFileSync(files.services, documents(objects.services.filter((s, i) => i < objects.caseServices || !worldOther.has(keyOf(s)))));
+    writeFileSync(
+      files.services,
+      documents(objects.services.filter((s, i) => i < objects.caseServices || !worldOther.has(keyOf(s)))),
+    );
     writeFileSync(files.nodes, documents(objects.nodes));
     for (const node of CLI_NODES) {
       const run = await runCli(files, node, c.password);
@@ -165,17 +189,28 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
     }
     for (const sp of plan.services) {
       diagnostics.push(...sp.diagnostics.map(toDiag));
-      announced.set(sp.key, sp.announced.map((a) => (a.node === undefined ? { ip: a.ip } : { ip: a.ip, node: a.node })));
+      announced.set(
+        sp.key,
+        sp.announced.map((a) => (a.node === undefined ? { ip: a.ip } : { ip: a.ip, node: a.node })),
+      );
       serviceGroup.set(sp.key, sp.groupKey);
     }
     for (const gp of plan.groups) {
       diagnostics.push(...gp.diagnostics.map(toDiag));
       for (const n of gp.nodes) {
-        const ctx: Parameters<typeof renderKeepalivedConf>[1] = { node: n.name, interface: gp.group.interface ?? "eth0" };
+        const ctx: Parameters<typeof renderKeepalivedConf>[1] = {
+          node: n.name,
+          interface: gp.group.interface ?? "eth0",
+        };
         if (c.password !== undefined) ctx.password = c.password;
         try {
           const text = renderKeepalivedConf(gp, ctx);
-          configs.push({ origin: `planCluster ${gp.group.key} ${n.name}`, groupKey: gp.group.key, node: n.name, text });
+          configs.push({
+            origin: `planCluster ${gp.group.key} ${n.name}`,
+            groupKey: gp.group.key,
+            node: n.name,
+            text,
+          });
         } catch (err) {
           const field = (err as { field?: unknown }).field;
           if (err instanceof Error && err.name === "RenderError" && typeof field === "string") {
@@ -192,7 +227,9 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
     crashes.push(`planCluster: ${errorText(err)}`);
   }
 
-  const specs = objects.groups.map((g) => (typeof g === "object" && g !== null ? (g as { spec?: unknown }).spec : undefined));
+  const specs = objects.groups.map((g) =>
+    typeof g === "object" && g !== null ? (g as { spec?: unknown }).spec : undefined,
+  );
   return {
     crashes,
     diagnostics,
@@ -202,7 +239,10 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
     serviceGroup,
     invalidGroups,
     renderRefused,
-    vocabulary: vocabularyOf(specs, objects.services.map((s) => annotation(s, VERBATIM_ANNOTATION))),
+    vocabulary: vocabularyOf(
+      specs,
+      objects.services.map((s) => annotation(s, VERBATIM_ANNOTATION)),
+    ),
     caseServices: objects.services.slice(0, objects.caseServices).map(keyOf),
   };
 }

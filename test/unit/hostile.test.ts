@@ -54,24 +54,31 @@ describe("hostile corpus", () => {
   });
 
   for (const c of cases) {
-    it(c.knownDefect === undefined ? c.id : `${c.id} (known defect ${c.knownDefect})`, { timeout: 60_000 }, async () => {
-      const o = await playCase(world, c);
-      const failures = judge(c, o, baseline, tester);
-      const entry: ReportEntry = {
-        id: c.id,
-        failures,
-        render: o.cli.map((r) => `${r.node}: ${r.crash ?? `exit ${r.exitCode}`}: ${r.stderr.split("\n")[0]?.slice(0, 300) ?? ""}`),
-      };
-      if (c.knownDefect !== undefined) entry.knownDefect = c.knownDefect;
-      report.push(entry);
-      if (c.knownDefect === undefined) {
-        assert.deepEqual(failures, [], `${c.id}: ${c.about}`);
-      } else {
-        assert.ok(
-          failures.length > 0,
-          `${c.id} passes every check now: remove its knownDefect marker ("${c.knownDefect}")`,
-        );
-      }
-    });
+    it(
+      c.knownDefect === undefined ? c.id : `${c.id} (known defect ${c.knownDefect})`,
+      { timeout: 60_000 },
+      async () => {
+        const o = await playCase(world, c);
+        const failures = judge(c, o, baseline, tester);
+        const entry: ReportEntry = {
+          id: c.id,
+          failures,
+          render: o.cli.map(
+            (r) =>
+              `${r.node}: ${r.crash ?? `exit ${r.exitCode}`}: ${r.stderr.split("\n")[0]?.slice(0, 300) ?? ""}`,
+          ),
+        };
+        if (c.knownDefect !== undefined) entry.knownDefect = c.knownDefect;
+        report.push(entry);
+        if (c.knownDefect === undefined) {
+          assert.deepEqual(failures, [], `${c.id}: ${c.about}`);
+        } else {
+          assert.ok(
+            failures.length > 0,
+            `${c.id} passes every check now: remove its knownDefect marker ("${c.knownDefect}")`,
+          );
+        }
+      },
+    );
   }
 });
