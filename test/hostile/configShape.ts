@@ -24,7 +24,7 @@ export const MAX_LINE = 1023;
 const INDENT = "    ";
 /** Characters keepalived treats as syntax: inside a value they would open or close something. */
 // eslint-disable-next-line no-control-regex
-const SYNTAX = /[{}"'#!\\]|[\x00-\x1f\x7f]/;
+const SYNTAX = /[{}"'#!\\]|[\x00-\x08\x0a-\x1f\x7f]/;
 const NUMBER = /^\d+$/;
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const INSTANCE_NAME = /^(node_[a-z0-9.-]+|service_[a-z0-9-]+_[a-z0-9-]+)_ipv[46]$/;

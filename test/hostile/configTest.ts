@@ -2,6 +2,9 @@
 // keepalived calls of a fuzz run; once a run has failed, shrinking may check as many as it needs.
 import { ConfigTester } from "../support/keepalived.js";
 
+const MISSING_INTERFACE =
+  /interface \S+ for vrrp_instance \S+ doesn't exist|^Non-existent interface specified/;
+
 export class CachedConfigTest {
   private readonly tester = new ConfigTester();
   private readonly seen = new Map<string, string[]>();
@@ -11,7 +14,7 @@ export class CachedConfigTest {
   skipped = 0;
   unlimited = false;
 
-  constructor(private readonly budget = Infinity) {}
+  constructor(public budget = Infinity) {}
 
   /**
    * What keepalived said about the config: its output lines and a non-zero exit code; [] when it accepted
@@ -26,7 +29,10 @@ export class CachedConfigTest {
     }
     this.calls++;
     const r = this.tester.check(conf, "hostile.conf");
-    const out = r.exitCode === 0 ? r.output : [...r.output, `exit code ${r.exitCode}`];
+    // The test namespace has eth0 only: a well-formed name of a NIC it lacks is the node's business.
+    const output = r.output.filter((l) => !MISSING_INTERFACE.test(l));
+    const onlyMissing = output.length === 0 && r.output.length > 0;
+    const out = r.exitCode === 0 || onlyMissing ? output : [...output, `exit code ${r.exitCode}`];
     this.seen.set(conf, out);
     return out;
   }

@@ -226,3 +226,23 @@ export function caseObjects(world: World, c: HostileCase): CaseObjects {
     nodes: [...world.objects.filter((o) => kindOf(o) === "Node"), ...c.nodes],
   };
 }
+
+/** A case made of objects only, with no expectation of its own: the world, or a fuzzed input in it. */
+export function plainCase(
+  id: string,
+  parts: Partial<Pick<HostileCase, "group" | "services" | "nodes" | "password">> = {},
+): HostileCase {
+  const c: HostileCase = {
+    id,
+    about: "",
+    services: parts.services ?? [],
+    nodes: parts.nodes ?? [],
+    expect: "accepted",
+    forbiddenVips: [],
+    vips: [],
+    lines: [],
+  };
+  if (parts.group !== undefined) c.group = parts.group;
+  if (parts.password !== undefined) c.password = parts.password;
+  return c;
+}

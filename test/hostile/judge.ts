@@ -38,7 +38,13 @@ function matches(d: Diag, object: string | undefined, field: string | undefined)
   return objectOk && (field === undefined || d.field.startsWith(field));
 }
 
-function universal(o: Observation, baseline: Baseline, excused: boolean, tester: CachedConfigTest): string[] {
+/** The checks every played input must pass, whatever it is: the fuzz properties use these alone. */
+export function universal(
+  o: Observation,
+  baseline: Baseline,
+  excused: boolean,
+  tester: CachedConfigTest,
+): string[] {
   const out: string[] = [];
   for (const crash of o.crashes) out.push(`crash: ${crash}`);
   for (const r of o.cli) {
@@ -63,6 +69,10 @@ function universal(o: Observation, baseline: Baseline, excused: boolean, tester:
       out.push(`keepalived --config-test (${conf.origin}): ${said.slice(0, 3).join(" / ")}`);
   }
   for (const d of o.diagnostics) {
+    if (d.field === "" || !/^(KeepalivedGroup|Service|Node|Secret) /.test(d.object))
+      out.push(
+        `diagnostic that names no object or field: ${d.object} ${JSON.stringify(d.field)}: ${d.message.slice(0, 160)}`,
+      );
     if (CONTROL.test(d.message) || CONTROL.test(d.field))
       out.push(
         `diagnostic on ${d.object} holds a control character: ${JSON.stringify(`${d.field}: ${d.message}`.slice(0, 160))}`,
