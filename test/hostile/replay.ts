@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
-import type { ClusterSnapshot } from "../../src/core/objects.js";
 import { planCluster } from "../../src/core/plan.js";
 import { renderKeepalivedConf } from "../../src/render/keepalivedConf.js";
 import { vocabularyOf, type Vocabulary } from "./configShape.js";
@@ -180,7 +179,7 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
   // 2. The planner and the renderer, with the world's other group beside the hostile one.
   const snapshot = JSON.parse(
     JSON.stringify({ groups: objects.groups, services: objects.services, nodes: objects.nodes }),
-  ) as ClusterSnapshot;
+  ) as Parameters<typeof planCluster>[0];
   try {
     const plan = planCluster(snapshot);
     for (const g of plan.invalidGroups) {
