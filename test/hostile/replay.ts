@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { planCluster } from "../../src/core/plan.js";
 import { renderKeepalivedConf } from "../../src/render/keepalivedConf.js";
+import { planV1 } from "../../src/render/planCodec.js";
 import { vocabularyOf, type Vocabulary } from "./configShape.js";
 import { ANNOTATION_PREFIX, caseObjects, type HostileCase, type World } from "./corpus.js";
 
@@ -203,7 +204,7 @@ export async function playCase(world: World, c: HostileCase): Promise<Observatio
         };
         if (c.password !== undefined) ctx.password = c.password;
         try {
-          const text = renderKeepalivedConf(gp, ctx);
+          const text = renderKeepalivedConf(planV1(gp), ctx);
           configs.push({
             origin: `planCluster ${gp.group.key} ${n.name}`,
             groupKey: gp.group.key,
