@@ -1,0 +1,128 @@
+// The whole product for the network faults: a real control plane, three node namespaces and a client on a
+// bridge, the controller and one API-following agent per node as their own processes, each kept running by
+// a supervisor (the kubelet's part), and a KeepalivedGroup with Fast VRRP timing and a pool on the lab's
+// subnet. stop() removes all of it, whatever state a failed test left.
+import { join } from "node:path";
+import { createLab, type Lab, type LabNode } from "../../../src/lab/netns.js";
+import { settledHolder } from "../../../src/lab/failover.js";
+import { waitFor } from "../../../src/lab/wait.js";
+import { apply, eventually } from "../../support/kube.js";
+import {
+  APPS_NS,
+  applyNode,
+  groupManifest,
+  lbService,
+  replicaKubeconfig,
+  startFaultCluster,
+  type FaultCluster,
+} from "./cluster.js";
+import { ingressIps, type ServiceLike } from "./invariants.js";
+import { killKeepalived, partitionNodes } from "./net.js";
+import { logged, startAgent, startController, stopAll, Supervised } from "./operator.js";
+
+export const NET_GROUP = "net";
+/** The group's advert interval (vrrp.timing Fast). */
+export const ADVERT_MS = 100;
+
+export interface NetCluster extends FaultCluster {
+  lab: Lab;
+  controller: Supervised;
+  /** Node name → its agent, restarted when it exits. */
+  agents: Map<string, Supervised>;
+  stop(): Promise<void>;
+}
+
+export async function startNetCluster(): Promise<NetCluster> {
+  const c = await startFaultCluster();
+  let lab: Lab | undefined;
+  const agents = new Map<string, Supervised>();
+  let controller: Supervised | undefined;
+  const stop = async (): Promise<void> => {
+    await Promise.all([...agents.values()].map((a) => a.stop("SIGTERM")));
+    await controller?.stop("SIGTERM");
+    await stopAll();
+    if (lab !== undefined) {
+      await partitionNodes(lab, false).catch(() => undefined);
+      for (const n of lab.nodes) await killKeepalived(n).catch(() => 0);
+      await lab.cleanup();
+    }
+    await c.cp.stop();
+  };
+  try {
+    const l = await createLab(3);
+    lab = l;
+    for (const n of l.nodes) await applyNode(c.admin, n.name, n.ip);
+    await apply(
+      c.admin,
+      groupManifest(NET_GROUP, {
+        vrrp: { timing: "Fast" },
+        addressPools: [{ name: "lab", addresses: ["198.18.0.200-198.18.0.250"] }],
+      }),
+    );
+    const kubeconfig = await replicaKubeconfig(c, "net");
+    controller = new Supervised(() => startController({ kubeconfig, identity: "net" }), 1000);
+    await controller.run();
+    for (const node of l.nodes) {
+      const agent = new Supervised(
+        () =>
+          startAgent({
+            group: NET_GROUP,
+            node,
+            kubeconfig: c.agentKubeconfig,
+            stateDir: join(l.dir, node.name),
+          }),
+        1000,
+      );
+      agents.set(node.name, agent);
+      await agent.run();
+    }
+    for (const [name, agent] of agents)
+      await waitFor(
+        `${name}'s agent to start keepalived`,
+        () => Promise.resolve(logged(agent.current!, "keepalived started").length > 0 ? true : undefined),
+        60_000,
+        50,
+      );
+    return { ...c, lab: l, controller, agents, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Creates a Service of the group and waits for its IP to be published and held by one node. */
+export async function publish(c: NetCluster, name: string): Promise<{ ip: string; holder: string }> {
+  await apply(c.admin, lbService(name, NET_GROUP));
+  const ip = await eventually(
+    `${name} to get an IP`,
+    async () =>
+      ingressIps(
+        await c.admin.request<ServiceLike>("GET", `/api/v1/namespaces/${APPS_NS}/services/${name}`),
+      )[0],
+    60_000,
+    50,
+  );
+  return { ip, holder: await settledHolder(c.lab, ip, 30_000) };
+}
+
+export function nodeNamed(c: NetCluster, name: string): LabNode {
+  const node = c.lab.nodes.find((n) => n.name === name);
+  if (node === undefined) throw new Error(`no lab node ${name}`);
+  return node;
+}
+
+/** Waits until the agent of `node` has been restarted since `before` incarnations and has started. */
+export async function agentRestarted(c: NetCluster, node: string, before: number): Promise<void> {
+  const agent = c.agents.get(node)!;
+  await waitFor(
+    `${node}'s agent to be restarted`,
+    () =>
+      Promise.resolve(
+        agent.incarnations.length > before && logged(agent.current!, "agent started").length > 0
+          ? true
+          : undefined,
+      ),
+    30_000,
+    20,
+  );
+}
