@@ -10,7 +10,7 @@ import { sleep, waitFor } from "../../src/lab/wait.js";
 import { del, get } from "../support/kube.js";
 import { clientNeighbour, nodeMac } from "../support/netns.js";
 import { applyNode, lbService } from "./support/cluster.js";
-import { holderStats, ingressIps, type ServiceLike } from "./support/invariants.js";
+import { holderStats, ingressIps, mastersAt, type ServiceLike } from "./support/invariants.js";
 import { holdersNow, keepalivedsOn, killKeepalived, partitionNodes, sampleHolders } from "./support/net.js";
 import {
   ADVERT_MS,
@@ -19,6 +19,7 @@ import {
   nodeNamed,
   publish,
   startNetCluster,
+  vrrpHistory,
   type NetCluster,
 } from "./support/netCluster.js";
 import { logged } from "./support/operator.js";
@@ -136,11 +137,15 @@ describe("faults on the nodes, with agents and keepalived in namespaces", { time
       const afterHeal = await holdersNow(c!.lab, ip);
       await sleep(1000);
       const samples = await sampler.stop();
+      const shared = [...mastersAt(vrrpHistory(c!), healedAt + 2 * ADVERT_MS).entries()].filter(
+        ([, nodes]) => nodes.length > 1,
+      );
       const during = holderStats(samples.filter((s) => s.at < healedAt));
       const lastMulti = samples.filter((s) => s.holders.length > 1 && s.at >= healedAt).at(-1)?.at;
       console.log(
         `# fault: partition between nodes: holders during the partition max ${during.max} (${split.join(", ")} at first); ` +
-          `holders ${2 * ADVERT_MS} ms (2 adverts) after healing ${afterHeal.length} (${afterHeal.join(", ")}); ` +
+          `holders ${2 * ADVERT_MS} ms (2 adverts) after healing ${afterHeal.length} (${afterHeal.join(", ")}), ` +
+          `instances with two MASTERs then by the agents' reports ${shared.length}; ` +
           (lastMulti === undefined
             ? "no sample with two or more holders after healing"
             : `last sample with two or more holders ${lastMulti - healedAt} ms after healing`),

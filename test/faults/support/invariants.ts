@@ -171,3 +171,33 @@ export function holderStats(samples: readonly HolderSample[]): HolderStats {
     none: samples.filter((s) => s.holders.length === 0).length,
   };
 }
+
+/** A VRRP state an agent reported for one of its instances; UNKNOWN when its agent died. */
+export interface VrrpTransition {
+  at: number;
+  node: string;
+  instance: string;
+  state: string;
+}
+
+/** Transitions within [from, to). */
+export function transitionsBetween(
+  history: readonly VrrpTransition[],
+  from: number,
+  to: number,
+): VrrpTransition[] {
+  return history.filter((t) => t.at >= from && t.at < to);
+}
+
+/** Instance → the nodes whose last reported state at time `at` was MASTER (instances with any). */
+export function mastersAt(history: readonly VrrpTransition[], at: number): Map<string, string[]> {
+  const last = new Map<string, VrrpTransition>();
+  for (const t of [...history].sort((a, b) => a.at - b.at)) {
+    if (t.at > at) break;
+    last.set(`${t.instance}\u0000${t.node}`, t);
+  }
+  const masters = new Map<string, string[]>();
+  for (const t of last.values())
+    if (t.state === "MASTER") masters.set(t.instance, [...(masters.get(t.instance) ?? []), t.node].sort());
+  return masters;
+}

@@ -16,7 +16,7 @@ import {
   startFaultCluster,
   type FaultCluster,
 } from "./cluster.js";
-import { ingressIps, type ServiceLike } from "./invariants.js";
+import { ingressIps, type ServiceLike, type VrrpTransition } from "./invariants.js";
 import { killKeepalived, partitionNodes } from "./net.js";
 import { logged, startAgent, startController, stopAll, Supervised } from "./operator.js";
 
@@ -32,7 +32,12 @@ export interface NetCluster extends FaultCluster {
   stop(): Promise<void>;
 }
 
-export async function startNetCluster(): Promise<NetCluster> {
+export interface NetClusterOptions {
+  /** The controller's --lease-duration, --renew-deadline, --retry-period (s); default 3, 2, 0.5. */
+  lease?: [number, number, number];
+}
+
+export async function startNetCluster(opts: NetClusterOptions = {}): Promise<NetCluster> {
   const c = await startFaultCluster();
   let lab: Lab | undefined;
   const agents = new Map<string, Supervised>();
@@ -60,7 +65,8 @@ export async function startNetCluster(): Promise<NetCluster> {
       }),
     );
     const kubeconfig = await replicaKubeconfig(c, "net");
-    controller = new Supervised(() => startController({ kubeconfig, identity: "net" }), 1000);
+    const flags = { kubeconfig, identity: "net", ...(opts.lease === undefined ? {} : { lease: opts.lease }) };
+    controller = new Supervised(() => startController(flags), 1000);
     await controller.run();
     for (const node of l.nodes) {
       const agent = new Supervised(
@@ -125,4 +131,26 @@ export async function agentRestarted(c: NetCluster, node: string, before: number
     30_000,
     20,
   );
+}
+
+/**
+ * Every VRRP transition the agents reported ("vrrp state" log lines, all incarnations), in time order; when an
+ * agent died, its instances turn UNKNOWN at that moment (it no longer reports what its keepalived does).
+ */
+export function vrrpHistory(c: NetCluster): VrrpTransition[] {
+  const out: VrrpTransition[] = [];
+  for (const [node, agent] of c.agents) {
+    for (const p of agent.incarnations) {
+      const instances = new Set<string>();
+      for (const l of logged(p, "vrrp state")) {
+        const instance = String(l.instance);
+        instances.add(instance);
+        out.push({ at: Date.parse(String(l.time)), node, instance, state: String(l.state) });
+      }
+      const exit = p.exitedAt();
+      if (exit !== undefined)
+        for (const instance of instances) out.push({ at: exit, node, instance, state: "UNKNOWN" });
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
 }

@@ -17,6 +17,8 @@ export interface OperatorProcess {
   /** stderr, one entry per line. */
   readonly lines: string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** When it exited (ms since the epoch); undefined while it runs. */
+  exitedAt(): number | undefined;
   running(): boolean;
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -36,8 +38,10 @@ function spawnOperator(name: string, args: string[]): OperatorProcess {
     lines.push(...parts);
     if (process.env.KAO_E2E_VERBOSE === "1") for (const l of parts) process.stderr.write(`[${name}] ${l}\n`);
   });
+  let exitedAt: number | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => {
+      exitedAt = Date.now();
       resolve({ code, signal });
     });
   });
@@ -48,6 +52,7 @@ function spawnOperator(name: string, args: string[]): OperatorProcess {
     pid: child.pid ?? 0,
     lines,
     exited,
+    exitedAt: () => exitedAt,
     running,
     kill: async (signal = "SIGKILL") => {
       if (!running()) return;

@@ -43,10 +43,20 @@ export function recordWatch<T extends Meta>(
   const synced = new Promise<void>((r) => (resolveSynced = r));
   const state = { lists: 0 };
   const stopped = (): boolean => abort.signal.aborted;
+  // One short-lived signal per request, aborted with the recorder: the client adds an abort listener to the
+  // signal of each request, and a long-lived one would collect them (MaxListenersExceededWarning).
+  let current = new AbortController();
+  abort.signal.addEventListener("abort", () => {
+    current.abort();
+  });
+  const perRequest = (): AbortSignal => {
+    current = new AbortController();
+    return current.signal;
+  };
   const run = async (): Promise<void> => {
     while (!stopped()) {
       try {
-        const listed = await client.request<Listed<T>>("GET", path, { query, signal: abort.signal });
+        const listed = await client.request<Listed<T>>("GET", path, { query, signal: perRequest() });
         state.lists++;
         const at = Date.now();
         for (const object of listed.items) events.push({ at, type: "LIST", object });
@@ -57,7 +67,7 @@ export function recordWatch<T extends Meta>(
             client,
             path,
             { ...query, resourceVersion: rv },
-            abort.signal,
+            perRequest(),
             (e) => {
               rv = versionOf(e.object) ?? rv;
               if (e.type !== "BOOKMARK") events.push({ at: Date.now(), type: e.type, object: e.object });
