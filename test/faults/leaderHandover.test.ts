@@ -131,7 +131,7 @@ describe("fault: the leader SIGSTOPped under load, two replicas", { timeout: 420
     );
     for (const w of outside.slice(0, 10))
       console.log(
-        `#   ${w.writer} ${w.verb} ${w.object} → ${w.code}, ${w.at - moved} ms after the lease moved`,
+        `#   ${w.writer} ${w.verb} ${w.object} → ${w.code}, ${Math.round(w.at - moved)} ms after the lease moved`,
       );
     for (const ch of ip.slice(0, 5))
       console.log(`#   IP change: ${ch.service} ${ch.from.join(",")} → ${ch.to.join(",") || "(none)"}`);

@@ -18,6 +18,7 @@ import {
   NET_GROUP,
   nodeNamed,
   publish,
+  resetNodeIfBroken,
   startNetCluster,
   vrrpHistory,
   type NetCluster,
@@ -66,6 +67,8 @@ describe("faults on the nodes, with agents and keepalived in namespaces", { time
       await ping.stop();
       await sampler.stop();
       await del(c!.admin, lbService("agent-kill", NET_GROUP));
+      // A second keepalived left behind would hold this test's VIP into the next tests.
+      await resetNodeIfBroken(c!, holder);
     }
   });
 
@@ -113,6 +116,7 @@ describe("faults on the nodes, with agents and keepalived in namespaces", { time
       await ping.stop();
       await sampler.stop();
       await del(c!.admin, lbService("all-kill", NET_GROUP));
+      await resetNodeIfBroken(c!, holder);
     }
   });
 

@@ -3,7 +3,8 @@
 // a supervisor (the kubelet's part), and a KeepalivedGroup with Fast VRRP timing and a pool on the lab's
 // subnet. stop() removes all of it, whatever state a failed test left.
 import { join } from "node:path";
-import { createLab, type Lab, type LabNode } from "../../../src/lab/netns.js";
+import { parseIpAddrJson } from "../../../src/agent/addresses.js";
+import { createLab, ip as runIp, NODE_IFACE, type Lab, type LabNode } from "../../../src/lab/netns.js";
 import { settledHolder } from "../../../src/lab/failover.js";
 import { waitFor } from "../../../src/lab/wait.js";
 import { apply, eventually } from "../../support/kube.js";
@@ -17,7 +18,7 @@ import {
   type FaultCluster,
 } from "./cluster.js";
 import { ingressIps, type ServiceLike, type VrrpTransition } from "./invariants.js";
-import { killKeepalived, partitionNodes } from "./net.js";
+import { keepalivedsOn, killKeepalived, partitionNodes } from "./net.js";
 import { logged, startAgent, startController, stopAll, Supervised } from "./operator.js";
 
 export const NET_GROUP = "net";
@@ -153,4 +154,29 @@ export function vrrpHistory(c: NetCluster): VrrpTransition[] {
     }
   }
   return out.sort((a, b) => a.at - b.at);
+}
+
+/**
+ * Puts a node back to a clean state after a test that may have left it broken (e.g. a second keepalived):
+ * SIGKILLs its agent and every keepalived there, removes every VIP (/32, /128) from its interface, and waits
+ * for the supervisor's restarted agent to run keepalived again. Does nothing when it runs one keepalived.
+ */
+export async function resetNodeIfBroken(c: NetCluster, name: string): Promise<boolean> {
+  const node = nodeNamed(c, name);
+  if ((await keepalivedsOn(node)).length === 1) return false;
+  const agent = c.agents.get(name)!;
+  const before = agent.incarnations.length;
+  await agent.current?.kill("SIGKILL");
+  await killKeepalived(node);
+  const addrs = parseIpAddrJson(await runIp("-n", node.ns, "-j", "addr", "show", "dev", NODE_IFACE));
+  for (const a of addrs.filter((x) => x.prefix === 32 || x.prefix === 128))
+    await runIp("-n", node.ns, "addr", "del", `${a.ip}/${a.prefix}`, "dev", NODE_IFACE).catch(() => "");
+  await agentRestarted(c, name, before);
+  await waitFor(
+    `${name}'s agent to start keepalived again`,
+    async () => ((await keepalivedsOn(node)).length === 1 ? true : undefined),
+    30_000,
+    50,
+  );
+  return true;
 }
