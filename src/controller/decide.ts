@@ -142,15 +142,20 @@ function decideInvalidGroup(
   out.diagnostics(bad.diagnostics, group.metadata.uid);
 }
 
-/** Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. */
+/**
+ * Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. The ingress
+ * of a Service whose group is invalid stays as published: its agents keep the last good plan and announce it.
+ */
 function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList): number {
   const byKey = new Map(plan.services.map((s) => [s.key, s]));
+  const invalidGroups = new Set(plan.invalidGroups.map((g) => g.key));
   let withProblems = 0;
   for (const s of sortedByKey(state.services)) {
     const key = objectKey(s);
     const sp = byKey.get(key);
     if (sp === undefined && !ownsIngress(s)) continue;
-    const ingress = desiredIngress(s, sp);
+    const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
+    const ingress = frozen ? undefined : desiredIngress(s, sp);
     // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
     if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
       const loadBalancer = ingress.length > 0 ? { ingress } : {};
