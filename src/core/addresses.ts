@@ -55,6 +55,7 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
   const ledger = new AddressLedger(diagnostics);
   const assignment: Assignment = { inputs, policy, ledger, diagnostics, scanned: new Map() };
   const ordered = holdersFirst(claims, inputs.previous);
+  for (const claim of ordered) keepPublished(assignment, claim);
   for (const claim of ordered) takeNamedAddresses(assignment, claim);
   for (const claim of ordered) allocateFromPools(assignment, claim);
   return {
@@ -87,6 +88,33 @@ function warn(
   message: string,
 ): void {
   assignment.diagnostics.push(warningOn(serviceObject(claim), field, reason, message));
+}
+
+/**
+ * Phase 0: an IP a Service has published (the ingress we wrote) and still asks for stays its own, before any
+ * other Service's claim is looked at: a published IP never moves to another Service. Refusals are phase 1's.
+ */
+function keepPublished(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  const published = new Set(assignment.inputs.previous[claim.key] ?? []);
+  if (group === undefined || published.size === 0) return;
+  for (const ip of claim.external) {
+    if (published.has(ip.text) && assignment.policy.allowedBy(group, ip) !== undefined)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.externalIPs");
+  }
+  if (
+    !wantsPool(claim) ||
+    (claim.poolName !== undefined && !assignment.policy.hasPool(group, claim.poolName))
+  )
+    return;
+  const pools = assignment.policy.poolsServing(claim, group);
+  for (const ip of claim.requested) {
+    const allowed =
+      pools.some((p) => inRanges(p.ranges, ip) !== undefined) || inRanges(group.allowed, ip) !== undefined;
+    if (published.has(ip.text) && allowed)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.loadBalancerIP");
+  }
+  keepEarlierAllocation(assignment, claim, pools);
 }
 
 /** Phase 1: addresses named explicitly (status, externalIPs, requests, earlier allocations). */

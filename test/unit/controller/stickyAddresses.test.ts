@@ -101,6 +101,25 @@ describe("published addresses are sticky", () => {
     assert.equal(published(state).d, "198.18.6.1", "a new Service takes the freed address");
   });
 
+  it("another Service naming a published IP in its externalIPs gets IPInUse, even when it sorts first", () => {
+    const spec = { ...POOL, allowedCIDRs: ["198.18.7.0/24"] };
+    const owner = service("owner", { externalIPs: ["198.18.7.10"], created: "2025-01-01T00:05:00Z" });
+    let state = converged(cluster({ groups: [group("workers", { spec })], services: [owner] }));
+    const thief = service("thief", { ns: "a", created: "2025-01-01T00:05:00Z" });
+    state = converged({ ...state, services: [...state.services, thief] });
+    assert.deepEqual(published(state), { owner: "198.18.7.10", thief: "198.18.6.1" });
+    const greedy = state.services.map((s) =>
+      s.metadata.name === "thief" ? { ...s, spec: { ...s.spec, externalIPs: ["198.18.7.10"] } } : s,
+    );
+    const d = decide({ ...state, services: greedy }, { nowMs: NOW, holders: undefined });
+    assert.deepEqual(serviceWrites(d.actions), ["thief"], "only the thief's own ingress changes");
+    const refused = d.actions.find((a) => a.kind === "event" && a.reason === "IPInUse");
+    assert.ok(refused?.kind === "event");
+    assert.equal(refused.involved.name, "thief");
+    assert.match(refused.message, /198\.18\.7\.10 is already used by Service demo\/owner/);
+    assert.equal(published(converged({ ...state, services: greedy })).owner, "198.18.7.10");
+  });
+
   it("a reconcile on a cache without its own status writes reads them from memory: no IP moves", () => {
     const history = lagging(new OwnWrites(false));
     for (const [name, ips] of history) assert.equal(ips.length, 1, `${name} kept one IP: ${ips.join(" → ")}`);
