@@ -176,10 +176,7 @@ export function settled(state: ClusterState, actions: readonly Action[]): Cluste
   return next;
 }
 
-/**
- * The cluster once the controller has written everything it wants to. Two passes for a new group: the
- * router IDs it records in its status are part of the plan in its ConfigMap.
- */
+/** The cluster once the controller has written everything it wants to (one pass for a new group). */
 export function converged(state: ClusterState): ClusterState {
   let next = state;
   for (let pass = 0; pass < 5; pass++) {

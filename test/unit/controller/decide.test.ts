@@ -409,6 +409,20 @@ describe("controller decisions, shuffled", () => {
   }
 });
 
+describe("a new group", () => {
+  it("is written once: after its first pass is written back, the next pass writes nothing", () => {
+    const state = cluster({ services: [web(), service("pool", { externalIPs: ["198.18.6.11"] })] });
+    const first = decide(state, { nowMs: NOW, holders: undefined });
+    const writes = first.actions.filter((a) => a.kind !== "event");
+    assert.ok(writes.length >= 4, "ConfigMap, DaemonSet, group status, Service statuses");
+    const second = decide(settled(state, writes), { nowMs: NOW + 1000, holders: first.holders });
+    assert.deepEqual(
+      second.actions.filter((a) => a.kind !== "event"),
+      [],
+    );
+  });
+});
+
 describe("controller decisions, settled", () => {
   for (const c of cases) {
     it(`${c.name}: written back, it settles within three passes and then writes nothing`, async () => {
