@@ -24,7 +24,6 @@ export interface WriteFence {
 
 export interface ApiServerWriterOptions {
   identity: string;
-  now: () => Date;
   fence?: WriteFence;
   /** Called for a write the server answered after the term had ended (it may have landed too late). */
   afterLeaseLost?: (what: string) => void;

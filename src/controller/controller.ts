@@ -19,7 +19,14 @@ import { LeadershipLostError, type LeadershipTerm } from "../kube/term.js";
 import type { Logger } from "../lib/log.js";
 import type { Registry } from "../lib/prom.js";
 import type { ServiceWithManagedFields } from "../render/serviceStatus.js";
-import { decide, placementOfConfigMap, type ClusterState, type Decision, type Holders } from "./decide.js";
+import {
+  decidePlan,
+  placementOfConfigMap,
+  planState,
+  type ClusterState,
+  type Decision,
+  type Holders,
+} from "./decide.js";
 import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { EventCorrelator } from "./eventCorrelator.js";
@@ -195,7 +202,6 @@ export class Controller {
   startReconciling(term?: LeadershipTerm): void {
     const writer = apiServerWriter(this.opts.client, {
       identity: this.opts.identity,
-      now: this.now,
       ...(term === undefined ? {} : { fence: term }),
       afterLeaseLost: (what) => {
         this.m.afterLeaseLost.inc();
@@ -248,22 +254,28 @@ export class Controller {
     };
   }
 
+  /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
+  private async decideNow(): Promise<Decision> {
+    const state = this.state();
+    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf };
+    const plan = planState(state, seen);
+    // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
+    await new Promise((resolve) => setImmediate(resolve));
+    const decision = decidePlan(plan, state, seen);
+    this.holders = decision.holders;
+    setGauges(this.m, decision.gauges);
+    for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
+    await new Promise((resolve) => setImmediate(resolve));
+    return decision;
+  }
+
   /** One pass: decide from the caches, write what differs. */
   async reconcile(): Promise<Outcome> {
     const runner = this.runner;
     if (runner === undefined) throw new Error("reconcile before startReconciling");
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
-    const decision = decide(this.state(), {
-      nowMs: this.now().getTime(),
-      holders: this.holders,
-      placementOf: this.placementOf,
-    });
-    this.holders = decision.holders;
-    setGauges(this.m, decision.gauges);
-    for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
-    // Planning ran without a pause: let timers (the lease renewal) and I/O run before writing.
-    await new Promise((resolve) => setImmediate(resolve));
+    const decision = await this.decideNow();
     const held = this.correlator.suppressed;
     let failures: Error[];
     try {
@@ -275,7 +287,7 @@ export class Controller {
     } finally {
       this.m.eventsHeld.inc({}, this.correlator.suppressed - held);
     }
-    const plan = decision.plan;
+    const { plan } = decision;
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);
     const result = failures.length === 0 ? "done" : "retry";

@@ -183,10 +183,14 @@ function orphans(state: ClusterState, live: LiveObjects): Action[] {
   });
 }
 
-/** One pass: plan everything from the caches, and say what to write so that the cluster matches the plan. */
-export function decide(state: ClusterState, seen: Observations): Decision {
+/** The plan of the caches (the first half of decide(), the longer one). */
+export function planState(state: ClusterState, seen: Observations): ClusterPlan {
+  return planCluster(buildSnapshot(state, seen.placementOf ?? placementOfConfigMap));
+}
+
+/** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
+export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
-  const plan = planCluster(buildSnapshot(state, placementOf));
   const live = liveObjects(state);
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
@@ -208,4 +212,12 @@ export function decide(state: ClusterState, seen: Observations): Decision {
     nodeProblems: out.nodeProblems,
     holders,
   };
+}
+
+/**
+ * One pass: plan everything from the caches, and say what to write so that the cluster matches the plan.
+ * The controller runs its two halves (planState, decidePlan) with a pause between, for the event loop.
+ */
+export function decide(state: ClusterState, seen: Observations): Decision {
+  return decidePlan(planState(state, seen), state, seen);
 }

@@ -286,7 +286,7 @@ const writeOf = (e: EventAction, w: Partial<EventWrite> = {}): EventWrite => ({
 });
 
 describe("apiServerWriter", () => {
-  const opts = { identity: "replica-a", now: (): Date => new Date("2025-06-01T12:00:00Z") };
+  const opts = { identity: "replica-a" };
 
   it("server-side applies objects and statuses as the controller's field manager", async () => {
     const { client, requests } = recordingClient();
