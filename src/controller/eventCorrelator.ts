@@ -60,6 +60,8 @@ interface Series {
   /** When it was last written, or undefined while never. */
   writtenMs?: number;
   pending: boolean;
+  /** Pending and refused a token already (counted once in `suppressed`). */
+  held?: boolean;
   /** Seen in this pass, and in the one before (standing Events only). */
   present: boolean;
   wasPresent: boolean;
@@ -79,7 +81,7 @@ export class EventCorrelator {
   private readonly buckets = new Map<string, Bucket>();
   /** Distinct messages per object + type + reason in the current window. */
   private readonly similar = new Map<string, { sinceMs: number; messages: Set<string> }>();
-  /** Occurrences held back by the spam filter so far (they are folded into later counts). */
+  /** Writes held back by the spam filter so far (each goes out later, with its count, when a token is free). */
   suppressed = 0;
 
   constructor(private readonly policy: CorrelatorPolicy = EVENT_POLICY) {}
@@ -175,10 +177,12 @@ export class EventCorrelator {
       s.event.standing && s.writtenMs !== undefined && nowMs - s.writtenMs >= this.policy.refreshMs;
     if (!s.pending && !refresh) return undefined;
     if (!this.takeToken(objectKeyOf(s.event.involved), nowMs)) {
-      if (s.pending) this.suppressed++;
+      if (s.pending && s.held !== true) this.suppressed++;
+      s.held = s.pending;
       return undefined;
     }
     s.pending = false;
+    s.held = false;
     s.writtenMs = nowMs;
     if (refresh) s.lastMs = nowMs;
     const write: EventWrite = {
