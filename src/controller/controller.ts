@@ -1,5 +1,6 @@
 // The controller: informers fill caches; any change kicks one level-triggered reconcile that decides from the
-// caches alone (decide.ts) and writes only what differs (writer.ts).
+// caches, overlaid with its own writes they have not caught up with yet (ownWrites.ts, decide.ts), and writes
+// only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import {
   GROUP_LABEL,
