@@ -9,7 +9,7 @@ import { byAge } from "./keys.js";
 import { AddressLedger } from "./addressLedger.js";
 import { AddressPolicy, usablePools } from "./addressPolicy.js";
 import type { OpenShiftPolicy } from "./openshift.js";
-import { inRanges, lowestFree, rangeSize, type Pool } from "./pools.js";
+import { inRanges, lowestFree, rangeSize, type IpRange, type Pool } from "./pools.js";
 import type { ServiceClaim } from "./service.js";
 
 export interface AddressInputs {
@@ -42,6 +42,8 @@ export interface AddressOutcome {
 interface Assignment {
   inputs: AddressInputs;
   policy: AddressPolicy;
+  /** Where lowestFree stopped in each pool range (cleared when the ledger gives addresses back). */
+  scanned: Map<IpRange, bigint>;
   ledger: AddressLedger;
   diagnostics: Diagnostic[];
 }
@@ -51,8 +53,9 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
   const usable = usablePools(inputs.groups.values(), inputs.nodeAddresses, diagnostics);
   const policy = new AddressPolicy(usable, inputs.namespaceLabels, inputs.openshift);
   const ledger = new AddressLedger(diagnostics);
-  const assignment: Assignment = { inputs, policy, ledger, diagnostics };
+  const assignment: Assignment = { inputs, policy, ledger, diagnostics, scanned: new Map() };
   const ordered = holdersFirst(claims, inputs.previous);
+  for (const claim of ordered) keepPublished(assignment, claim);
   for (const claim of ordered) takeNamedAddresses(assignment, claim);
   for (const claim of ordered) allocateFromPools(assignment, claim);
   return {
@@ -85,6 +88,33 @@ function warn(
   message: string,
 ): void {
   assignment.diagnostics.push(warningOn(serviceObject(claim), field, reason, message));
+}
+
+/**
+ * Phase 0: an IP a Service has published (the ingress we wrote) and still asks for stays its own, before any
+ * other Service's claim is looked at: a published IP never moves to another Service. Refusals are phase 1's.
+ */
+function keepPublished(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  const published = new Set(assignment.inputs.previous[claim.key] ?? []);
+  if (group === undefined || published.size === 0) return;
+  for (const ip of claim.external) {
+    if (published.has(ip.text) && assignment.policy.allowedBy(group, ip) !== undefined)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.externalIPs");
+  }
+  if (
+    !wantsPool(claim) ||
+    (claim.poolName !== undefined && !assignment.policy.hasPool(group, claim.poolName))
+  )
+    return;
+  const pools = assignment.policy.poolsServing(claim, group);
+  for (const ip of claim.requested) {
+    const allowed =
+      pools.some((p) => inRanges(p.ranges, ip) !== undefined) || inRanges(group.allowed, ip) !== undefined;
+    if (published.has(ip.text) && allowed)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.loadBalancerIP");
+  }
+  keepEarlierAllocation(assignment, claim, pools);
 }
 
 /** Phase 1: addresses named explicitly (status, externalIPs, requests, earlier allocations). */
@@ -186,7 +216,9 @@ function allocateFromPools(assignment: Assignment, claim: ServiceClaim): void {
   }
   if (missing.length === 0 || assignment.policy.pools(group).length === 0) return;
   reportMissing(assignment, claim, group, missing, pools);
-  if (claim.requireAllFamilies) assignment.ledger.release(claim);
+  if (!claim.requireAllFamilies) return;
+  assignment.ledger.release(claim);
+  assignment.scanned.clear();
 }
 
 /** One address of `family`: an IP of the Service's sharing key first, else the lowest free in the pools. */
@@ -203,7 +235,7 @@ function allocateFamily(
   )
     return true;
   for (const p of pools) {
-    const ip = lowestFree(p.ranges, family, (t) => assignment.ledger.isHeld(t));
+    const ip = lowestFree(p.ranges, family, (t) => assignment.ledger.isHeld(t), assignment.scanned);
     if (ip !== undefined && assignment.ledger.take(claim, ip, `spec.addressPools[${p.name}]`)) return true;
   }
   return false;

@@ -106,18 +106,26 @@ export function rangesOverlap(a: IpRange, b: IpRange): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
-/** The lowest address of `family` in the ranges that `taken` does not hold. */
+/**
+ * The lowest address of `family` in the ranges that `taken` does not hold. `scanned`, when given, remembers
+ * per range where the last search stopped, so that allocating N addresses costs O(N), not O(N²); it is valid
+ * only while taken addresses stay taken (clear it when any is given back).
+ */
 export function lowestFree(
   ranges: readonly IpRange[],
   family: Family,
   taken: (ip: string) => boolean,
+  scanned?: Map<IpRange, bigint>,
 ): ParsedIP | undefined {
   for (const r of ranges) {
     if (r.family !== family) continue;
-    for (let v = r.first; v <= r.last; v++) {
+    for (let v = scanned?.get(r) ?? r.first; v <= r.last; v++) {
       const ip = ipFromValue(v, family);
-      if (!taken(ip.text)) return ip;
+      if (taken(ip.text)) continue;
+      scanned?.set(r, v);
+      return ip;
     }
+    scanned?.set(r, r.last + 1n);
   }
   return undefined;
 }
