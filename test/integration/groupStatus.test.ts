@@ -68,6 +68,36 @@ describe("group status with no VRRP instance, on a real API server", { timeout: 
     await cp.stop();
   });
 
+  it("the schema refuses wrongly typed selectors and an out-of-range quota, and takes a valid quota", async () => {
+    const pool = (serviceSelector: unknown) => ({
+      interface: "eth0",
+      addressPools: [{ name: "p", addresses: ["198.18.41.0/28"], serviceSelector }],
+    });
+    const refused: [string, unknown][] = [
+      ["matchExpressions: 5", pool({ matchExpressions: 5 })],
+      ["matchExpressions: [null]", pool({ matchExpressions: [null] })],
+      ["values: 5", pool({ matchExpressions: [{ key: "a", operator: "In", values: 5 }] })],
+      ["a wrong operator", pool({ matchExpressions: [{ key: "a", operator: "Near" }] })],
+      ["matchLabels: [a]", pool({ matchLabels: ["a"] })],
+      ["a quota of 300", { interface: "eth0", dedicatedInstancesPerNamespace: 300 }],
+    ];
+    for (const [what, spec] of refused) {
+      await assert.rejects(
+        apply(admin, { ...GROUP, metadata: { ...GROUP.metadata, name: "schema" }, spec }),
+        /\b(422|500)\b/, // server-side apply answers a list given as a number with 500
+        what,
+      );
+    }
+    await apply(admin, {
+      ...GROUP,
+      metadata: { ...GROUP.metadata, name: "schema" },
+      spec: {
+        ...pool({ matchExpressions: [{ key: "team", operator: "In", values: ["a"] }] }),
+        dedicatedInstancesPerNamespace: 4,
+      },
+    });
+  });
+
   it("groupStatus of a group with instances, then of one without, both pass the schema", async () => {
     const group = { ...GROUP, metadata: { ...GROUP.metadata, name: "direct" }, spec: SPEC };
     await apply(admin, group);
