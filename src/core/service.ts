@@ -90,7 +90,9 @@ export function isOurService(service: ServiceObject): boolean {
 export function parseService(raw: ServiceObject): ServiceResult {
   const { service, problems } = conformService(raw);
   // A group annotation of the wrong type names no group, but says the Service is meant for one.
-  const groupAnnotationDropped = problems.some((p) => p.path === annotationField(GROUP_ANNOTATION));
+  const groupAnnotationDropped =
+    problems.some((p) => p.path === annotationField(GROUP_ANNOTATION)) &&
+    isOurService({ ...service, metadata: { annotations: { [GROUP_ANNOTATION]: "" } } });
   if (!isOurService(service) && !groupAnnotationDropped) return { kind: "ignored" };
   const ref = serviceRef(service);
   const findings = new Findings(ref);

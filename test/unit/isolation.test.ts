@@ -152,8 +152,12 @@ describe("wrongly typed values are diagnostics on their own object", () => {
     snapshot.services.push(
       {
         metadata: { name: "c", namespace: "app", annotations: { [GROUP_ANNOTATION]: 5 } },
+        spec: { type: "LoadBalancer" },
       } as unknown as ServiceObject,
       { metadata: 5 } as unknown as ServiceObject,
+      {
+        metadata: { name: "e", namespace: "app", annotations: { [GROUP_ANNOTATION]: 5 } },
+      } as unknown as ServiceObject,
       null as unknown as ServiceObject,
       {
         metadata: { name: "d", annotations: { [GROUP_ANNOTATION]: "kao/good" } },
@@ -175,6 +179,11 @@ describe("wrongly typed values are diagnostics on their own object", () => {
     assert.deepEqual(
       plan.groups.map((g) => g.group.key),
       ["kao/bad", "kao/good"],
+    );
+    assert.equal(
+      plan.services.find((s) => s.key === "app/e"),
+      undefined,
+      "a ClusterIP Service with a wrongly typed group annotation is not ours",
     );
     const c = plan.services.find((s) => s.key === "app/c")!;
     assert.match(c.diagnostics[0]?.message ?? "", /must be a string, not a whole number \(5\)/);
