@@ -9,7 +9,7 @@ import { byAge } from "./keys.js";
 import { AddressLedger } from "./addressLedger.js";
 import { AddressPolicy, usablePools } from "./addressPolicy.js";
 import type { OpenShiftPolicy } from "./openshift.js";
-import { inRanges, lowestFree, rangeSize, type Pool } from "./pools.js";
+import { inRanges, lowestFree, rangeSize, type IpRange, type Pool } from "./pools.js";
 import type { ReservedAddresses } from "./reserved.js";
 import type { ServiceClaim } from "./service.js";
 import { quote } from "./validate.js";
@@ -46,6 +46,8 @@ interface Assignment {
   policy: AddressPolicy;
   ledger: AddressLedger;
   diagnostics: Diagnostic[];
+  /** Where the taken addresses of each pool range end (see lowestFree); cleared when addresses are given back. */
+  scanned: Map<IpRange, bigint>;
 }
 
 export function assignAddresses(claims: readonly ServiceClaim[], inputs: AddressInputs): AddressOutcome {
@@ -53,7 +55,7 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
   const usable = usablePools(inputs.groups.values(), inputs.reserved, diagnostics);
   const policy = new AddressPolicy(usable, inputs.namespaceLabels, inputs.openshift);
   const ledger = new AddressLedger(diagnostics);
-  const assignment: Assignment = { inputs, policy, ledger, diagnostics };
+  const assignment: Assignment = { inputs, policy, ledger, diagnostics, scanned: new Map() };
   const ordered = holdersFirst(claims, inputs.previous);
   for (const claim of ordered) takeNamedAddresses(assignment, claim);
   for (const claim of ordered) allocateFromPools(assignment, claim);
@@ -218,7 +220,10 @@ function allocateFromPools(assignment: Assignment, claim: ServiceClaim): void {
   }
   if (missing.length === 0 || assignment.policy.pools(group).length === 0) return;
   reportMissing(assignment, claim, group, missing, pools);
-  if (claim.requireAllFamilies) assignment.ledger.release(claim);
+  if (claim.requireAllFamilies) {
+    assignment.ledger.release(claim);
+    assignment.scanned.clear();
+  }
 }
 
 /** One address of `family`: an IP of the Service's sharing key first, else the lowest free in the pools. */
@@ -240,6 +245,7 @@ function allocateFamily(
       p.ranges,
       family,
       (t) => assignment.ledger.isHeld(t.text) || assignment.inputs.reserved.reason(t, group) !== undefined,
+      assignment.scanned,
     );
     if (ip !== undefined && assignment.ledger.take(claim, ip, `spec.addressPools[${p.name}]`)) return true;
   }

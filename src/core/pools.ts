@@ -106,18 +106,25 @@ export function rangesOverlap(a: IpRange, b: IpRange): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
-/** The lowest address of `family` in the ranges that `taken` does not hold. */
+/**
+ * The lowest address of `family` in the ranges that `taken` does not hold. `scanned` remembers, per range, where
+ * the taken addresses end, so allocating n addresses in a row costs n steps, not n²/2: pass the same map while
+ * addresses are only taken, and a new (or cleared) one after any is given back.
+ */
 export function lowestFree(
   ranges: readonly IpRange[],
   family: Family,
   taken: (ip: ParsedIP) => boolean,
+  scanned: Map<IpRange, bigint> = new Map(),
 ): ParsedIP | undefined {
   for (const r of ranges) {
     if (r.family !== family) continue;
-    for (let v = r.first; v <= r.last; v++) {
+    for (let v = scanned.get(r) ?? r.first; v <= r.last; v++) {
       const ip = ipFromValue(v, family);
+      scanned.set(r, v);
       if (!taken(ip)) return ip;
     }
+    scanned.set(r, r.last + 1n);
   }
   return undefined;
 }

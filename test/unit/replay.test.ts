@@ -52,7 +52,10 @@ function snapshot(): ClusterSnapshot {
       );
   }
   services.push(
-    { metadata: { name: "junk", annotations: { [GROUP_ANNOTATION]: 5 } } } as never,
+    {
+      metadata: { name: "junk", annotations: { [GROUP_ANNOTATION]: 5 } },
+      spec: { type: "LoadBalancer" },
+    } as never,
     { metadata: 3 } as never,
   );
   return {
