@@ -68,6 +68,11 @@ export interface KeepalivedGroupSpec {
   spreadVIPs?: boolean;
   routerIDRange?: { min?: number; max?: number };
   routerIDScope?: "Cluster" | "Group";
+  /**
+   * How many VRRP instances of their own (Services with a verbatimconfig annotation or
+   * externalTrafficPolicy: Local) the Services of one namespace may have in this group; default 16.
+   */
+  dedicatedInstancesPerNamespace?: number;
   agent?: {
     tolerations?: Toleration[];
     resources?: ResourceRequirements;

@@ -247,11 +247,13 @@ export function groupStatus(
   ];
   const status: KeepalivedGroupStatus = {
     observedGeneration: g.generation,
-    routerIDs: plan.routerIDs,
     nodes: plan.nodes.length,
     vips,
     conditions,
   };
+  // An empty map is left out, not written as {}: server-side apply turns a map whose entries were all ours and
+  // are all gone into null, which the schema (type: object) refuses with a 422, and the status would stay stale.
+  if (Object.keys(plan.routerIDs).length > 0) status.routerIDs = plan.routerIDs;
   if (plan.pools.length > 0) status.addressPools = plan.pools;
   return status;
 }
@@ -274,8 +276,9 @@ export function invalidGroupStatus(
       condition("Degraded", "True", reason, message, generation, previous?.conditions, now),
     ],
   };
-  // Keep the recorded router IDs: fixing the spec must not renumber the group's instances.
-  if (previous?.routerIDs !== undefined) status.routerIDs = previous.routerIDs;
+  // Keep the recorded router IDs: fixing the spec must not renumber the group's instances. None: left out (see groupStatus).
+  const recorded = previous?.routerIDs;
+  if (recorded !== undefined && Object.keys(recorded).length > 0) status.routerIDs = recorded;
   return status;
 }
 
