@@ -60,7 +60,8 @@ export function describeValue(value: unknown): string {
     case "string":
       return `a string (${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)})`;
     case "number":
-      return Number.isInteger(value) ? `a whole number (${value})` : `a number (${value})`;
+      if (Number.isSafeInteger(value)) return `a whole number (${value})`;
+      return Number.isInteger(value) ? `a number too large to be exact (${value})` : `a number (${value})`;
     case "boolean":
       return `a boolean (${value})`;
     case "object":
