@@ -164,6 +164,9 @@ export class Agent {
     }
     if (!plan.nodes.some((n) => n.name === this.opts.node)) {
       this.log.warn("this node is not in the group; it holds none of its VIPs", { group: plan.group.key });
+      // It just left (e.g. its label was removed): hand the VIPs over first, so that the nodes that now
+      // carry them have loaded the new plan before this one lets go.
+      if (this.plan?.nodes.some((n) => n.name === this.opts.node) === true) await this.handOver();
     }
     const checked = await checkedConfig(
       plan,

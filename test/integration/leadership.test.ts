@@ -256,7 +256,8 @@ describe("one writer at a time, on a real API server", { timeout: 1_800_000 }, (
         300_000,
         500,
       );
-      assert.doesNotMatch(a.logs.join("\n"), /answered after the leadership term ended/);
+      // A request sent during the term may be answered only after SIGCONT; whether the server applied it
+      // after the lease moved is what the audit log below decides.
     } finally {
       await a.kill("SIGKILL");
       await b?.kill("SIGKILL");
