@@ -1,4 +1,4 @@
-// `keepalived-operator agent`: the node agent, following its group's ConfigMap (--group) or a GroupPlan file
+// `keepalived-operator agent`: the node agent, following its group's ConfigMap (--group) or a plan file (PlanV1)
 // (--plan-file). A pure flag parser (parseAgentArgs) and a thin runner: flags → Agent + Lease + metrics.
 import { readFileSync } from "node:fs";
 import { Agent, type AgentOptions } from "../agent/agent.js";
@@ -17,14 +17,14 @@ import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, t
 const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node <name> [--kubeconfig <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
                                  [--metrics-address <host:port>]
-       keepalived-operator agent --plan-file <groupplan.json> --node <name> [--password-file <file>]
+       keepalived-operator agent --plan-file <plan.json> --node <name> [--password-file <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
                                  [--metrics-address <host:port>]
 
 Runs keepalived for one node of a KeepalivedGroup. With --group it follows the group's ConfigMap (plan.json,
 written by the controller) and, with passwordAuth, the group's Secret; it reports the node's VRRP states in
-the Lease <name>-<node> next to the group. With --plan-file it follows a GroupPlan file instead (as written
-by serializeGroupPlan). Each change is rendered, checked with keepalived --config-test and loaded with
+the Lease <name>-<node> next to the group. With --plan-file it follows a plan file instead (PlanV1, as
+in the ConfigMap's plan.json). Each change is rendered, checked with keepalived --config-test and loaded with
 SIGHUP; a config keepalived refuses is never loaded. On SIGTERM the node hands its VIPs to its peers first.
 --netns runs keepalived and every ip command in that network namespace (ip netns exec); the agent itself
 stays in its own, e.g. to reach an API server on 127.0.0.1.
@@ -71,7 +71,7 @@ function parseSource(flag: Flag): AgentSource {
   const planFile = flag("plan-file");
   if ((group === undefined) === (planFile === undefined))
     throw new CliError(
-      "give exactly one of --group <namespace>/<name> (follow the cluster) or --plan-file <groupplan.json>",
+      "give exactly one of --group <namespace>/<name> (follow the cluster) or --plan-file <plan.json>",
     );
   if (group === undefined) {
     if (flag("kubeconfig") !== undefined)
