@@ -6,6 +6,7 @@ import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND, PLAN_KEY } f
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from "../core/plan.js";
+import { metricsPortClaims, metricsPorts } from "../render/metricsPorts.js";
 import {
   desiredConfigMap,
   desiredDaemonSet,
@@ -106,6 +107,7 @@ function decideGroup(
     now: string;
     byVip: ReadonlyMap<string, ServicePlan>;
     placementOf: (cm: ConfigMapObject) => Record<string, string> | undefined;
+    metricsPorts: ReadonlyMap<string, number>;
   },
   out: ActionList,
 ): GroupGauges | undefined {
@@ -115,7 +117,7 @@ function decideGroup(
   const uid = group?.metadata.uid ?? "";
   if (group === undefined || uid === "") return undefined;
   const cm = desiredConfigMap(gp, { uid });
-  const ds = desiredDaemonSet(gp, { uid });
+  const ds = desiredDaemonSet(gp, { uid }, ctx.metricsPorts.get(key));
   const liveCm = live.configMaps.get(key);
   const previousPlacement = liveCm === undefined ? {} : (ctx.placementOf(liveCm) ?? {});
   if (appliedHash(liveCm) !== appliedHash(cm)) out.push({ kind: "apply", manifest: cm });
@@ -196,8 +198,10 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
   const now = new Date(seen.nowMs).toISOString();
   const byVip = announcers(plan);
   const groups: GroupGauges[] = [];
+  // One metrics hostPort per group, so that agents of several groups can share a node.
+  const ports = metricsPorts(metricsPortClaims(live.groups.values(), live.daemonSets)).ports;
   for (const gp of plan.groups) {
-    const gauges = decideGroup(gp, live, { now, byVip, placementOf }, out);
+    const gauges = decideGroup(gp, live, { now, byVip, placementOf, metricsPorts: ports }, out);
     if (gauges !== undefined) groups.push(gauges);
   }
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
