@@ -29,7 +29,7 @@ import type { ClusterSnapshot, KeepalivedGroup, ServiceObject } from "./objects.
 import { allocateRouterIds, type RouterIdAllocation, type RouterIdRequest } from "./routerIds.js";
 import { assignAddresses, type AddressInputs, type PoolUsage } from "./addresses.js";
 import { openShiftPolicy } from "./openshift.js";
-import { planRouters } from "./routers.js";
+import { numberRouter, planRouters } from "./routers.js";
 import { parseService, serviceRef, type ServiceClaim } from "./service.js";
 
 export type {
@@ -247,7 +247,7 @@ function numberRouters(
       }
       continue;
     }
-    instances.push({ ...router, routerId });
+    instances.push(numberRouter(router, routerId, model));
     announce(router, claims, services);
   }
   const routerIDs: Record<string, number> = {};

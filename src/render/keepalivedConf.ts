@@ -3,6 +3,7 @@
 // arrive from the node itself (interface name, password, notify FIFO) so that nothing can open a directive
 // of its own. Written as a row of steps: node facts, global_defs, health scripts, one block per instance.
 import type { PlanGroupV1, PlanInstanceV1, PlanV1 } from "../api/plan.js";
+import { isLinkLocal } from "../core/anchors.js";
 import { familyBits, parseIP } from "../core/ip.js";
 import { HANDOVER_PRIORITY } from "../core/plan.js";
 import { configValueProblem, interfaceNameProblem } from "../core/validate.js";
@@ -41,6 +42,10 @@ export function passwordProblem(password: string): string | undefined {
 
 /** Paths written into global_defs: no white space or syntax characters, so they stay one token. */
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]{1,200}$/;
+
+/** SCHED_RR priority of keepalived's VRRP process: above every ordinary process, below the kernel's own. */
+const VRRP_RT_PRIORITY = 10;
+const VRRP_RLIMIT_RTTIME_US = 200_000;
 
 const INDENT = "    ";
 type Lines = string[];
@@ -104,6 +109,11 @@ function globalDefs(g: PlanGroupV1, ctx: NodeContext, mine: readonly PlanInstanc
   if (ctx.notifyFifo !== undefined) body.push(`vrrp_notify_fifo ${ctx.notifyFifo}`);
   if (!g.verbatimGlobal.some(([key]) => key === "router_id")) body.push(`router_id ${g.name}`);
   body.push(`vrrp_version ${g.vrrp.version}`);
+  if (g.vrrp.realtimeScheduling === true) {
+    // Adverts this close need the VRRP process to run as soon as its timer fires, whatever else runs.
+    // RLIMIT_RTTIME (CPU time between blocking calls) is raised so a reload of a large config is not cut.
+    body.push(`vrrp_rt_priority ${VRRP_RT_PRIORITY}`, `vrrp_rlimit_rttime ${VRRP_RLIMIT_RTTIME_US}`);
+  }
   if (mine.some((i) => i.healthCheckNodePort !== undefined))
     body.push("enable_script_security", "script_user root");
   for (const [key, value] of g.verbatimGlobal) body.push(value === "" ? key : `${key} ${value}`);
@@ -173,11 +183,16 @@ function unicast(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Line
   return [...(src === undefined ? [] : [`unicast_src_ip ${src}`]), ...block("unicast_peer", peers)];
 }
 
-/** The anchor goes into adverts; the other VIPs are excluded so adding one never changes what peers compare. */
+/**
+ * The anchor goes into adverts; the VIPs are excluded, so adding one never changes what peers compare. The
+ * anchor is link-local (core/anchors.ts); a plan of an earlier release names one of the VIPs instead.
+ */
 function addresses(instance: PlanInstanceV1): Lines {
   const excluded = instance.vips.filter((v) => v !== instance.anchor);
+  const anchor = parseIP(instance.anchor);
+  const scope = anchor?.family === 4 && isLinkLocal(anchor) ? " scope link" : "";
   return [
-    ...block("virtual_ipaddress", [withPrefix(instance.anchor)]),
+    ...block("virtual_ipaddress", [`${withPrefix(instance.anchor)}${scope}`]),
     ...(excluded.length > 0 ? block("virtual_ipaddress_excluded", excluded.map(withPrefix)) : []),
   ];
 }

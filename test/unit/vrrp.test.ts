@@ -1,0 +1,108 @@
+// Timing profiles and priorities: what spec.vrrp.timing gives for each VRRP version, what the status says
+// failover costs, and priorities spaced so that exactly one backup takes over.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { KeepalivedGroupSpec } from "../../src/api/types.js";
+import { HANDOVER_PRIORITY, priorityForRank } from "../../src/core/clusterPlan.js";
+import { validateGroup } from "../../src/core/group.js";
+import { planCluster } from "../../src/core/plan.js";
+import { failoverEstimate, TIMING_ADVERT_MS, VRRP2_ADVERT_MS } from "../../src/core/vrrp.js";
+import { groupStatus } from "../../src/render/objects.js";
+
+const validate = (spec: KeepalivedGroupSpec) =>
+  validateGroup({ metadata: { name: "g", namespace: "ns" }, spec: { interface: "eth0", ...spec } });
+const advertOf = (spec: KeepalivedGroupSpec): number => {
+  const r = validate(spec);
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.model.vrrp.advertIntervalMs;
+};
+const password = { secretRef: { name: "pw" } };
+
+describe("timing profiles", () => {
+  it("Default is sub-second, Fast between Default and Fastest; each valid VRRPv3 (whole centiseconds)", () => {
+    assert.equal(advertOf({}), TIMING_ADVERT_MS.Default);
+    const ms: Record<string, number> = TIMING_ADVERT_MS;
+    assert.ok((ms.Default ?? 0) < 1000);
+    assert.ok((ms.Default ?? 0) > (ms.Fast ?? 0) && (ms.Fast ?? 0) > (ms.Fastest ?? 0));
+    for (const timing of ["Default", "Fast", "Fastest"] as const) {
+      assert.equal(advertOf({ vrrp: { timing } }), TIMING_ADVERT_MS[timing]);
+      assert.equal(TIMING_ADVERT_MS[timing] % 10, 0);
+    }
+  });
+  it("passwordAuth (VRRPv2) keeps whole-second adverts for Default; faster profiles are refused", () => {
+    assert.equal(advertOf({ passwordAuth: password }), VRRP2_ADVERT_MS);
+    assert.equal(advertOf({ vrrp: { version: 2, timing: "Default" } }), VRRP2_ADVERT_MS);
+    for (const timing of ["Fast", "Fastest"] as const) {
+      const r = validate({ passwordAuth: password, vrrp: { timing } });
+      assert.ok(!r.ok);
+      assert.match(r.errors[0]?.message ?? "", /whole seconds/);
+    }
+  });
+  it("an unknown profile is an error naming the field and the choices", () => {
+    const r = validate({ vrrp: { timing: "Turbo" as "Fast" } });
+    assert.ok(!r.ok);
+    const [error] = r.errors;
+    assert.ok(error);
+    assert.equal(error.field, "spec.vrrp.timing");
+    assert.match(error.message, /"Turbo" is not a timing profile; use Default, Fast, Fastest/);
+    const inherited = validate({ vrrp: { timing: "toString" as "Fast" } });
+    assert.ok(!inherited.ok, "only the profiles themselves, not what every object has");
+  });
+  it("the status says what failover costs, and why when passwordAuth forces VRRPv2", () => {
+    const fast = validate({});
+    assert.ok(fast.ok);
+    assert.equal(
+      failoverEstimate(fast.model.vrrp, false),
+      `about ${3 * TIMING_ADVERT_MS.Default} ms (VRRP adverts every ${TIMING_ADVERT_MS.Default} ms)`,
+    );
+    const v2 = validate({ passwordAuth: password });
+    assert.ok(v2.ok);
+    assert.match(
+      failoverEstimate(v2.model.vrrp, true),
+      /^about 3 s \(VRRP adverts every 1000 ms\): spec\.passwordAuth forces VRRP version 2, which sends adverts in whole seconds; without it \(VRRP version 3\) failover takes about \d+ ms$/,
+    );
+  });
+});
+
+describe("the group's status.failover", () => {
+  const status = (spec: KeepalivedGroupSpec): string | undefined => {
+    const plan = planCluster({
+      groups: [{ metadata: { name: "g", namespace: "ns" }, spec: { interface: "eth0", ...spec } }],
+      services: [],
+      nodes: [{ metadata: { name: "n1" } }],
+    });
+    return groupStatus(plan.groups[0]!, undefined, "2024-01-01T00:00:00Z").failover;
+  };
+  it("says what failover costs at the group's timing", () => {
+    assert.equal(
+      status({ vrrp: { timing: "Fastest" } }),
+      `about ${3 * TIMING_ADVERT_MS.Fastest} ms (VRRP adverts every ${TIMING_ADVERT_MS.Fastest} ms)`,
+    );
+  });
+  it("says what passwordAuth costs", () => {
+    assert.match(
+      status({ passwordAuth: password }) ?? "",
+      /about 3 s .*spec\.passwordAuth forces VRRP version 2/,
+    );
+  });
+});
+
+describe("priorities", () => {
+  const skew = (priority: number): number => (256 - priority) / 256;
+  it("the first backups are far apart: each master-down timer fires over 10% of an advert (the first two: 20%) before the next", () => {
+    for (let rank = 1; rank < 4; rank++) {
+      const gap = skew(priorityForRank(rank + 1)) - skew(priorityForRank(rank));
+      assert.ok(gap >= 0.1, `ranks ${rank} and ${rank + 1}: ${gap.toFixed(3)} of an advert`);
+    }
+    assert.ok(skew(priorityForRank(2)) - skew(priorityForRank(1)) >= 0.2);
+  });
+  it("strictly descending, never 255 (address owner), always above the handover priority", () => {
+    let last = 255;
+    for (let rank = 0; rank < 40; rank++) {
+      const p = priorityForRank(rank);
+      assert.ok(p < 255 && p > HANDOVER_PRIORITY, `rank ${rank}: ${p}`);
+      if (rank < 30) assert.ok(p < last, `rank ${rank}: ${p} after ${last}`);
+      last = p;
+    }
+  });
+});
