@@ -7,7 +7,9 @@ import { HANDOVER_PRIORITY, priorityForRank } from "../../src/core/clusterPlan.j
 import { validateGroup } from "../../src/core/group.js";
 import { planCluster } from "../../src/core/plan.js";
 import { failoverEstimate, TIMING_ADVERT_MS, VRRP2_ADVERT_MS } from "../../src/core/vrrp.js";
-import { groupStatus } from "../../src/render/objects.js";
+import { renderKeepalivedConf } from "../../src/render/keepalivedConf.js";
+import { desiredDaemonSet, groupStatus } from "../../src/render/objects.js";
+import { parsePlan, serializeGroupPlan } from "../../src/render/planCodec.js";
 
 const validate = (spec: KeepalivedGroupSpec) =>
   validateGroup({ metadata: { name: "g", namespace: "ns" }, spec: { interface: "eth0", ...spec } });
@@ -83,6 +85,53 @@ describe("the group's status.failover", () => {
     assert.match(
       status({ passwordAuth: password }) ?? "",
       /about 3 s .*spec\.passwordAuth forces VRRP version 2/,
+    );
+  });
+});
+
+describe("real-time scheduling for sub-second adverts", () => {
+  const group = (spec: KeepalivedGroupSpec) =>
+    planCluster({
+      groups: [{ metadata: { name: "g", namespace: "ns" }, spec: { interface: "eth0", ...spec } }],
+      services: [],
+      nodes: [
+        { metadata: { name: "n1" }, status: { addresses: [{ type: "InternalIP", address: "198.18.0.11" }] } },
+      ],
+    }).groups[0]!;
+  const capabilities = (spec: KeepalivedGroupSpec): unknown => {
+    const ds = desiredDaemonSet(group(spec), { uid: "u" }) as unknown as {
+      spec: {
+        template: { spec: { containers: { securityContext: { capabilities: { add: string[] } } }[] } };
+      };
+    };
+    return ds.spec.template.spec.containers[0]?.securityContext.capabilities.add;
+  };
+  for (const [what, spec, realtime] of [
+    ["Default", {}, true],
+    ["Fastest", { vrrp: { timing: "Fastest" } }, true],
+    ["passwordAuth (1 s adverts)", { passwordAuth: password }, false],
+  ] as [string, KeepalivedGroupSpec, boolean][]) {
+    it(`${what}: ${realtime ? "vrrp_rt_priority, and the agent gets SYS_NICE" : "ordinary scheduling and capabilities"}`, () => {
+      const plan = parsePlan(serializeGroupPlan(group(spec)), "plan.json");
+      assert.equal(plan.group.vrrp.realtimeScheduling, realtime ? true : undefined);
+      const conf = renderKeepalivedConf(plan, { node: "n1", interface: "eth0", password: "pw" });
+      assert.equal(/^ {4}vrrp_rt_priority 10\n {4}vrrp_rlimit_rttime 200000$/m.test(conf), realtime);
+      assert.deepEqual(capabilities(spec), [
+        "NET_ADMIN",
+        "NET_RAW",
+        "NET_BROADCAST",
+        ...(realtime ? ["SYS_NICE"] : []),
+      ]);
+    });
+  }
+  it("the plan reader refuses a realtimeScheduling that is not true or false", () => {
+    const text = serializeGroupPlan(group({})).replace(
+      '"realtimeScheduling": true',
+      '"realtimeScheduling": "yes"',
+    );
+    assert.throws(
+      () => parsePlan(text, "plan.json"),
+      /group\.vrrp\.realtimeScheduling: must be true or false/,
     );
   });
 });
