@@ -8,6 +8,7 @@ import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import type { Logger } from "../lib/log.js";
 import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
 import { instancesForNode, planVips } from "../render/membership.js";
+import { VrrpScheduling } from "./scheduling.js";
 import { interfaceAddresses, leftoverVips, removeAddresses, routeInterface } from "./addresses.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
@@ -36,6 +37,7 @@ export interface AgentOptions {
 
 export class Agent {
   private readonly paths;
+  private readonly scheduling: VrrpScheduling;
   private readonly supervisor: KeepalivedSupervisor;
   private readonly fifo: NotifyFifoReader;
   private readonly fifoPath: string;
@@ -67,6 +69,7 @@ export class Agent {
     this.log = opts.log.with({ node: opts.node });
     this.cmdPrefix = opts.commandPrefix ?? NO_PREFIX;
     this.paths = keepalivedPaths(opts.stateDir);
+    this.scheduling = new VrrpScheduling(this.paths.vrrpPid, this.log);
     this.fifoPath = join(opts.stateDir, "notify.fifo");
     this.fifo = new NotifyFifoReader(this.fifoPath, (e) => {
       this.onVrrpEvent(e);
@@ -251,6 +254,8 @@ export class Agent {
           this.advertsSeen.set(s.iname, s.advertRcvd);
         }
         this.keepalivedUp = true;
+        // Each sample also catches a restarted keepalived: its new VRRP process gets the plan's scheduling.
+        await this.scheduling.ensure(this.plan?.group.vrrp.realtimeScheduling === true);
       } catch (err) {
         this.keepalivedUp = false;
         this.log.warn("cannot read keepalived statistics", { error: (err as Error).message });

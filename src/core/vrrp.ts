@@ -27,11 +27,11 @@ export interface VrrpSettings {
 export const TIMING_ADVERT_MS = { Default: 100, Fast: 50, Fastest: 20 } as const;
 export type TimingProfile = keyof typeof TIMING_ADVERT_MS;
 /**
- * Sub-second adverts need keepalived's VRRP process to run with real-time scheduling (SCHED_RR, so the
- * agent needs CAP_SYS_NICE; without it keepalived logs "cannot raise priority" and runs as before). Under
- * `stress-ng --cpu 16 --vm 2` on two CPUs an ordinary process woke up to 120-185 ms late and 100 ms
- * adverts made 20 transitions in 2 minutes; with SCHED_RR it woke within 0.2 ms and even 20 ms adverts
- * made none.
+ * Sub-second adverts need keepalived's VRRP process to run with real-time scheduling: the agent gives it
+ * SCHED_RR (agent/scheduling.ts), so the agent needs CAP_SYS_NICE; without it the agent warns and
+ * keepalived runs as before. Under `stress-ng --cpu 16 --vm 2` on two CPUs an ordinary process woke up to
+ * 120-185 ms late and 100 ms adverts made 20 transitions in 2 minutes; with SCHED_RR it woke within 0.2 ms
+ * and even 20 ms adverts made none.
  */
 export const REALTIME_BELOW_MS = 1000;
 /** VRRPv2 (passwordAuth) sends adverts in whole seconds only. */

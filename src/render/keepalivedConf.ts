@@ -43,10 +43,6 @@ export function passwordProblem(password: string): string | undefined {
 /** Paths written into global_defs: no white space or syntax characters, so they stay one token. */
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]{1,200}$/;
 
-/** SCHED_RR priority of keepalived's VRRP process: above every ordinary process, below the kernel's own. */
-const VRRP_RT_PRIORITY = 10;
-const VRRP_RLIMIT_RTTIME_US = 200_000;
-
 const INDENT = "    ";
 type Lines = string[];
 
@@ -109,11 +105,6 @@ function globalDefs(g: PlanGroupV1, ctx: NodeContext, mine: readonly PlanInstanc
   if (ctx.notifyFifo !== undefined) body.push(`vrrp_notify_fifo ${ctx.notifyFifo}`);
   if (!g.verbatimGlobal.some(([key]) => key === "router_id")) body.push(`router_id ${g.name}`);
   body.push(`vrrp_version ${g.vrrp.version}`);
-  if (g.vrrp.realtimeScheduling === true) {
-    // Adverts this close need the VRRP process to run as soon as its timer fires, whatever else runs.
-    // RLIMIT_RTTIME (CPU time between blocking calls) is raised so a reload of a large config is not cut.
-    body.push(`vrrp_rt_priority ${VRRP_RT_PRIORITY}`, `vrrp_rlimit_rttime ${VRRP_RLIMIT_RTTIME_US}`);
-  }
   if (mine.some((i) => i.healthCheckNodePort !== undefined))
     body.push("enable_script_security", "script_user root");
   for (const [key, value] of g.verbatimGlobal) body.push(value === "" ? key : `${key} ${value}`);
