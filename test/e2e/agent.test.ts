@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { execFile } from "node:child_process";
+import { TIMING_ADVERT_MS } from "../../src/core/vrrp.js";
 import { stopAgent } from "../../src/lab/agents.js";
 import { failoverTrial, settledHolder, waitForAnswer } from "../../src/lab/failover.js";
 import { holdersOf, vipHolders, type Lab } from "../../src/lab/netns.js";
@@ -74,8 +75,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     });
   });
   for (const [profile, spec, trials] of [
-    ["default (1 s adverts)", {}, 3],
-    ["Fast (100 ms adverts)", { vrrp: { timing: "Fast" as const } }, 3],
+    ["Default (100 ms adverts)", {}, 3],
+    ["Fast (50 ms adverts)", { vrrp: { timing: "Fast" as const } }, 3],
   ] as const) {
     test(
       `hard failover, ${profile}: the client's outage is bounded by the master-down interval`,
@@ -89,7 +90,7 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
           console.log(
             `# failover ${profile}: gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
           );
-          const advert = "vrrp" in spec ? 100 : 1000;
+          const advert = "vrrp" in spec ? TIMING_ADVERT_MS.Fast : TIMING_ADVERT_MS.Default;
           for (const t of results) {
             assert.notEqual(t.to, t.from);
             // Master-down interval = 3 adverts + skew (< 1 advert); allow ARP and scheduling on top.
