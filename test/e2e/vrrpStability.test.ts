@@ -107,6 +107,14 @@ describe("VRRP state changes in network namespaces", { concurrency: 1 }, () => {
             `# ${STRESS_SECONDS} s of CPU stress at ${timing} (${plan.group.vrrp.advertIntervalMs} ms adverts, real-time ${plan.group.vrrp.realtimeScheduling}): load ${before} → ${loadAverage()}; state changes: ${describeStates(changes)}`,
           );
           assert.deepEqual(changes, [], `state changes under CPU stress at ${timing}`);
+          for (const [node, a] of agents) {
+            assert.ok(
+              a.logs.some(
+                (l) => l.msg === "keepalived's VRRP process scheduling set" && l.policy === "SCHED_RR 10",
+              ),
+              `${node}: keepalived's VRRP process runs with real-time scheduling`,
+            );
+          }
         });
       },
     );
