@@ -9,14 +9,16 @@ import { failoverTrial, settledHolder } from "../src/lab/failover.js";
 import { startAgent, stopAgent } from "../src/lab/agents.js";
 import { createLab, type Lab } from "../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../src/lab/plans.js";
-import { sleep, waitFor } from "../src/lab/wait.js";
-import { clientNeighbour, nodeMac } from "../test/support/netns.js";
+import { sleep } from "../src/lab/wait.js";
+import { nodeMac } from "../test/support/netns.js";
 import {
   describeStates,
   loadAverage,
   logMarks,
   masterEntries,
+  neighbourDelay,
   statesSince,
+  watchNeighbour,
 } from "../test/support/vrrpHistory.js";
 import { benchPlan, benchProfiles, percentile, row, type BenchProfile } from "./profiles.js";
 
@@ -28,26 +30,11 @@ interface ProfileResult {
   lost: number[];
   /** MASTER entries beyond the one new owner, over all trials. */
   extraMasters: number;
-  /** ms from seeing the VIP on the new holder to the client's ARP entry naming its MAC. */
+  /** ms from the new holder entering MASTER to the client's ARP entry naming its MAC. */
   arpMs: number[];
   advertMs: number;
   realtime: boolean;
   load: string[];
-}
-
-/** How long after takeover the client's neighbour entry for `vip` names the new holder's MAC. */
-async function arpCorrection(lab: Lab, vip: string, to: string): Promise<number> {
-  const node = lab.nodes.find((n) => n.name === to);
-  if (node === undefined) throw new Error(`no node ${to}`);
-  const mac = await nodeMac(node);
-  const started = Date.now();
-  await waitFor(
-    `the client to send ${vip} to ${mac}`,
-    async () => ((await clientNeighbour(lab, vip))?.lladdr === mac ? true : undefined),
-    10_000,
-    2,
-  );
-  return Date.now() - started;
 }
 
 async function runProfile(lab: Lab, profile: BenchProfile): Promise<ProfileResult> {
@@ -70,16 +57,18 @@ async function runProfile(lab: Lab, profile: BenchProfile): Promise<ProfileResul
     // Start counting once the agents' start-up (each instance entering its first state) is over.
     await settledHolder(lab, vip);
     await sleep(1000);
+    const macs = new Map(await Promise.all(lab.nodes.map(async (n) => [n.name, await nodeMac(n)] as const)));
     for (let i = 0; i < trials; i++) {
       const marks = logMarks(agents);
-      const t = await failoverTrial(lab, vip, async (_from, [to]) => {
-        result.arpMs.push(await arpCorrection(lab, vip, to ?? ""));
-      });
+      const neighbour = watchNeighbour(lab, vip);
+      const t = await failoverTrial(lab, vip).finally(neighbour.stop);
       // The cut node takes its VIP back on return (preemption): only the other nodes' entries count.
       const states = statesSince(agents, marks);
       const masters = masterEntries(states, instance).filter((n) => n !== t.from);
       if (masters.length !== 1) process.stderr.write(`  states: ${describeStates(states)}\n`);
       result.extraMasters += Math.max(0, masters.length - 1);
+      const arp = neighbourDelay(states, neighbour.changes, t.to, instance, macs.get(t.to) ?? "");
+      if (arp !== undefined) result.arpMs.push(arp);
       result.gaps.push(t.maxGapMs);
       result.lost.push(t.lost);
       process.stderr.write(

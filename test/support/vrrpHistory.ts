@@ -3,7 +3,9 @@
 // churn or CPU stress); the benchmarks print the same counts. Also the machine's load and a CPU stress run.
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
+import { createInterface } from "node:readline";
 import type { AgentProcess } from "../../src/lab/agents.js";
+import type { Lab } from "../../src/lab/netns.js";
 
 export interface StateEntry {
   node: string;
@@ -70,4 +72,51 @@ export function cpuStress(seconds: number): Promise<void> {
       else reject(new Error(`stress-ng exited with ${String(code)}`));
     });
   });
+}
+
+/** A change of the client's neighbour (ARP/NDP) entry for one address, as the kernel reported it. */
+export interface NeighbourChange {
+  /** ms since the epoch. */
+  at: number;
+  lladdr: string;
+}
+
+/**
+ * Records every change of the client's neighbour entry for `target` while it runs (`ip -ts monitor
+ * neigh` in the client's namespace): when a gratuitous ARP or unsolicited NA moved it, to the microsecond.
+ */
+export function watchNeighbour(lab: Lab, target: string): { changes: NeighbourChange[]; stop: () => void } {
+  const child = spawn("ip", ["-n", lab.clientNs, "-ts", "monitor", "neigh"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const changes: NeighbourChange[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    // [2026-11-27T00:52:21.061094] 198.18.0.220 dev eth0 lladdr 02:00:00:00:00:01 REACHABLE (local time)
+    const m = /^\[([\d-]+T[\d:.]+)\] (\S+) dev \S+ lladdr (\S+)/.exec(line);
+    if (m?.[2] === target) changes.push({ at: new Date(m[1] ?? "").getTime(), lladdr: m[3] ?? "" });
+  });
+  return {
+    changes,
+    stop: () => {
+      child.kill();
+    },
+  };
+}
+
+/**
+ * ms from `node` entering MASTER (its agent's log of the notify FIFO) to the client's neighbour entry first
+ * naming `mac` after it; undefined when it never did.
+ */
+export function neighbourDelay(
+  entries: readonly StateEntry[],
+  changes: readonly NeighbourChange[],
+  node: string,
+  instance: string,
+  mac: string,
+): number | undefined {
+  const master = entries.find((e) => e.node === node && e.instance === instance && e.state === "MASTER");
+  if (master === undefined) return undefined;
+  // The agent logs the FIFO line a moment after keepalived acted: allow for it.
+  const moved = changes.find((c) => c.lladdr === mac && c.at >= master.at - 50);
+  return moved === undefined ? undefined : moved.at - master.at;
 }
