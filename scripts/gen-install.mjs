@@ -90,6 +90,7 @@ const STATUS_DESCRIPTORS = [
   ["conditions", "Conditions", ["urn:alm:descriptor:io.kubernetes.conditions"]],
   ["nodes", "Nodes", [`${UI}:podCount`]],
   ["vips", "VIPs", ["urn:alm:descriptor:text"]],
+  ["failover", "Failover", ["urn:alm:descriptor:text"]],
   ["routerIDs", "Router IDs", []],
   ["addressPools", "Address pools", []],
 ];

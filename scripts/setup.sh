@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for cmd in keepalived:keepalived ip:iproute2 ping:iputils-ping promtool:prometheus curl:curl debootstrap:debootstrap umoci:umoci; do
+for cmd in keepalived:keepalived ip:iproute2 ping:iputils-ping promtool:prometheus curl:curl debootstrap:debootstrap umoci:umoci stress-ng:stress-ng; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

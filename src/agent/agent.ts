@@ -11,6 +11,7 @@ import { instancesForNode, planVips } from "../render/membership.js";
 import { removeLeftoverVips, vipInterface } from "./addresses.js";
 import { checkedConfig } from "./candidate.js";
 import { NO_PREFIX, type CommandPrefix } from "./command.js";
+import { VrrpScheduling } from "./scheduling.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
 import { refusedChanges, type RefusedInstance } from "./isolate.js";
 import { isNewsworthy } from "./keepalivedLog.js";
@@ -40,6 +41,7 @@ export interface AgentOptions {
 
 export class Agent {
   private readonly paths;
+  private readonly scheduling: VrrpScheduling; // each sample also reschedules a restarted keepalived
   private readonly supervisor: KeepalivedSupervisor;
   private readonly fifo: NotifyFifoReader;
   private readonly fifoPath: string;
@@ -73,6 +75,7 @@ export class Agent {
     this.log = opts.log.with({ node: opts.node });
     this.cmdPrefix = opts.commandPrefix ?? NO_PREFIX;
     this.paths = keepalivedPaths(opts.stateDir);
+    this.scheduling = new VrrpScheduling(this.paths.vrrpPid, this.log);
     this.fifoPath = join(opts.stateDir, "notify.fifo");
     this.fifo = new NotifyFifoReader(this.fifoPath, (e) => {
       this.onVrrpEvent(e);
@@ -273,6 +276,7 @@ export class Agent {
         }
         this.vrrp.sampled(parseKeepalivedJson(text), Date.now());
         this.keepalivedUp = true;
+        await this.scheduling.ensure(this.plan?.group.vrrp.realtimeScheduling === true);
       } catch (err) {
         this.keepalivedUp = false;
         this.log.warn("cannot read keepalived statistics", { error: (err as Error).message });

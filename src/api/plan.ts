@@ -16,6 +16,11 @@ export interface PlanVrrpV1 {
   garpMasterRepeat: number;
   preempt: boolean;
   preemptDelaySeconds: number;
+  /**
+   * Run keepalived's VRRP process with real-time scheduling (needs CAP_SYS_NICE): the timing profiles
+   * whose adverts are too close for a busy node's ordinary scheduling. Absent when off.
+   */
+  realtimeScheduling?: boolean;
   version: 2 | 3;
 }
 

@@ -59,8 +59,10 @@ export interface KeepalivedGroupSpec {
   // Additions, all optional.
   vrrp?: {
     version?: 2 | 3;
-    timing?: "Default" | "Fast";
+    timing?: "Default" | "Fast" | "Fastest";
     advertIntervalMilliseconds?: number;
+    /** IPv4 link-local /24 the instances' anchor addresses come from; default 169.254.240.0/24. */
+    anchorIPv4CIDR?: string;
     preempt?: boolean;
     preemptDelaySeconds?: number;
     garp?: { masterDelaySeconds?: number; masterRepeat?: number; masterRefreshSeconds?: number };
@@ -99,6 +101,8 @@ export interface KeepalivedGroupStatus {
   observedGeneration?: number;
   nodes?: number;
   vips?: number;
+  /** What a hard failover costs at the group's VRRP settings, and why when VRRPv2 makes it slow. */
+  failover?: string;
   /** Size and use of each usable address pool. */
   addressPools?: { name: string; size: string; used: number }[];
 }

@@ -21,7 +21,7 @@ export function formatUp(r: UpResult): string {
     r.alreadyUp ? "The lab is already up." : "The lab is up.",
     `  nodes:        ${nodes}`,
     `  client:       netns ${state.lab.clientNs}`,
-    "  group:        keepalived-operator/keepalivedgroup-workers (VRRP adverts every 100 ms: spec.vrrp.timing Fast)",
+    "  group:        keepalived-operator/keepalivedgroup-workers (VRRP adverts every 100 ms: the Default timing)",
     `  Service:      ${DEMO.namespace}/${DEMO.name}  EXTERNAL-IP ${demo.externalIP}`,
     `  curl http://${demo.externalIP}/ from the client → answered by ${r.answeredBy}`,
     `  Service applied → EXTERNAL-IP assigned in ${demo.assignedMs} ms, first HTTP answer in ${demo.firstAnswerMs} ms`,

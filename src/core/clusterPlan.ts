@@ -26,9 +26,9 @@ export interface VirtualRouter {
   /** VIPs, canonical and sorted. */
   vips: string[];
   /**
-   * The one VIP named in VRRP adverts (the others go to virtual_ipaddress_excluded). keepalived drops
-   * adverts whose address list differs from its own, so this must change as rarely as possible: it is a
-   * VIP of the instance's oldest Service, and adding a Service never changes it.
+   * The link-local address named in VRRP adverts, derived from the router ID (see anchors.ts); every VIP
+   * goes to virtual_ipaddress_excluded. It never changes while the instance exists, and lets an instance
+   * without VIPs run, so a node's pooled instance is MASTER before its first VIP arrives.
    */
   anchor: string;
   /** Nodes that run this instance, best first; the first is where the VIPs should be. */
@@ -79,13 +79,23 @@ export interface ClusterPlan {
   services: ServicePlan[];
 }
 
-/** keepalived priority for a node's rank in an instance: 200 for the preferred node, then descending. */
+/**
+ * Priorities of the first ranks, spaced so that exactly one backup takes over. A backup declares the master
+ * dead after 3 adverts plus a skew of (256 - priority) / 256 of an advert, so close priorities (149, 148)
+ * make two backups time out within a millisecond and both enter MASTER. 240 against 120 puts 47% of an
+ * advert between the first two backups: the first one's advert reaches the second long before its timer.
+ */
+const SPACED_PRIORITIES = [250, 240, 120, 60, 30] as const;
+
+/** keepalived priority for a node's rank in an instance: widely spaced first ranks, then descending to 2. */
 export function priorityForRank(rank: number): number {
-  return rank === 0 ? 200 : Math.max(2, 150 - rank);
+  const spaced = SPACED_PRIORITIES[rank];
+  if (spaced !== undefined) return spaced;
+  return Math.max(2, 30 - (rank - SPACED_PRIORITIES.length + 1));
 }
 
 /** Priority an agent announces while handing its VIPs over before it stops. */
 export const HANDOVER_PRIORITY = 1;
 
-/** A virtual router before its router ID is known. */
-export type UnnumberedRouter = Omit<VirtualRouter, "routerId">;
+/** A virtual router before its router ID (and with it its anchor) is known. */
+export type UnnumberedRouter = Omit<VirtualRouter, "routerId" | "anchor">;

@@ -32,7 +32,7 @@ import { openShiftPolicy, type OpenShiftPolicy } from "./openshift.js";
 import { readGroups, readNodes, readServices, type PendingGroup } from "./planInputs.js";
 import { withinDedicatedQuota } from "./quota.js";
 import { nodeAddresses, ReservedAddresses } from "./reserved.js";
-import { planRouters, settingsForGroup } from "./routers.js";
+import { numberRouter, planRouters, settingsForGroup } from "./routers.js";
 import type { ServiceClaim } from "./service.js";
 import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
 
@@ -231,7 +231,7 @@ function numberRouters(
       }
       continue;
     }
-    instances.push({ ...router, routerId });
+    instances.push(numberRouter(router, routerId, model));
     announce(router, claims, services);
   }
   const routerIDs: Record<string, number> = {};

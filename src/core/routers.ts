@@ -1,11 +1,12 @@
 // A group's virtual routers: where each VIP goes (placement), then which VRRP instance carries it — one of
 // its own for a dedicated Service, else the pooled instance of the node that holds it. Pure.
 import { VERBATIM_CONFIG_ANNOTATION } from "../api/names.js";
-import { priorityForRank, type UnnumberedRouter } from "./clusterPlan.js";
+import { anchorAddress } from "./anchors.js";
+import { priorityForRank, type UnnumberedRouter, type VirtualRouter } from "./clusterPlan.js";
 import { annotationField, serviceObject, warningOn, type Diagnostic } from "./diagnostics.js";
 import type { GroupModel } from "./group.js";
 import { compareIPs, familyName, type Family, type ParsedIP } from "./ip.js";
-import { byAge, byKey } from "./keys.js";
+import { byKey } from "./keys.js";
 import { placeItems, rankNodes } from "./placement.js";
 import { isDedicated, type ServiceClaim } from "./service.js";
 import { groupSettingProblem, summarizeVerbatimProblems, type VerbatimProblem } from "./verbatim.js";
@@ -24,8 +25,6 @@ export interface GroupRouters {
 interface PooledVips {
   vips: ParsedIP[];
   services: Set<string>;
-  /** The VIP named in adverts: of the oldest Service, its lowest. */
-  anchor?: { claim: ServiceClaim; ip: ParsedIP };
 }
 
 export function planRouters(group: GroupSurroundings, claims: readonly ServiceClaim[]): GroupRouters {
@@ -132,7 +131,6 @@ function dedicatedRouters(
       name: instanceName(key),
       family,
       vips: vips.map((v) => v.text),
-      anchor: vips[0]?.text ?? "",
       priorities: ranking
         .filter((n) => allowed.has(n))
         .map((node, rank) => ({ node, priority: priorityForRank(rank) })),
@@ -147,29 +145,25 @@ function dedicatedRouters(
 
 /** Adds the item's VIPs to the pooled instances of the node that holds them, one per family. */
 function addToPool(pooled: Map<string, PooledVips>, item: VipItem, primary: string): void {
-  const claim = item.claim;
   for (const ip of item.vips) {
     const key = nodeRouterKey(primary, ip.family);
     const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
-    const anchor = entry.anchor;
-    if (
-      anchor === undefined ||
-      byAge(claim, anchor.claim) < 0 ||
-      (anchor.claim === claim && compareIPs(ip, anchor.ip) < 0)
-    ) {
-      entry.anchor = { claim, ip };
-    }
     entry.vips.push(ip);
     for (const owner of item.claims) entry.services.add(owner.key);
     pooled.set(key, entry);
   }
 }
 
-/** One pooled instance per node and family in use, so a new VIP joins an instance that is already MASTER. */
+/**
+ * One pooled instance per node and family, VIPs or not, so a new VIP joins an instance that is already
+ * MASTER on its node. The families: those the group's nodes have addresses of, and those of its VIPs.
+ */
 function pooledRouters(group: GroupSurroundings, pooled: Map<string, PooledVips>): UnnumberedRouter[] {
   const routers: UnnumberedRouter[] = [];
   for (const family of [4, 6] as const) {
-    const used = [...pooled.keys()].some((k) => k.endsWith(`/${familyName(family)}`));
+    const used =
+      group.nodes.some((n) => n.addresses[family] !== undefined) ||
+      [...pooled.keys()].some((k) => k.endsWith(`/${familyName(family)}`));
     if (!used) continue;
     const nodes = familyNodes(group, family);
     for (const node of nodes) {
@@ -188,7 +182,6 @@ function pooledRouters(group: GroupSurroundings, pooled: Map<string, PooledVips>
         name: instanceName(key),
         family,
         vips: entry.vips.sort(compareIPs).map((v) => v.text),
-        anchor: entry.anchor?.ip.text ?? "",
         priorities: ranking.map((n, rank) => ({ node: n, priority: priorityForRank(rank) })),
         services: [...entry.services].sort(),
         settings: [],
@@ -196,4 +189,9 @@ function pooledRouters(group: GroupSurroundings, pooled: Map<string, PooledVips>
     }
   }
   return routers;
+}
+
+/** The router with its router ID and the anchor that ID gives it. */
+export function numberRouter(router: UnnumberedRouter, routerId: number, model: GroupModel): VirtualRouter {
+  return { ...router, routerId, anchor: anchorAddress(router.family, routerId, model.vrrp.anchorIPv4Cidr) };
 }

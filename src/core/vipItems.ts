@@ -47,6 +47,7 @@ export function vipItems(group: GroupSurroundings, claims: readonly ServiceClaim
         key: sets.length > 1 ? `${claim.key}/${first.text}` : claim.key,
         hashKey: sets.length > 1 ? first.text : claim.key,
         weight: vips.length,
+        createdAt: claim.createdAt,
         claim,
         claims: [claim],
         vips,
@@ -80,6 +81,9 @@ export function mergeSharedVips(items: readonly VipItem[]): VipItem[] {
     }
     hit.claims = [...hit.claims, item.claim];
     hit.key = `${hit.key}+${item.key}`;
+    // The merged item is as old as its oldest Service.
+    if (item.createdAt !== undefined && (hit.createdAt === undefined || item.createdAt < hit.createdAt))
+      hit.createdAt = item.createdAt;
     for (const v of item.vips) {
       if (!hit.vips.some((x) => x.text === v.text)) hit.vips = [...hit.vips, v];
       byVip.set(v.text, hit);

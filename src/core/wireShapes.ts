@@ -29,6 +29,7 @@ const VRRP = objectOf({
   version: INTEGER,
   timing: STRING,
   advertIntervalMilliseconds: INTEGER,
+  anchorIPv4CIDR: STRING,
   preempt: BOOLEAN,
   preemptDelaySeconds: INTEGER,
   garp: objectOf({ masterDelaySeconds: INTEGER, masterRepeat: INTEGER, masterRefreshSeconds: INTEGER }),

@@ -3,6 +3,7 @@
 // arrive from the node itself (interface name, password, notify FIFO) so that nothing can open a directive
 // of its own. Written as a row of steps: node facts, global_defs, health scripts, one block per instance.
 import type { PlanGroupV1, PlanInstanceV1, PlanV1 } from "../api/plan.js";
+import { isLinkLocal } from "../core/anchors.js";
 import { familyBits, parseIP } from "../core/ip.js";
 import { HANDOVER_PRIORITY } from "../core/plan.js";
 import { configValueProblem, interfaceNameProblem } from "../core/validate.js";
@@ -170,14 +171,24 @@ function unicast(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Line
     .filter((p) => p.node !== ctx.node)
     .map((p) => addressOf(p.node))
     .filter((a) => a !== undefined);
+  // A node alone in its group (every instance exists on every node, core/vrrp.ts) has no peer to name:
+  // keepalived refuses a unicast keyword without peers, and naming the node itself makes it hear its own
+  // adverts as a rival's. So a lone node's instance has no unicast lines and keepalived sends its adverts by
+  // multicast, as the original operator's template does; the first peer to join switches it to unicast.
+  if (peers.length === 0) return [];
   return [...(src === undefined ? [] : [`unicast_src_ip ${src}`]), ...block("unicast_peer", peers)];
 }
 
-/** The anchor goes into adverts; the other VIPs are excluded so adding one never changes what peers compare. */
+/**
+ * The anchor goes into adverts; the VIPs are excluded, so adding one never changes what peers compare. The
+ * anchor is link-local (core/anchors.ts); a plan of an earlier release names one of the VIPs instead.
+ */
 function addresses(instance: PlanInstanceV1): Lines {
   const excluded = instance.vips.filter((v) => v !== instance.anchor);
+  const anchor = parseIP(instance.anchor);
+  const scope = anchor?.family === 4 && isLinkLocal(anchor) ? " scope link" : "";
   return [
-    ...block("virtual_ipaddress", [withPrefix(instance.anchor)]),
+    ...block("virtual_ipaddress", [`${withPrefix(instance.anchor)}${scope}`]),
     ...(excluded.length > 0 ? block("virtual_ipaddress_excluded", excluded.map(withPrefix)) : []),
   ];
 }

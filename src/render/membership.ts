@@ -2,12 +2,22 @@
 // ask the same questions, so they ask them here. Pure.
 import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 
-/** The instances in this node's keepalived.conf: those with VIPs in which the node has a priority. */
+/**
+ * The instances in this node's keepalived.conf: those in which the node has a priority, with an anchor
+ * (every instance of this release: it runs before it carries VIPs) or, in an earlier release's plan, VIPs.
+ */
 export function instancesForNode(plan: PlanV1, node: string): PlanInstanceV1[] {
-  return plan.instances.filter((i) => i.vips.length > 0 && i.priorities.some((p) => p.node === node));
+  return plan.instances.filter(
+    (i) => (i.anchor !== "" || i.vips.length > 0) && i.priorities.some((p) => p.node === node),
+  );
 }
 
-/** Every VIP of the plan, on whichever node: what a dead keepalived of this group may have left. */
+/**
+ * Every address keepalived may put on an interface for the plan, on whichever node: its VIPs and its
+ * instances' anchors. What a dead keepalived of this group may have left.
+ */
 export function planVips(plan: PlanV1): string[] {
-  return [...new Set(plan.instances.flatMap((i) => i.vips))].sort();
+  return [
+    ...new Set(plan.instances.flatMap((i) => (i.anchor === "" ? i.vips : [...i.vips, i.anchor]))),
+  ].sort();
 }

@@ -16,6 +16,7 @@ import type { Manifest } from "../api/kube.js";
 import type { Condition, KeepalivedGroupStatus } from "../api/types.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
+import { failoverEstimate } from "../core/vrrp.js";
 import { renderKeepalivedConf } from "./keepalivedConf.js";
 import { encodePlan, planV1 } from "./planCodec.js";
 
@@ -88,7 +89,15 @@ export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifes
 }
 
 /**
- * The agent DaemonSet: host network, three capabilities instead of privileged, one node down at a time.
+ * The agent's capabilities instead of privileged: NET_* for addresses and VRRP sockets, SYS_NICE when
+ * keepalived runs with real-time scheduling (sub-second adverts; see core/vrrp.ts).
+ */
+function agentCapabilities(realtime: boolean): string[] {
+  return ["NET_ADMIN", "NET_RAW", "NET_BROADCAST", ...(realtime ? ["SYS_NICE"] : [])];
+}
+
+/**
+ * The agent DaemonSet: host network, a few capabilities instead of privileged, one node down at a time.
  * `metricsPort`: the group's own port (metricsPorts.ts), so that agents of several groups share a node.
  */
 export function desiredDaemonSet(
@@ -137,7 +146,7 @@ export function desiredDaemonSet(
           allowPrivilegeEscalation: false,
           readOnlyRootFilesystem: true,
           runAsUser: 0,
-          capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"] },
+          capabilities: { drop: ["ALL"], add: agentCapabilities(g.vrrp.realtimeScheduling) },
         },
         resources: g.resources ?? { requests: { cpu: "10m", memory: "48Mi" } },
         volumeMounts: [
@@ -249,6 +258,7 @@ export function groupStatus(
     observedGeneration: g.generation,
     nodes: plan.nodes.length,
     vips,
+    failover: failoverEstimate(g.vrrp, g.password !== undefined),
     conditions,
   };
   // An empty map is left out, not written as {}: server-side apply turns a map whose entries were all ours and

@@ -1,8 +1,11 @@
 // GroupPlan → PlanV1 → text, and text → PlanV1: the one writer and the one reader of plan.json. The
 // controller writes with serializeGroupPlan and reads its previous placement with placementOfPlan; agents
 // read with parsePlan. Pure.
+import { isLinkLocal } from "../core/anchors.js";
+import { parseIP } from "../core/ip.js";
 import {
   PLAN_API_VERSION,
+  type PlanFamily,
   type PlanGroupV1,
   type PlanInstanceV1,
   type PlanNodeV1,
@@ -57,6 +60,7 @@ export function planV1(plan: GroupPlan): PlanV1 {
       garpMasterRefreshSeconds: v.garpMasterRefreshSeconds,
     },
   };
+  if (v.realtimeScheduling) group.vrrp.realtimeScheduling = true;
   if (g.interface !== undefined) group.interface = g.interface;
   if (g.interfaceFromIP !== undefined) group.interfaceFromIP = g.interfaceFromIP.text;
   if (g.password !== undefined)
@@ -90,7 +94,10 @@ export function serializeGroupPlan(plan: GroupPlan): string {
 function readVrrp(r: FieldReader, raw: unknown): PlanVrrpV1 {
   const v = r.object(raw, "group.vrrp");
   const version = r.whole(v.version, "group.vrrp.version", 2, 3);
-  return {
+  const realtime = r.optional(v, "realtimeScheduling", "group.vrrp.realtimeScheduling", (x, f) =>
+    r.flag(x, f),
+  );
+  const vrrp: PlanVrrpV1 = {
     version: version === 2 ? 2 : 3,
     advertIntervalMs: r.whole(v.advertIntervalMs, "group.vrrp.advertIntervalMs", 10, 40950),
     preempt: r.flag(v.preempt, "group.vrrp.preempt"),
@@ -104,6 +111,8 @@ function readVrrp(r: FieldReader, raw: unknown): PlanVrrpV1 {
       86400,
     ),
   };
+  if (realtime === true) vrrp.realtimeScheduling = true;
+  return vrrp;
 }
 
 function readGroup(r: FieldReader, raw: unknown): PlanGroupV1 {
@@ -160,16 +169,24 @@ function readPriority(r: FieldReader, raw: unknown, field: string): PlanPriority
   };
 }
 
+/**
+ * The anchor: a link-local address of the family that is not a VIP. A plan of an earlier release names one
+ * of the VIPs instead, or "" when there are none; agents read it during a rolling update.
+ */
+function anchorProblem(anchor: string, family: PlanFamily, vips: readonly string[]): string | undefined {
+  if (vips.includes(anchor) || (anchor === "" && vips.length === 0)) return undefined;
+  const ip = parseIP(anchor);
+  return ip?.family === family && isLinkLocal(ip) && ip.text === anchor
+    ? undefined
+    : `must be a link-local IPv${family} address (169.254.0.0/16 or fe80::/10, canonical) that is not one of the instance's vips`;
+}
+
 function readInstance(r: FieldReader, raw: unknown, field: string): PlanInstanceV1 {
   const i = r.object(raw, field);
   const family = r.whole(i.family, `${field}.family`, 4, 6);
   if (family !== 4 && family !== 6) return r.fail(`${field}.family`, `must be 4 or 6 (got ${family})`);
   const vips = r.list(i.vips, `${field}.vips`, (v, f) => r.ip(v, f, family));
-  const anchor = r.text(i.anchor, `${field}.anchor`, (a) =>
-    (vips.length === 0 ? a === "" : vips.includes(a))
-      ? undefined
-      : 'must be one of the instance\'s vips ("" when it has none)',
-  );
+  const anchor = r.text(i.anchor, `${field}.anchor`, (a) => anchorProblem(a, family, vips));
   const instance: PlanInstanceV1 = {
     name: r.text(i.name, `${field}.name`, instanceNameProblem),
     routerId: r.whole(i.routerId, `${field}.routerId`, 1, 255),

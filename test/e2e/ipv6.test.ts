@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { KeepalivedGroupSpec } from "../../src/api/types.js";
+import { TIMING_ADVERT_MS } from "../../src/core/vrrp.js";
 import type { ServiceObject } from "../../src/core/objects.js";
 import type { AgentProcess } from "../../src/lab/agents.js";
 import {
@@ -23,7 +24,7 @@ import { clientNeighbour, ipv6AddressOn, nodeMac } from "../support/netns.js";
 
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;
-const ADVERT_MS = 100;
+const ADVERT_MS = TIMING_ADVERT_MS.Fast;
 // Master-down interval = 3 adverts + skew (< 1 advert); allow neighbour discovery and scheduling on top.
 const GAP_BOUND_MS = 4 * ADVERT_MS + 1000;
 // Without an unsolicited NA the client keeps sending to the old MAC until its entry goes STALE and is
@@ -109,7 +110,7 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
   });
 
   test(
-    "hard failover of an IPv6 VIP, Fast (100 ms adverts): unsolicited NAs, no DAD stall",
+    "hard failover of an IPv6 VIP, Fast (50 ms adverts): unsolicited NAs, no DAD stall",
     SLOW,
     async () => {
       const vip = "2001:db8::201";
@@ -130,7 +131,7 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
         }
         const gaps = results.map((t) => t.maxGapMs);
         console.log(
-          `# IPv6 failover Fast (100 ms adverts): gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
+          `# IPv6 failover Fast (${ADVERT_MS} ms adverts): gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
         );
         console.log(
           `# IPv6 takeover: client's neighbour entry on the new MAC after ${facts.map((f) => `${f.neighbourMs} ms (${f.neighbourState})`).join(", ")}; VIP flags ${facts.map((f) => f.flags.join(",")).join("; ")}`,

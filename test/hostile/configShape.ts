@@ -34,6 +34,9 @@ const ipWithPrefix = (v: string): boolean => {
   const [addr = "", prefix, extra] = v.split("/");
   return extra === undefined && prefix !== undefined && /^\d{1,3}$/.test(prefix) && ip(addr);
 };
+/** An instance's anchor (core/anchors.ts): one link-local host address, IPv4 with `scope link`. */
+const anchor = (v: string): boolean =>
+  /^169\.254\.\d{1,3}\.\d{1,3}\/32 scope link$/.test(v) || /^fe80::70:[0-9a-f]{1,2}\/128$/.test(v);
 
 /** Opening lines allowed in each block: keyword, check of the rest of the line, block it opens. */
 const OPENERS: Partial<Record<Block, Record<string, [(rest: string) => boolean, Block]>>> = {
@@ -119,7 +122,11 @@ export function configShapeProblems(conf: string, vocabulary: Vocabulary): strin
     if (block === "top" && text.startsWith("#")) return;
     if (block === "addresses" || block === "unicast_peer" || block === "track_script") {
       const ok =
-        block === "addresses" ? ipWithPrefix(text) : block === "unicast_peer" ? ip(text) : NAME.test(text);
+        block === "addresses"
+          ? ipWithPrefix(text) || anchor(text)
+          : block === "unicast_peer"
+            ? ip(text)
+            : NAME.test(text);
       if (!ok) problems.push(`${at}: not an entry of ${block}`);
       return;
     }

@@ -166,7 +166,13 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     assert.deepEqual(pod.tolerations, [{ operator: "Exists" }]);
     const c = pod.containers[0]!;
     assert.equal(c.securityContext.privileged, false);
-    assert.deepEqual(c.securityContext.capabilities.add, ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]);
+    // SYS_NICE: sub-second adverts run keepalived with real-time scheduling.
+    assert.deepEqual(c.securityContext.capabilities.add, [
+      "NET_ADMIN",
+      "NET_RAW",
+      "NET_BROADCAST",
+      "SYS_NICE",
+    ]);
     assert.equal(c.env.find((e) => e.name === "NODE_NAME")?.valueFrom?.fieldRef?.fieldPath, "spec.nodeName");
     assert.match(
       c.image,

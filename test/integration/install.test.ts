@@ -512,6 +512,7 @@ describe("install paths on a real API server", () => {
       "NET_ADMIN",
       "NET_BROADCAST",
       "NET_RAW",
+      "SYS_NICE",
     ]);
     assert.deepEqual(scc.defaultAddCapabilities, []);
     assert.deepEqual(scc.runAsUser, { type: "RunAsAny" });

@@ -29,7 +29,7 @@ describe("keepalived-operator render", () => {
       "master-2",
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /virtual_ipaddress \{\n {8}172\.21\.6\.50\/32/);
+    assert.match(r.stdout, /virtual_ipaddress_excluded \{\n {8}172\.21\.6\.50\/32/);
   });
   it("reads a List and JSON", () => {
     const services = file(

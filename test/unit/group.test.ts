@@ -2,17 +2,18 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { KeepalivedGroupSpec } from "../../src/api/types.js";
 import { validateGroup } from "../../src/core/group.js";
+import { TIMING_ADVERT_MS } from "../../src/core/vrrp.js";
 
 const group = (spec: KeepalivedGroupSpec, name = "g") => ({ metadata: { name, namespace: "ns" }, spec });
 
 describe("validateGroup: defaults", () => {
-  it("the seed's group gets VRRPv3, 1 s adverts, preemption, spreading, our image unless set", () => {
+  it("the seed's group gets VRRPv3, Default timing, preemption, spreading, our image unless set", () => {
     const r = validateGroup(
       group({ interface: "ens3", nodeSelector: { "node-role.kubernetes.io/loadbalancer": "" } }),
     );
     assert.ok(r.ok);
     assert.equal(r.model.vrrp.version, 3);
-    assert.equal(r.model.vrrp.advertIntervalMs, 1000);
+    assert.equal(r.model.vrrp.advertIntervalMs, TIMING_ADVERT_MS.Default);
     assert.equal(r.model.vrrp.preempt, true);
     assert.equal(r.model.spreadVIPs, true);
     assert.equal(r.model.routerIdScope, "Cluster");
@@ -37,10 +38,10 @@ describe("validateGroup: defaults", () => {
     assert.equal(r.model.vrrp.version, 2);
     assert.deepEqual(r.model.password, { secretName: "pw", secretKey: "password" });
   });
-  it("Fast timing is 100 ms; an explicit interval wins", () => {
+  it("Fast timing is its profile's interval; an explicit interval wins", () => {
     const fast = validateGroup(group({ interface: "eth0", vrrp: { timing: "Fast" } }));
     assert.ok(fast.ok);
-    assert.equal(fast.model.vrrp.advertIntervalMs, 100);
+    assert.equal(fast.model.vrrp.advertIntervalMs, TIMING_ADVERT_MS.Fast);
     const explicit = validateGroup(
       group({ interface: "eth0", vrrp: { timing: "Fast", advertIntervalMilliseconds: 250 } }),
     );

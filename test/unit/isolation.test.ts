@@ -106,7 +106,7 @@ describe("wrongly typed values are diagnostics on their own object", () => {
     [
       "vrrp.timing: Slow",
       { interface: "eth0", vrrp: { timing: "Slow" } },
-      /"Slow" is neither Default nor Fast/,
+      /"Slow" is not a timing profile; use Default, Fast, Fastest/,
     ],
     [
       "garp.masterRepeat: 0",

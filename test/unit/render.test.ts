@@ -76,12 +76,18 @@ describe("keepalived.conf golden files", () => {
       conf,
       new RegExp(`vrrp_instance ${instance.name} \\{\\n    state MASTER\\n    interface ens3\\n`),
     );
-    assert.match(conf, /virtual_ipaddress \{\n {8}172\.21\.6\.50\/32\n {4}\}/);
+    // The anchor, derived from the router ID, is what adverts name; the VIP is excluded from them.
+    assert.match(
+      conf,
+      new RegExp(
+        `virtual_ipaddress \\{\\n {8}169\\.254\\.240\\.${instance.routerId}/32 scope link\\n {4}\\}\\n {4}virtual_ipaddress_excluded \\{\\n {8}172\\.21\\.6\\.50/32\\n`,
+      ),
+    );
     assert.match(conf, /router_id keepalivedgroup-workers/);
     const other = group.nodes.find((n) => n.name !== holder)!.name;
     assert.match(
       renderKeepalivedConf(group, { node: other, interface: "ens3" }),
-      /state BACKUP\n[^}]*priority 1[0-4]\d/,
+      /state BACKUP\n[^}]*priority 240\n/,
     );
   });
 

@@ -157,7 +157,7 @@ describe("mergeSharedVips", () => {
 });
 
 describe("planRouters", () => {
-  it("pooled VIPs: one instance per node and family in use, the holder first", () => {
+  it("pooled VIPs: one instance per node and family of the nodes' addresses, the holder first", () => {
     const planned = planRouters(surroundings({}, nodes("n1", "n2")), [claim("a", ["198.18.0.1"])]);
     assert.deepEqual(
       planned.routers.map((r) => [r.key, r.name, r.vips, r.priorities.map((p) => p.priority)]),
@@ -166,13 +166,13 @@ describe("planRouters", () => {
           "node/n1/ipv4",
           "node_n1_ipv4",
           planned.placement["198.18.0.1"] === "n1" ? ["198.18.0.1"] : [],
-          [200, 149],
+          [250, 240],
         ],
         [
           "node/n2/ipv4",
           "node_n2_ipv4",
           planned.placement["198.18.0.1"] === "n2" ? ["198.18.0.1"] : [],
-          [200, 149],
+          [250, 240],
         ],
       ],
     );
@@ -185,25 +185,43 @@ describe("planRouters", () => {
     });
     const planned = planRouters(surroundings({}, nodes("n16", "n26")), [dedicated]);
     assert.deepEqual(
-      planned.routers.map((r) => [r.key, r.anchor, r.services, r.settings, r.healthCheckNodePort]),
+      planned.routers
+        .filter((r) => r.key.startsWith("service/"))
+        .map((r) => [r.key, r.vips, r.services, r.settings, r.healthCheckNodePort]),
       [
-        ["service/app/d/ipv4", "198.18.0.2", ["app/d"], [["garp_master_refresh", "60"]], 30001],
-        ["service/app/d/ipv6", "2001:db8::2", ["app/d"], [["garp_master_refresh", "60"]], 30001],
+        ["service/app/d/ipv4", ["198.18.0.2"], ["app/d"], [["garp_master_refresh", "60"]], 30001],
+        ["service/app/d/ipv6", ["2001:db8::2"], ["app/d"], [["garp_master_refresh", "60"]], 30001],
       ],
     );
   });
-  it("the anchor of a pooled instance is a VIP of its oldest Service", () => {
-    const old = claim("z-old", ["198.18.0.9"], { createdAt: "2023-01-01T00:00:00Z" });
-    const young = claim("a-young", ["198.18.0.1"]);
-    const planned = planRouters(surroundings({ spreadVIPs: false }, nodes("n1")), [young, old]);
-    assert.equal(planned.routers[0]?.anchor, "198.18.0.9");
+  it("every node has its pooled instances before it holds a VIP: one per family its nodes have", () => {
+    const none = planRouters(surroundings({}, nodes("n1", "n26")), []);
+    assert.deepEqual(
+      none.routers.map((r) => [r.key, r.vips, r.priorities.map((p) => p.node)]),
+      [
+        ["node/n1/ipv4", [], ["n1", "n26"]],
+        ["node/n26/ipv4", [], ["n26", "n1"]],
+        ["node/n26/ipv6", [], ["n26", "n1"]],
+        ["node/n1/ipv6", [], ["n1", "n26"]],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
+    const unicast = planRouters(surroundings({ unicastEnabled: true }, nodes("n1", "n26")), []);
+    assert.deepEqual(
+      unicast.routers.map((r) => r.key),
+      ["node/n1/ipv4", "node/n26/ipv4", "node/n26/ipv6"],
+      "unicast: only nodes with an address of the family",
+    );
   });
   it("VIPs no node may hold are a Warning on their Service, and not placed", () => {
     const local = claim("l", ["198.18.0.1"], { localTrafficOnly: true });
     const planned = planRouters(surroundings({}, nodes("n1"), { localEndpointNodes: { "app/l": [] } }), [
       local,
     ]);
-    assert.deepEqual(planned.routers, []);
+    assert.deepEqual(
+      planned.routers.map((r) => [r.key, r.vips]),
+      [["node/n1/ipv4", []]],
+      "only the node's own pooled instance",
+    );
     assert.deepEqual(planned.placement, {});
     assert.deepEqual(
       planned.diagnostics.map((d) => [d.object.name, d.reason]),
