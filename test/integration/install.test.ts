@@ -484,7 +484,7 @@ describe("install paths on a real API server", () => {
     },
   );
 
-  test("the OpenShift SCC grants the agents exactly host network, host ports, root and three capabilities", async () => {
+  test("the OpenShift SCC grants the agents exactly host network, host ports, root and four capabilities (SYS_NICE for real-time VRRP)", async () => {
     await installer.install(
       objects(readFileSync(at("test", "fixtures", "install", "openshift-scc-crd.yaml"), "utf8")),
     );
