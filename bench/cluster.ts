@@ -73,13 +73,20 @@ export function benchGroup(name: string, pool: string, spec: KeepalivedGroupSpec
   };
 }
 
-/** A LoadBalancer Service of `group` that takes its address from the group's pool. */
-export function benchService(namespace: string, name: string, group: string): Manifest {
+/**
+ * A LoadBalancer Service of `group` that takes its address from the group's pool. `nodePorts: false` for
+ * thousands of them: the cluster's NodePort range holds fewer than 3000.
+ */
+export function benchService(namespace: string, name: string, group: string, nodePorts = true): Manifest {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace, annotations: { [GROUP_ANNOTATION]: `${OPERATOR_NS}/${group}` } },
-    spec: { type: "LoadBalancer", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 80 }] },
+    spec: {
+      type: "LoadBalancer",
+      ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 80 }],
+      ...(nodePorts ? {} : { allocateLoadBalancerNodePorts: false }),
+    },
   };
 }
 

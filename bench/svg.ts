@@ -104,7 +104,7 @@ export function gapsSvg(series: readonly { config: string; values: number[] }[])
   const height = top + series.length * laneH + 60;
   const all = series.flatMap((s) => s.values).filter((v) => v > 0);
   const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...all, 1000))));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, 100)));
+  const hi = Math.max(lo * 10, 10 ** Math.ceil(Math.log10(Math.max(...all, 100))));
   const x = (v: number): number =>
     left +
     ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) *
