@@ -1,6 +1,7 @@
 // The node's interface addresses, through iproute2: what a dead keepalived left behind, and where to remove it.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { PlanGroupV1 } from "../api/plan.js";
 import { parseIP } from "../core/ip.js";
 import { NO_PREFIX, prefixed, type CommandPrefix } from "./command.js";
 
@@ -62,6 +63,17 @@ export async function removeAddresses(
 }
 
 /** The interface that routes to `ip` (spec.interfaceFromIP). */
+/** Removes from `iface` those of `vips` a dead keepalived left there; returns what it removed. */
+export async function removeLeftoverVips(
+  iface: string,
+  vips: Iterable<string>,
+  cmdPrefix: CommandPrefix = NO_PREFIX,
+): Promise<string[]> {
+  const present = await interfaceAddresses(iface, cmdPrefix).catch(() => []);
+  const left = leftoverVips(present, [...vips]);
+  return left.length === 0 ? [] : removeAddresses(iface, left, cmdPrefix);
+}
+
 export async function routeInterface(
   ip: string,
   cmdPrefix: CommandPrefix = NO_PREFIX,
@@ -72,4 +84,15 @@ export async function routeInterface(
   } catch {
     return undefined;
   }
+}
+
+/** The interface for the VIPs: --interface, else spec.interface, else the one routing to spec.interfaceFromIP. */
+export async function vipInterface(
+  group: Pick<PlanGroupV1, "interface" | "interfaceFromIP">,
+  override: string | undefined,
+  cmdPrefix: CommandPrefix = NO_PREFIX,
+): Promise<string | undefined> {
+  if (override !== undefined) return override;
+  if (group.interface !== undefined) return group.interface;
+  return group.interfaceFromIP === undefined ? undefined : routeInterface(group.interfaceFromIP, cmdPrefix);
 }

@@ -1,22 +1,26 @@
-// The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated → written → keepalived
-// (re)loaded; keepalived's state changes and statistics → metrics. Pure decisions live in render/
-// (keepalivedConf.ts, membership.ts), config.ts, addresses.ts, stats.ts and metrics.ts; this file
-// sequences them.
+// The node agent: desired plan (PlanV1) → this node's keepalived.conf → validated (a refused instance never
+// holds back the others) → written → keepalived (re)loaded, or adopted from an agent that died; its states and
+// statistics → metrics and the Lease report. Pure decisions: render/, config.ts, isolate.ts, addresses.ts,
+// stats.ts, vrrpObservations.ts, metrics.ts; I/O: candidate.ts, keepalived.ts, orphan.ts; this file sequences.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import type { Logger } from "../lib/log.js";
 import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
 import { instancesForNode, planVips } from "../render/membership.js";
-import { interfaceAddresses, leftoverVips, removeAddresses, routeInterface } from "./addresses.js";
+import { removeLeftoverVips, vipInterface } from "./addresses.js";
+import { checkedConfig } from "./candidate.js";
+import { NO_PREFIX, type CommandPrefix } from "./command.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
+import { refusedChanges, type RefusedInstance } from "./isolate.js";
+import { isNewsworthy } from "./keepalivedLog.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
-import { FAILOVER_BUCKETS, Histogram, type AgentMetrics } from "./metrics.js";
-import { NotifyFifoReader, STATE_NUMBER, type VrrpEvent, type VrrpState } from "./notify.js";
+import type { AgentMetrics } from "./metrics.js";
+import { NotifyFifoReader, type VrrpEvent } from "./notify.js";
 import type { PlanSource } from "./planSource.js";
 import { vrrpReport, type VrrpReport } from "./report.js";
-import { parseKeepalivedJson, type InstanceStats } from "./stats.js";
-import { NO_PREFIX, type CommandPrefix } from "./command.js";
+import { parseKeepalivedJson } from "./stats.js";
+import { VrrpObservations } from "./vrrpObservations.js";
 
 export interface AgentOptions {
   node: string;
@@ -39,28 +43,30 @@ export class Agent {
   private readonly supervisor: KeepalivedSupervisor;
   private readonly fifo: NotifyFifoReader;
   private readonly fifoPath: string;
+  /** The plan keepalived runs: the last applied one without the instances keepalived refused. */
   private plan: PlanV1 | undefined;
   private iface: string | undefined;
   /** VIPs of the current and previous plan: what a dead keepalived may have left on the interface. */
   private cleanupVips = new Set<string>();
+  private lastPlanVips: string[] = [];
+  /** This node's instances of the last plan that keepalived refused. */
+  private refused: RefusedInstance[] = [];
   /** The password the running config was rendered with. */
   private password: string | undefined;
   private pending: { plan: PlanV1; password: string | undefined } | undefined;
   private applying: Promise<void> | undefined;
   private handingOver = false;
+  /** An adopted keepalived may run another config than the file says: reload it on the first plan. */
+  private reloadAdopted = false;
   private sampler: NodeJS.Timeout | undefined;
+  private sampleEvery = 0;
   private sampling: Promise<void> | undefined;
-  private readonly states = new Map<string, VrrpState>();
-  /** Last time a stats sample showed the instance, in BACKUP, receiving adverts from a live MASTER. */
-  private readonly peerSeenAt = new Map<string, number>();
-  private readonly advertsSeen = new Map<string, number>();
-  private instanceStats: InstanceStats[] = [];
+  private readonly vrrp = new VrrpObservations();
   private keepalivedUp = false;
   private reloads = 0;
   private rejected = 0;
   private planReadErrors = 0;
   private readonly cmdPrefix: CommandPrefix;
-  private readonly failover = new Histogram(FAILOVER_BUCKETS);
   private readonly log: Logger;
 
   constructor(private readonly opts: AgentOptions) {
@@ -78,14 +84,14 @@ export class Agent {
         beforeStart: () => this.removeLeftoverVips(),
         onExit: (code, signal) => {
           this.keepalivedUp = false;
-          this.states.clear();
+          this.vrrp.forget();
           this.opts.onVrrpChange?.();
           this.log.warn("keepalived exited", { code: code ?? undefined, signal: signal ?? undefined });
           // Never two owners: drop what the dead keepalived held at once, not at the next start.
           if (!this.handingOver) void this.removeLeftoverVips();
         },
         onLine: (line) => {
-          this.log.info("keepalived", { line });
+          if (isNewsworthy(line)) this.log.info("keepalived", { line });
         },
       },
       opts.keepalivedBinary,
@@ -97,6 +103,13 @@ export class Agent {
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
     await ensureFifo(this.fifoPath);
     this.fifo.open();
+    // Before any plan: a keepalived an earlier agent left keeps its VIPs, and is never joined by a second.
+    if ((await this.supervisor.adoptLeftover()) !== undefined) {
+      this.reloadAdopted = true;
+      await this.sample();
+      if (this.vrrp.seed(this.vrrp.stats)) this.opts.onVrrpChange?.();
+      this.startSampler(1000);
+    }
     this.opts.source.start(
       (desired) => {
         this.submit(desired.plan, desired.password);
@@ -133,13 +146,6 @@ export class Agent {
     this.log.error("config rejected; the last good one keeps running", { group: plan.group.key, reason });
   }
 
-  private async resolveInterface(plan: PlanV1): Promise<string | undefined> {
-    if (this.opts.interface !== undefined) return this.opts.interface;
-    if (plan.group.interface !== undefined) return plan.group.interface;
-    const ip = plan.group.interfaceFromIP;
-    return ip === undefined ? undefined : routeInterface(ip, this.cmdPrefix);
-  }
-
   private context(iface: string, handover: boolean, password: string | undefined): NodeContext {
     const ctx: NodeContext = { node: this.opts.node, interface: iface, notifyFifo: this.fifoPath };
     if (password !== undefined) ctx.password = password;
@@ -148,7 +154,7 @@ export class Agent {
   }
 
   private async apply(plan: PlanV1, password: string | undefined): Promise<void> {
-    const iface = await this.resolveInterface(plan);
+    const iface = await vipInterface(plan.group, this.opts.interface, this.cmdPrefix);
     if (iface === undefined) {
       this.reject(
         plan,
@@ -159,50 +165,73 @@ export class Agent {
     if (!plan.nodes.some((n) => n.name === this.opts.node)) {
       this.log.warn("this node is not in the group; it holds none of its VIPs", { group: plan.group.key });
     }
-    let text: string;
-    try {
-      text = renderKeepalivedConf(plan, this.context(iface, false, password));
-    } catch (err) {
-      this.reject(plan, (err as Error).message);
+    const checked = await checkedConfig(
+      plan,
+      this.context(iface, false, password),
+      join(this.opts.stateDir, "keepalived.conf.candidate"),
+      (path) => testConfigFile(path, this.opts.keepalivedBinary, this.cmdPrefix),
+    );
+    if (!checked.ok) {
+      if (checked.refused !== undefined) this.reportRefused(plan, checked.refused);
+      this.reject(plan, checked.reason);
       return;
     }
-    const candidate = join(this.opts.stateDir, "keepalived.conf.candidate");
-    await writeFileAtomic(candidate, text);
-    const problems = await testConfigFile(candidate, this.opts.keepalivedBinary, this.cmdPrefix);
-    if (problems.length > 0) {
-      this.reject(plan, `keepalived --config-test: ${problems.join("; ")}`);
-      return;
-    }
-    const changed = await writeFileAtomic(this.paths.config, text);
-    this.cleanupVips = new Set([...planVips(plan), ...(this.plan === undefined ? [] : planVips(this.plan))]);
-    this.plan = plan;
+    this.reportRefused(plan, checked.refused);
+    const changed = await writeFileAtomic(this.paths.config, checked.text);
+    this.cleanupVips = new Set([...planVips(plan), ...this.lastPlanVips]);
+    this.lastPlanVips = planVips(plan);
+    this.plan = checked.plan;
     this.password = password;
     this.iface = iface;
     // The set of this node's instances may have changed with the plan.
     this.opts.onVrrpChange?.();
-    if (!this.supervisor.running) {
-      this.reloads++;
-      await this.supervisor.start();
-      this.startSampler();
-    } else if (changed) {
-      this.reloads++;
-      this.supervisor.reload();
-    }
+    await this.load(changed);
     if (changed)
       this.log.info("config applied", { group: plan.group.key, instances: this.myInstances().length });
     else this.log.info("plan applied; this node's config is unchanged", { group: plan.group.key });
   }
 
+  /** Starts keepalived on the written config, or makes the running one read it if it changed. */
+  private async load(changed: boolean): Promise<void> {
+    if (!this.supervisor.running) {
+      this.reloads++;
+      await this.supervisor.start();
+    } else if (changed || (this.reloadAdopted && this.supervisor.adopted)) {
+      this.reloads++;
+      this.supervisor.reload();
+    }
+    this.reloadAdopted = false;
+    this.startSampler(this.plan?.group.vrrp.advertIntervalMs ?? 1000);
+  }
+
+  /** One log line per instance newly refused (or refused for a new reason), one when it loads again. */
+  private reportRefused(plan: PlanV1, refused: RefusedInstance[]): void {
+    const group = plan.group.key;
+    const changes = refusedChanges(this.refused, refused);
+    for (const r of changes.refused) {
+      this.log.error(
+        "vrrp_instance refused by keepalived --config-test; this node runs its other instances",
+        {
+          group,
+          instance: r.instance,
+          services: r.services.join(" "),
+          reason: r.problems.join("; "),
+        },
+      );
+    }
+    for (const instance of changes.cleared)
+      this.log.info("vrrp_instance no longer refused", { group, instance });
+    this.refused = refused;
+  }
+
   private async removeLeftoverVips(): Promise<void> {
     if (this.iface === undefined) return;
-    const present = await interfaceAddresses(this.iface, this.cmdPrefix).catch(() => []);
-    const left = leftoverVips(present, [...this.cleanupVips]);
-    if (left.length === 0) return;
-    const removed = await removeAddresses(this.iface, left, this.cmdPrefix);
-    this.log.warn("removed VIPs a dead keepalived left on the interface", {
-      interface: this.iface,
-      vips: removed.join(" "),
-    });
+    const removed = await removeLeftoverVips(this.iface, this.cleanupVips, this.cmdPrefix);
+    if (removed.length > 0)
+      this.log.warn("removed VIPs a dead keepalived left on the interface", {
+        interface: this.iface,
+        vips: removed.join(" "),
+      });
   }
 
   private myInstances(): PlanInstanceV1[] {
@@ -211,27 +240,23 @@ export class Agent {
 
   private onVrrpEvent(e: VrrpEvent): void {
     if (e.kind !== "INSTANCE") return;
-    const previous = this.states.get(e.name);
-    this.states.set(e.name, e.state);
-    const seen = this.peerSeenAt.get(e.name);
-    if (e.state === "MASTER" && previous === "BACKUP" && seen !== undefined) {
-      this.failover.observe((Date.now() - seen) / 1000);
-      this.peerSeenAt.delete(e.name);
-    }
+    const previous = this.vrrp.notified(e, Date.now());
     this.log.info("vrrp state", { instance: e.name, state: e.state, previous, priority: e.priority });
     if (previous !== e.state) this.opts.onVrrpChange?.();
   }
 
-  /** This node's instances of the current plan, their VRRP states and the VIPs it holds as MASTER. */
+  /** This node's instances of the current plan, their VRRP states, the VIPs it holds as MASTER, the refused. */
   vrrpReport(): VrrpReport {
-    return vrrpReport(this.myInstances(), this.states);
+    return vrrpReport(this.myInstances(), this.vrrp.states, this.refused);
   }
 
-  private startSampler(): void {
-    if (this.sampler !== undefined) return;
-    const advert = this.plan?.group.vrrp.advertIntervalMs ?? 1000;
-    // Sampling at the advert interval (within 250 ms–1 s) bounds the error of the failover figure.
-    this.sampler = setInterval(() => void this.sample(), Math.min(1000, Math.max(250, advert)));
+  /** Samples at the advert interval (within 250 ms–1 s): that bounds the error of the failover figure. */
+  private startSampler(advertMs: number): void {
+    const every = Math.min(1000, Math.max(250, advertMs));
+    if (this.sampler !== undefined && this.sampleEvery === every) return;
+    clearInterval(this.sampler);
+    this.sampleEvery = every;
+    this.sampler = setInterval(() => void this.sample(), every);
   }
 
   /** Reads keepalived's JSON dump once (concurrent callers share the same read). */
@@ -243,13 +268,7 @@ export class Agent {
           this.keepalivedUp = false;
           return;
         }
-        const now = Date.now();
-        this.instanceStats = parseKeepalivedJson(text);
-        for (const s of this.instanceStats) {
-          const before = this.advertsSeen.get(s.iname) ?? 0;
-          if (s.state === STATE_NUMBER.BACKUP && s.advertRcvd > before) this.peerSeenAt.set(s.iname, now);
-          this.advertsSeen.set(s.iname, s.advertRcvd);
-        }
+        this.vrrp.sampled(parseKeepalivedJson(text), Date.now());
         this.keepalivedUp = true;
       } catch (err) {
         this.keepalivedUp = false;
@@ -262,21 +281,15 @@ export class Agent {
   }
 
   metrics(): AgentMetrics {
-    const vipStates = this.myInstances().flatMap((i) =>
-      i.vips.map((vip) => ({
-        vip,
-        instance: i.name,
-        state: STATE_NUMBER[this.states.get(i.name) ?? "INIT"],
-      })),
-    );
     return {
       keepalivedUp: this.keepalivedUp && this.supervisor.running,
-      instances: this.supervisor.running ? this.instanceStats : [],
-      vipStates,
+      instances: this.supervisor.running ? this.vrrp.stats : [],
+      vipStates: this.vrrp.vipStates(this.myInstances()),
       configReloads: this.reloads,
       configRejected: this.rejected,
       planReadErrors: this.planReadErrors,
-      failover: this.failover,
+      refusedInstances: this.refused.length,
+      failover: this.vrrp.failover,
     };
   }
 
@@ -287,10 +300,7 @@ export class Agent {
 
   /** Instance names this node holds as MASTER right now, per keepalived's notifications. */
   masters(): string[] {
-    return [...this.states.entries()]
-      .filter(([, s]) => s === "MASTER")
-      .map(([n]) => n)
-      .sort();
+    return this.vrrp.masters();
   }
 
   /**
@@ -302,33 +312,32 @@ export class Agent {
     this.handingOver = true;
     await this.applying;
     if (this.sampler !== undefined) clearInterval(this.sampler);
-    const plan = this.plan;
-    if (
-      plan !== undefined &&
-      this.iface !== undefined &&
-      this.supervisor.running &&
-      this.masters().length > 0
-    ) {
-      const advert = plan.group.vrrp.advertIntervalMs;
-      // Peers take over after their master-down interval: 3 adverts plus skew (< 1 advert).
-      const bound = 4 * advert + 1000;
-      const held = this.masters();
-      this.log.info("handing VIPs over before stopping", { instances: held.join(" "), boundMs: bound });
-      await writeFileAtomic(
-        this.paths.config,
-        renderKeepalivedConf(plan, this.context(this.iface, true, this.password)),
-      );
-      this.supervisor.reload();
-      const started = Date.now();
-      while (this.masters().length > 0 && Date.now() - started < bound)
-        await new Promise((r) => setTimeout(r, 10));
-      const left = this.masters();
-      if (left.length > 0)
-        this.log.warn("no peer took over in time; stopping anyway", { instances: left.join(" ") });
-      else this.log.info("VIPs handed over", { ms: Date.now() - started });
-    }
+    await this.handOver();
     await this.supervisor.stop();
     await this.sampling;
     this.fifo.close();
+  }
+
+  private async handOver(): Promise<void> {
+    const plan = this.plan;
+    if (plan === undefined || this.iface === undefined || !this.supervisor.running) return;
+    if (this.masters().length === 0) return;
+    const advert = plan.group.vrrp.advertIntervalMs;
+    // Peers take over after their master-down interval: 3 adverts plus skew (< 1 advert).
+    const bound = 4 * advert + 1000;
+    const held = this.masters();
+    this.log.info("handing VIPs over before stopping", { instances: held.join(" "), boundMs: bound });
+    await writeFileAtomic(
+      this.paths.config,
+      renderKeepalivedConf(plan, this.context(this.iface, true, this.password)),
+    );
+    this.supervisor.reload();
+    const started = Date.now();
+    while (this.masters().length > 0 && Date.now() - started < bound)
+      await new Promise((r) => setTimeout(r, 10));
+    const left = this.masters();
+    if (left.length > 0)
+      this.log.warn("no peer took over in time; stopping anyway", { instances: left.join(" ") });
+    else this.log.info("VIPs handed over", { ms: Date.now() - started });
   }
 }

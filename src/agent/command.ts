@@ -15,3 +15,11 @@ export function prefixed(prefix: CommandPrefix, file: string, args: readonly str
   const [first, ...rest] = prefix;
   return first === undefined ? [file, [...args]] : [first, [...rest, file, ...args]];
 }
+
+/** The network namespace the prefix runs commands in, as a path whose inode names it (/proc/<pid>/ns/net). */
+export function netnsPathOf(prefix: CommandPrefix): string {
+  const [ip, netns, exec, name] = prefix;
+  return ip === "ip" && netns === "netns" && exec === "exec" && name !== undefined
+    ? `/run/netns/${name}`
+    : "/proc/self/ns/net";
+}

@@ -1,6 +1,7 @@
 // keepalived as the agent's foreground child: started on a validated config, reloaded with SIGHUP,
-// restarted with backoff when it dies, stopped with SIGTERM. The decisions live in agent.ts.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+// restarted with backoff when it dies, stopped with SIGTERM; or, after the agent itself was killed, the
+// keepalived it left running, adopted (orphan.ts). The decisions live in agent.ts.
+import { execFile, spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -9,7 +10,8 @@ import { backoffDelay } from "../lib/backoff.js";
 import type { Logger } from "../lib/log.js";
 import { removeFiles } from "./files.js";
 import { configTestProblems } from "./config.js";
-import { NO_PREFIX, prefixed, type CommandPrefix } from "./command.js";
+import { netnsPathOf, NO_PREFIX, prefixed, type CommandPrefix } from "./command.js";
+import { isOurKeepalived, leftKeepalived } from "./orphan.js";
 
 const execFileP = promisify(execFile);
 
@@ -72,9 +74,26 @@ export interface SupervisorHooks {
 
 /** Runs stay this long before a death counts as a new failure rather than the next of a series. */
 const STABLE_RUN_MS = 10_000;
+/** How often an adopted keepalived (not our child: no exit event) is checked for life. */
+const ADOPTED_POLL_MS = 200;
+
+/** The keepalived being supervised: our child, or one an earlier agent left running that we adopted. */
+interface Supervised {
+  pid: number;
+  adopted: boolean;
+  signal(sig: NodeJS.Signals | number): void;
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals | number): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone: its exit is seen by the exit watch.
+  }
+}
 
 export class KeepalivedSupervisor {
-  private child: ChildProcess | undefined;
+  private proc: Supervised | undefined;
   private exited: Promise<void> = Promise.resolve();
   private stopping = false;
   private failures = 0;
@@ -92,25 +111,88 @@ export class KeepalivedSupervisor {
   ) {}
 
   get running(): boolean {
-    return this.child !== undefined;
+    return this.proc !== undefined;
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc?.pid;
+  }
+
+  /** Whether the keepalived running now was adopted rather than started by this agent. */
+  get adopted(): boolean {
+    return this.proc?.adopted === true;
   }
 
   private cancelled(): boolean {
-    return this.child !== undefined || this.stopping;
+    return this.proc !== undefined || this.stopping;
+  }
+
+  /**
+   * Takes over a keepalived an earlier agent of this state directory left running, so that there is never a
+   * second one; one that cannot be adopted (another network namespace, a VRRP child without its parent) is
+   * stopped. Returns the adopted pid.
+   */
+  async adoptLeftover(): Promise<number | undefined> {
+    if (this.proc !== undefined || this.stopping) return undefined;
+    for (const left of await leftKeepalived(this.paths, this.binary, netnsPathOf(this.cmdPrefix))) {
+      if (!left.adoptable) {
+        this.log.warn("stopping a keepalived an earlier agent left running elsewhere", { pid: left.pid });
+        await stopPid(left.pid, () => isOurKeepalived(left.pid, this.paths, this.binary));
+        continue;
+      }
+      this.jsonSignal ??= await signalNumber("JSON", this.binary);
+      if (this.cancelled()) return undefined;
+      const pid = left.pid;
+      this.watch({
+        pid,
+        adopted: true,
+        signal: (sig) => {
+          signalPid(pid, sig);
+        },
+      });
+      this.log.info("adopted the keepalived an earlier agent left running; its own output is not seen", {
+        pid,
+      });
+      return pid;
+    }
+    return undefined;
+  }
+
+  /** Follows an adopted process's life by polling /proc: it is not our child, so no exit event comes. */
+  private watch(proc: Supervised): void {
+    this.proc = proc;
+    this.startedAt = Date.now();
+    this.exited = new Promise((resolve) => {
+      const timer = setInterval(() => {
+        void isOurKeepalived(proc.pid, this.paths, this.binary).then((alive) => {
+          if (alive || this.proc !== proc) return;
+          clearInterval(timer);
+          this.ended(null, null, resolve);
+        });
+      }, ADOPTED_POLL_MS);
+    });
+  }
+
+  private ended(code: number | null, signal: NodeJS.Signals | null, resolve: () => void): void {
+    this.proc = undefined;
+    this.hooks.onExit(code, signal);
+    resolve();
+    if (!this.stopping) this.scheduleRestart();
   }
 
   async start(): Promise<void> {
-    if (this.child !== undefined || this.stopping) return;
+    if (this.proc !== undefined || this.stopping) return;
+    if ((await this.adoptLeftover()) !== undefined || this.cancelled()) return;
     this.jsonSignal ??= await signalNumber("JSON", this.binary);
-    // keepalived refuses to start while a pid file names a live process; ours are only ever our own child's.
+    // No keepalived of ours runs now (adoptLeftover); stale pid files would make a new one refuse to start.
     await removeFiles([this.paths.pid, this.paths.vrrpPid, this.paths.checkersPid, this.paths.bfdPid]);
     await this.hooks.beforeStart();
     // stop() or another start() may have run while we awaited.
     if (this.cancelled()) return;
+    this.spawnChild();
+  }
+
+  private spawnChild(): void {
     const args = [
       "--dont-fork",
       "--log-console",
@@ -131,7 +213,16 @@ export class KeepalivedSupervisor {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TMPDIR: this.paths.stateDir },
     });
-    this.child = child;
+    const pid = child.pid;
+    // process.kill, not child.kill: keepalived's JSON signal is a real-time one that has no name.
+    if (pid !== undefined)
+      this.proc = {
+        pid,
+        adopted: false,
+        signal: (sig) => {
+          signalPid(pid, sig);
+        },
+      };
     this.startedAt = Date.now();
     this.starts++;
     for (const stream of [child.stdout, child.stderr]) {
@@ -141,10 +232,7 @@ export class KeepalivedSupervisor {
     }
     this.exited = new Promise((resolve) => {
       child.on("exit", (code, signal) => {
-        this.child = undefined;
-        this.hooks.onExit(code, signal);
-        resolve();
-        if (!this.stopping) this.scheduleRestart();
+        this.ended(code, signal, resolve);
       });
     });
     child.on("error", (err) => {
@@ -153,7 +241,7 @@ export class KeepalivedSupervisor {
         fix: "install keepalived 2.x on the node image",
       });
     });
-    this.log.info("keepalived started", { pid: child.pid });
+    this.log.info("keepalived started", { pid });
   }
 
   private scheduleRestart(): void {
@@ -171,20 +259,20 @@ export class KeepalivedSupervisor {
 
   /** Makes keepalived re-read its config. */
   reload(): void {
-    if (this.child?.pid !== undefined) process.kill(this.child.pid, "SIGHUP");
+    this.proc?.signal("SIGHUP");
   }
 
   /** Asks keepalived for its JSON dump and returns the text, or undefined if none came within the timeout. */
   async dumpJson(timeoutMs = 1000): Promise<string | undefined> {
-    const pid = this.child?.pid;
-    if (pid === undefined || this.jsonSignal === undefined) return undefined;
+    const proc = this.proc;
+    if (proc === undefined || this.jsonSignal === undefined) return undefined;
     const file = join(this.paths.stateDir, "keepalived.json");
     const before = await stat(file).then(
       (s) => s.mtimeMs,
       () => 0,
     );
     const asked = Date.now();
-    process.kill(pid, this.jsonSignal);
+    proc.signal(this.jsonSignal);
     // keepalived writes the file from its VRRP process a moment later; watch its mtime move.
     while (Date.now() - asked < timeoutMs) {
       await new Promise((r) => setTimeout(r, 10));
@@ -207,11 +295,28 @@ export class KeepalivedSupervisor {
   async stop(graceMs = 5000): Promise<void> {
     this.stopping = true;
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
-    const child = this.child;
-    if (child === undefined) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    const proc = this.proc;
+    if (proc === undefined) {
+      // Never adopted (no plan came): a keepalived an earlier agent left must not outlive this one either.
+      for (const left of await leftKeepalived(this.paths, this.binary, netnsPathOf(this.cmdPrefix)))
+        await stopPid(left.pid, () => isOurKeepalived(left.pid, this.paths, this.binary), graceMs);
+      return;
+    }
+    proc.signal("SIGTERM");
+    const timer = setTimeout(() => {
+      proc.signal("SIGKILL");
+    }, graceMs);
     await this.exited;
     clearTimeout(timer);
+  }
+}
+
+/** SIGTERM, SIGKILL after the grace period; resolves once `alive()` says it is gone (or twice the grace). */
+async function stopPid(pid: number, alive: () => Promise<boolean>, graceMs = 5000): Promise<void> {
+  signalPid(pid, "SIGTERM");
+  const started = Date.now();
+  while ((await alive()) && Date.now() - started < 2 * graceMs) {
+    if (Date.now() - started > graceMs) signalPid(pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

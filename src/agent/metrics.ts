@@ -23,6 +23,8 @@ export interface AgentMetrics {
   configRejected: number;
   /** The desired config could not be read (ConfigMap or Secret missing or unparseable). */
   planReadErrors: number;
+  /** This node's instances of the current plan that keepalived refuses (the others run). */
+  refusedInstances: number;
   failover: Histogram;
 }
 
@@ -91,6 +93,12 @@ export function renderMetrics(m: AgentMetrics): string {
       type: "counter",
       help: "Configurations refused by the renderer or by keepalived --config-test; the last good one kept running.",
       samples: single(m.configRejected),
+    },
+    {
+      name: "keepalived_operator_refused_instances",
+      type: "gauge",
+      help: "VRRP instances of this node that keepalived --config-test refuses and that are left out of its config; the node's other instances run.",
+      samples: single(m.refusedInstances),
     },
     {
       name: "keepalived_operator_plan_read_errors_total",

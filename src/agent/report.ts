@@ -7,10 +7,12 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   NODE_LABEL,
+  REFUSED_INSTANCES_ANNOTATION,
   VRRP_STATES_ANNOTATION,
 } from "../api/names.js";
 import type { PlanInstanceV1 } from "../api/plan.js";
 import { compareIPs, parseIP } from "../core/ip.js";
+import type { RefusedInstance } from "./isolate.js";
 import type { VrrpState } from "./notify.js";
 
 export type ReportedState = "MASTER" | "BACKUP" | "FAULT";
@@ -20,7 +22,12 @@ export interface VrrpReport {
   states: Record<string, ReportedState>;
   /** VIPs of the MASTER instances, in address order. */
   vips: string[];
+  /** Instances keepalived refuses (the others run), by name; absent when there are none. */
+  refused?: Record<string, { reason: string; services: string[] }>;
 }
+
+/** keepalived's words about a refused instance, cut to this length in the Lease (annotations are bounded). */
+export const REFUSED_REASON_LENGTH = 300;
 
 const REPORTED = new Set<VrrpState>(["MASTER", "BACKUP", "FAULT"]);
 
@@ -34,6 +41,7 @@ function byAddress(a: string, b: string): number {
 export function vrrpReport(
   instances: readonly PlanInstanceV1[],
   states: ReadonlyMap<string, VrrpState>,
+  refused: readonly RefusedInstance[] = [],
 ): VrrpReport {
   const out: Record<string, ReportedState> = {};
   const vips = new Set<string>();
@@ -43,7 +51,23 @@ export function vrrpReport(
     out[i.name] = s as ReportedState;
     if (s === "MASTER") for (const v of i.vips) vips.add(v);
   }
-  return { states: out, vips: [...vips].sort(byAddress) };
+  const report: VrrpReport = { states: out, vips: [...vips].sort(byAddress) };
+  if (refused.length > 0) report.refused = refusedReport(refused);
+  return report;
+}
+
+function refusedReport(refused: readonly RefusedInstance[]): NonNullable<VrrpReport["refused"]> {
+  const sorted = [...refused].sort((a, b) =>
+    a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0,
+  );
+  return Object.fromEntries(
+    sorted.map((r) => {
+      const reason = r.problems.join("; ");
+      const cut =
+        reason.length > REFUSED_REASON_LENGTH ? `${reason.slice(0, REFUSED_REASON_LENGTH - 1)}…` : reason;
+      return [r.instance, { reason: cut, services: [...r.services].sort() }];
+    }),
+  );
 }
 
 /** The Lease annotations: JSON with sorted keys, so the same report always gives the same bytes. */
@@ -51,7 +75,13 @@ export function reportAnnotations(r: VrrpReport): Record<string, string> {
   const sorted = Object.fromEntries(
     Object.entries(r.states).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-  return { [VRRP_STATES_ANNOTATION]: JSON.stringify(sorted), [HELD_VIPS_ANNOTATION]: JSON.stringify(r.vips) };
+  const out: Record<string, string> = {
+    [VRRP_STATES_ANNOTATION]: JSON.stringify(sorted),
+    [HELD_VIPS_ANNOTATION]: JSON.stringify(r.vips),
+  };
+  // Present only while something is refused, so its presence alone is the signal (e.g. for a Warning Event).
+  if (r.refused !== undefined) out[REFUSED_INSTANCES_ANNOTATION] = JSON.stringify(r.refused);
+  return out;
 }
 
 export interface NodeLeaseIdentity {

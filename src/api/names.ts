@@ -18,6 +18,11 @@ export const VERBATIM_CONFIG_ANNOTATION = `${ANNOTATION_PREFIX}/verbatimconfig`;
 export const VRRP_STATES_ANNOTATION = `${ANNOTATION_PREFIX}/vrrp-states`;
 /** Lease annotation of a node agent: sorted JSON list of the VIPs the node holds (its MASTER instances'). */
 export const HELD_VIPS_ANNOTATION = `${ANNOTATION_PREFIX}/vips`;
+/**
+ * Lease annotation of a node agent, present while keepalived refuses some of the node's instances (the others
+ * run): sorted JSON `{"<vrrp_instance>": {"reason": "<keepalived's words>", "services": ["<ns>/<name>", …]}}`.
+ */
+export const REFUSED_INSTANCES_ANNOTATION = `${ANNOTATION_PREFIX}/refused-instances`;
 /** Label on a node agent's Lease: the node it reports. */
 export const NODE_LABEL = `${ANNOTATION_PREFIX}/node`;
 /** Field manager of the node agents' writes (their Leases). */

@@ -68,7 +68,17 @@ export interface KeepalivedGroupSpec {
   spreadVIPs?: boolean;
   routerIDRange?: { min?: number; max?: number };
   routerIDScope?: "Cluster" | "Group";
-  agent?: { tolerations?: Toleration[]; resources?: ResourceRequirements };
+  /**
+   * How many VRRP instances of their own (Services with a verbatimconfig annotation or
+   * externalTrafficPolicy: Local) the Services of one namespace may have in this group; default 16.
+   */
+  dedicatedInstancesPerNamespace?: number;
+  agent?: {
+    tolerations?: Toleration[];
+    resources?: ResourceRequirements;
+    /** Port of the agents' /metrics, /healthz and /readyz on the node; default: one per group from 9650 up. */
+    metricsPort?: number;
+  };
   addressPools?: AddressPoolSpec[];
   /** CIDRs or ranges that Service authors may use in spec.externalIPs or ask for; pools are allowed too. */
   allowedCIDRs?: string[];

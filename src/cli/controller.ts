@@ -2,7 +2,7 @@
 // A pure flag parser (parseControllerArgs) and a thin runner: flags → Controller + LeaderElector + probes.
 import { hostname } from "node:os";
 import { Controller } from "../controller/controller.js";
-import { LeaderElector } from "../kube/leader.js";
+import { LeaderElector, type LeadershipTerm } from "../kube/leader.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
 import { Registry } from "../lib/prom.js";
@@ -91,10 +91,11 @@ function reconcileUntilStopped(
     // Every replica keeps warm caches (so a standby is Ready and takes over without a full list);
     // only the leader reconciles.
     const synced = controller.startCaches();
-    const lead = (): void => {
+    const lead = (term?: LeadershipTerm): void => {
       leading.set(1);
       void synced.then(() => {
-        controller.startReconciling();
+        // The term may have ended while the caches were filling: then nothing starts.
+        if (term?.ended === undefined) controller.startReconciling(term);
       });
     };
     if (!s.leaderElect) {
@@ -102,7 +103,7 @@ function reconcileUntilStopped(
       return;
     }
     void elector.run(lead, () => {
-      // Leadership lost: stop writing at once; the process exits so that it restarts clean.
+      // Leadership lost: the term has already stopped every write; the process exits to restart clean.
       leading.set(0);
       controller.stop();
       exitCode = 1;

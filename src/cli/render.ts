@@ -5,6 +5,7 @@ import { parseAllDocuments } from "yaml";
 import { routeInterface } from "../agent/addresses.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic } from "../core/diagnostics.js";
+import { describeValue } from "../core/shape.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
 import { planCluster, type GroupPlan } from "../core/plan.js";
 import { renderKeepalivedConf, RenderError } from "../render/keepalivedConf.js";
@@ -32,31 +33,52 @@ export function readObjects(path: string): K8sObject[] {
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
   }
   const out: K8sObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
+  parseAllDocuments(text).forEach((doc, d) => {
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       throw new CliError(`${path}: not valid YAML or JSON: ${e?.message.split("\n")[0] ?? "parse error"}`);
     }
     const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue;
-    if (typeof value !== "object" || Array.isArray(value))
-      throw new CliError(
-        `${path}: every document must be a Kubernetes object (a map), not ${Array.isArray(value) ? "a list" : typeof value}`,
-      );
-    const obj = value as K8sObject;
+    if (value === null || value === undefined) return;
+    const obj = asObject(value, `${path}: document ${d + 1}`);
     if (typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items)) {
-      for (const item of obj.items as unknown[])
-        if (item !== null && typeof item === "object") out.push(item as K8sObject);
+      (obj.items as unknown[]).forEach((item, i) => {
+        out.push(asObject(item, `${path}: document ${d + 1}, items[${i}]`));
+      });
     } else out.push(obj);
-  }
+  });
   return out;
 }
 
+/** A Kubernetes object: a map whose metadata, if any, is a map too; anything else is a CliError naming `where`. */
+function asObject(value: unknown, where: string): K8sObject {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CliError(`${where} must be a Kubernetes object (a map), not ${describeValue(value)}`);
+  const obj = value as K8sObject;
+  const meta: unknown = obj.metadata;
+  if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta)))
+    throw new CliError(`${where}: metadata must be a map, not ${describeValue(meta)}`);
+  return obj;
+}
+
+/** metadata.namespace defaults to "default", as kubectl does; a wrongly typed one is left for the planner to name. */
+function withDefaultNamespace<T extends K8sObject>(obj: T): T {
+  const meta = obj.metadata ?? {};
+  return { ...obj, metadata: { ...meta, namespace: meta.namespace ?? "default" } };
+}
+
 /** The interface this host routes `ip` through (spec.interfaceFromIP), or a CliError asking for --interface. */
-async function interfaceFromIP(ip: string): Promise<string> {
-  const dev = await routeInterface(ip);
+export async function interfaceFromIP(
+  ip: string,
+  lookup: (ip: string) => Promise<string | undefined> = routeInterface,
+): Promise<string> {
+  const dev = await lookup(ip);
   if (dev === undefined)
     throw new CliError(`spec.interfaceFromIP: no route to ${ip} on this host; pass --interface <nic>`);
+  if (dev === "lo")
+    throw new CliError(
+      `spec.interfaceFromIP: the route to ${ip} on this host is the loopback interface lo (${ip} is an address of this host), which cannot carry VIPs; set spec.interfaceFromIP to an address beyond this host on the VIPs' network, or pass --interface <nic>`,
+    );
   return dev;
 }
 
@@ -101,15 +123,10 @@ function readSnapshot(s: RenderSettings): ClusterSnapshot {
   if (groupObjects.length !== 1) {
     throw new CliError(`${s.groupFile}: expected exactly one KeepalivedGroup, found ${groupObjects.length}`);
   }
-  const group = groupObjects[0] as unknown as KeepalivedGroup;
-  group.metadata.namespace ??= "default";
+  const group = withDefaultNamespace(groupObjects[0] ?? {}) as unknown as KeepalivedGroup;
   const services = readObjects(s.servicesFile)
     .filter((o) => o.kind === "Service" || o.kind === undefined)
-    .map((o) => {
-      const svc = o as unknown as ServiceObject;
-      svc.metadata.namespace ??= "default";
-      return svc;
-    });
+    .map((o) => withDefaultNamespace(o) as unknown as ServiceObject);
   const nodes =
     s.nodesFile === undefined
       ? // No node list: the named node is the only one, and it carries the group's labels.
@@ -147,6 +164,21 @@ export async function runRender(args: string[], io: Io): Promise<number> {
     io.stdout.write(`${HELP}\n`);
     return 0;
   }
+  try {
+    return await render(s, io);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    // Every input is checked before use; if something still slips through, say which files, never a stack.
+    const files = [s.groupFile, s.servicesFile, ...(s.nodesFile === undefined ? [] : [s.nodesFile])].join(
+      ", ",
+    );
+    throw new CliError(
+      `could not render from ${files}: ${err instanceof Error ? err.message : String(err)} (a bug of keepalived-operator; please report it with these files)`,
+    );
+  }
+}
+
+async function render(s: RenderSettings, io: Io): Promise<number> {
   const { plan, warnings } = planForNode(readSnapshot(s), s.node);
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   const iface =

@@ -1,23 +1,43 @@
 // The controller: informers fill caches; any change kicks one level-triggered reconcile that decides from the
-// caches alone (decide.ts) and writes only what differs (writer.ts).
+// caches, overlaid with its own writes they have not caught up with yet (ownWrites.ts, decide.ts), and writes
+// only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
-import { GROUP_LABEL, GROUP_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL } from "../api/names.js";
+import {
+  GROUP_LABEL,
+  GROUP_VERSION,
+  KIND,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  PLURAL,
+} from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
 import type { ClusterPlan } from "../core/plan.js";
 import { Informer } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
+import { LeadershipLostError, type LeadershipTerm } from "../kube/term.js";
 import type { Logger } from "../lib/log.js";
 import type { Registry } from "../lib/prom.js";
 import type { ServiceWithManagedFields } from "../render/serviceStatus.js";
-import { decide, placementOfConfigMap, type ClusterState, type Decision, type Holders } from "./decide.js";
+import {
+  decidePlan,
+  placementOfConfigMap,
+  planState,
+  type ClusterState,
+  type Decision,
+  type Holders,
+} from "./decide.js";
 import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
+import { EventCorrelator } from "./eventCorrelator.js";
+import { OwnWrites } from "./ownWrites.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
 export interface ControllerOptions {
   client: KubeClient;
+  /** Requests at a time for independent writes (default 8). */
+  writeConcurrency?: number;
   log: Logger;
   metrics: Registry;
   identity: string;
@@ -44,6 +64,15 @@ function controllerMetrics(r: Registry) {
     vips: r.gauge("keepalived_operator_group_vips", "VIPs announced per group."),
     nodes: r.gauge("keepalived_operator_group_nodes", "Nodes per group."),
     refused: r.gauge("keepalived_operator_services_with_problems", "Services with at least one problem."),
+    events: r.counter("keepalived_operator_events_total", "Event writes, by kind (create, patch)."),
+    eventsHeld: r.counter(
+      "keepalived_operator_events_suppressed_total",
+      "Event writes held back by the per-object spam filter (their counts go with a later write).",
+    ),
+    afterLeaseLost: r.counter(
+      "keepalived_operator_writes_after_lease_lost_total",
+      "Writes the API server answered after this replica's leadership term had ended; must stay 0.",
+    ),
   };
 }
 
@@ -84,17 +113,27 @@ export class Controller {
   /** Holders last reported by the agents; undefined until first seen, so a restart emits no stale Events. */
   private holders: Holders | undefined;
   private readonly trigger: ReconcileTrigger;
-  private readonly runner: ActionRunner;
+  private runner: ActionRunner | undefined;
+  private readonly correlator = new EventCorrelator();
+  /** What this controller wrote, read before the caches catch up with it. */
+  private readonly own = {
+    groups: new OwnWrites(false),
+    services: new OwnWrites(false),
+    configMaps: new OwnWrites(true),
+    daemonSets: new OwnWrites(true),
+  };
   private readonly placementOf = memoizedPlacement();
   private readonly m: Metrics;
   private synced = false;
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly opts: ControllerOptions;
 
   /** The plan of the last reconcile, for tests and debugging. */
   lastPlan: ClusterPlan | undefined;
 
   constructor(opts: ControllerOptions) {
+    this.opts = opts;
     this.log = opts.log;
     this.now = opts.now ?? (() => new Date());
     const inf = <T extends { metadata: { name?: string; namespace?: string; resourceVersion?: string } }>(
@@ -123,7 +162,6 @@ export class Controller {
     // OpenShift only; elsewhere the API answers 404 and the informer reads as empty, looking again later.
     this.networks = inf("/apis/config.openshift.io/v1/networks");
     this.m = controllerMetrics(opts.metrics);
-    this.runner = new ActionRunner(apiServerWriter(opts.client, opts.identity, this.now), this.m, this.log);
     this.trigger = new ReconcileTrigger(() => this.reconcile(), {
       coalesceMs: opts.coalesceMs ?? 10,
       resyncMs: opts.resyncMs ?? 300_000,
@@ -158,9 +196,42 @@ export class Controller {
     return this.synced;
   }
 
-  /** Starts reconciling (call when leading). */
-  startReconciling(): void {
+  /**
+   * Starts reconciling (call when leading). Every write is bound to `term`: when it ends, requests in flight
+   * are aborted, no further one is sent, and reconciling stops. Without a term the controller always leads.
+   */
+  startReconciling(term?: LeadershipTerm): void {
+    const writer = apiServerWriter(this.opts.client, {
+      identity: this.opts.identity,
+      ...(term === undefined ? {} : { fence: term }),
+      afterLeaseLost: (what) => {
+        this.m.afterLeaseLost.inc();
+        this.log.error("a write was answered after the leadership term ended", { write: what });
+      },
+    });
+    this.runner = new ActionRunner(writer, this.m, this.log, {
+      now: () => this.now().getTime(),
+      correlator: this.correlator,
+      concurrency: this.opts.writeConcurrency ?? 8,
+      onWritten: (o) => {
+        this.ownWritesOf(o.kind)?.remember(o);
+      },
+    });
+    term?.signal.addEventListener(
+      "abort",
+      () => {
+        this.trigger.stop();
+      },
+      { once: true },
+    );
     this.trigger.start();
+  }
+
+  private ownWritesOf(kind: string): OwnWrites | undefined {
+    if (kind === "Service") return this.own.services;
+    if (kind === KIND) return this.own.groups;
+    if (kind === "ConfigMap") return this.own.configMaps;
+    return kind === "DaemonSet" ? this.own.daemonSets : undefined;
   }
 
   stop(): void {
@@ -168,34 +239,56 @@ export class Controller {
     for (const i of this.informers()) i.stop();
   }
 
+  /** The caches, with what this controller wrote where they have not caught up yet. */
   private state(): ClusterState {
+    const own = this.own;
     return {
-      groups: this.groups.list(),
-      services: this.services.list(),
+      groups: own.groups.overlay(this.groups.list(), this.groups.resourceVersion),
+      services: own.services.overlay(this.services.list(), this.services.resourceVersion),
       nodes: this.nodes.list(),
       endpointSlices: this.slices.list(),
-      configMaps: this.configMaps.list(),
-      daemonSets: this.daemonSets.list(),
+      configMaps: own.configMaps.overlay(this.configMaps.list(), this.configMaps.resourceVersion),
+      daemonSets: own.daemonSets.overlay(this.daemonSets.list(), this.daemonSets.resourceVersion),
       leases: this.leases.list(),
       namespaces: this.namespaces.list(),
       networks: this.networks.list(),
     };
   }
 
-  /** One pass: decide from the caches, write what differs. */
-  async reconcile(): Promise<Outcome> {
-    const started = performance.now();
-    const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
-    const decision = decide(this.state(), {
-      nowMs: this.now().getTime(),
-      holders: this.holders,
-      placementOf: this.placementOf,
-    });
+  /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
+  private async decideNow(): Promise<Decision> {
+    const state = this.state();
+    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf };
+    const plan = planState(state, seen);
+    // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
+    await new Promise((resolve) => setImmediate(resolve));
+    const decision = decidePlan(plan, state, seen);
     this.holders = decision.holders;
     setGauges(this.m, decision.gauges);
     for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
-    const failures = await this.runner.run(decision.actions, log);
-    const plan = decision.plan;
+    await new Promise((resolve) => setImmediate(resolve));
+    return decision;
+  }
+
+  /** One pass: decide from the caches, write what differs. */
+  async reconcile(): Promise<Outcome> {
+    const runner = this.runner;
+    if (runner === undefined) throw new Error("reconcile before startReconciling");
+    const started = performance.now();
+    const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
+    const decision = await this.decideNow();
+    const held = this.correlator.suppressed;
+    let failures: Error[];
+    try {
+      failures = await runner.run(decision.actions, log);
+    } catch (err) {
+      if (!(err instanceof LeadershipLostError)) throw err;
+      log.warn("reconcile stopped: not leading any more", { why: err.why });
+      return { kind: "done" };
+    } finally {
+      this.m.eventsHeld.inc({}, this.correlator.suppressed - held);
+    }
+    const { plan } = decision;
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);
     const result = failures.length === 0 ? "done" : "retry";
@@ -204,6 +297,7 @@ export class Controller {
       groups: plan.groups.length,
       invalidGroups: plan.invalidGroups.length,
       services: plan.services.length,
+      actions: decision.actions.length,
       seconds: Number(seconds.toFixed(4)),
       result,
     });

@@ -142,15 +142,20 @@ function decideInvalidGroup(
   out.diagnostics(bad.diagnostics, group.metadata.uid);
 }
 
-/** Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. */
+/**
+ * Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. The ingress
+ * of a Service whose group is invalid stays as published: its agents keep the last good plan and announce it.
+ */
 function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList): number {
   const byKey = new Map(plan.services.map((s) => [s.key, s]));
+  const invalidGroups = new Set(plan.invalidGroups.map((g) => g.key));
   let withProblems = 0;
   for (const s of sortedByKey(state.services)) {
     const key = objectKey(s);
     const sp = byKey.get(key);
     if (sp === undefined && !ownsIngress(s)) continue;
-    const ingress = desiredIngress(s, sp);
+    const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
+    const ingress = frozen ? undefined : desiredIngress(s, sp);
     // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
     if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
       const loadBalancer = ingress.length > 0 ? { ingress } : {};
@@ -178,10 +183,14 @@ function orphans(state: ClusterState, live: LiveObjects): Action[] {
   });
 }
 
-/** One pass: plan everything from the caches, and say what to write so that the cluster matches the plan. */
-export function decide(state: ClusterState, seen: Observations): Decision {
+/** The plan of the caches (the first half of decide(), the longer one). */
+export function planState(state: ClusterState, seen: Observations): ClusterPlan {
+  return planCluster(buildSnapshot(state, seen.placementOf ?? placementOfConfigMap));
+}
+
+/** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
+export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
-  const plan = planCluster(buildSnapshot(state, placementOf));
   const live = liveObjects(state);
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
@@ -203,4 +212,12 @@ export function decide(state: ClusterState, seen: Observations): Decision {
     nodeProblems: out.nodeProblems,
     holders,
   };
+}
+
+/**
+ * One pass: plan everything from the caches, and say what to write so that the cluster matches the plan.
+ * The controller runs its two halves (planState, decidePlan) with a pause between, for the event loop.
+ */
+export function decide(state: ClusterState, seen: Observations): Decision {
+  return decidePlan(planState(state, seen), state, seen);
 }

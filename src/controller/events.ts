@@ -21,8 +21,11 @@ export interface EventAction {
   type: "Normal" | "Warning";
   reason: string;
   message: string;
-  /** Problems are reported once per controller lifetime; changes (once: false) every time they happen. */
-  once: boolean;
+  /**
+   * true: a condition decided again on every pass while it lasts (a problem, a planned placement): it counts
+   * once when it appears. false: a change, counted every time it happens. See eventCorrelator.ts.
+   */
+  standing: boolean;
 }
 
 /** Group key → VIP → nodes that report holding it, as actualHolders reads the agents' Leases. */
@@ -33,9 +36,9 @@ function event(
   type: EventAction["type"],
   reason: string,
   message: string,
-  once: boolean,
+  standing: boolean,
 ): EventAction {
-  return { kind: "event", involved, type, reason, message, once };
+  return { kind: "event", involved, type, reason, message, standing };
 }
 
 function withUid(involved: InvolvedObject, uid: string | undefined): InvolvedObject {

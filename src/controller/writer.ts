@@ -1,66 +1,54 @@
-// The controller's writes behind a small interface: the API server in production, a recording fake in tests.
-// The runner around it keeps the bookkeeping: write metrics, failures, and Events reported once.
+// The controller's writes behind a small interface: the API server in production (apiWriter.ts), a recording
+// fake in tests. The runner around it keeps the bookkeeping: objects first (independent Service statuses a
+// few at a time), then Events as the correlator allows; write metrics, failures, and the objects written
+// (so the next reconcile reads its own writes before the caches do).
 import type { Manifest } from "../api/kube.js";
-import { FIELD_MANAGER } from "../api/names.js";
-import { applyManifest, objectPath } from "../kube/apply.js";
-import { ApiError, type KubeClient } from "../kube/rest.js";
+import { objectPath } from "../kube/apply.js";
+import { ApiError } from "../kube/rest.js";
+import { LeadershipLostError } from "../kube/term.js";
 import type { Logger } from "../lib/log.js";
 import type { Action, EventAction } from "./decide.js";
+import { EventCorrelator, type EventWrite } from "./eventCorrelator.js";
+
+export { apiServerWriter, EVENT_MESSAGE_LIMIT } from "./apiWriter.js";
+
+/** An object as the API server answered a write: what the caches will hold once they catch up. */
+export type WrittenObject = Manifest & { metadata: { resourceVersion?: string; uid?: string } };
 
 export interface ClusterWriter {
-  /** Server-side apply of the object, or of its status subresource. */
-  apply(manifest: Manifest, subresource?: "status"): Promise<void>;
+  /** Server-side apply of the object, or of its status subresource; resolves with the object written. */
+  apply(manifest: Manifest, subresource?: "status"): Promise<WrittenObject | undefined>;
   /** Deletes the object; one already gone is fine. */
   delete(target: Manifest): Promise<void>;
-  /** Records an Event on its involved object. */
-  event(e: EventAction): Promise<void>;
-}
-
-/** Longest Event message written (the API server refuses longer ones). */
-export const EVENT_MESSAGE_LIMIT = 1024;
-
-/** Writes to the API server as the controller's field manager. */
-export function apiServerWriter(client: KubeClient, identity: string, now: () => Date): ClusterWriter {
-  return {
-    apply: async (manifest, subresource) => {
-      await applyManifest(client, manifest, FIELD_MANAGER, subresource);
-    },
-    delete: async (target) => {
-      try {
-        await client.request("DELETE", objectPath(target));
-      } catch (err) {
-        if (!(err instanceof ApiError) || err.status !== 404) throw err;
-      }
-    },
-    event: async ({ involved, type, reason, message }) => {
-      const time = now().toISOString();
-      await client.request("POST", `/api/v1/namespaces/${involved.namespace}/events`, {
-        body: {
-          apiVersion: "v1",
-          kind: "Event",
-          metadata: { generateName: `${involved.name}.`, namespace: involved.namespace },
-          involvedObject: { ...involved },
-          type,
-          reason,
-          message: message.slice(0, EVENT_MESSAGE_LIMIT),
-          source: { component: FIELD_MANAGER },
-          reportingComponent: FIELD_MANAGER,
-          reportingInstance: identity,
-          firstTimestamp: time,
-          lastTimestamp: time,
-          count: 1,
-        },
-      });
-    },
-  };
+  /** Creates a series' Event, or updates its count (patch); resolves with the Event's name. */
+  event(w: EventWrite): Promise<string | undefined>;
 }
 
 interface Counter {
   inc(labels?: Record<string, string>, by?: number): void;
 }
 
+export interface RunnerMetrics {
+  writes: Counter;
+  errors: Counter;
+  /** Event writes by kind (create, patch). */
+  events?: Counter;
+}
+
+export interface RunnerOptions {
+  /** The clock of the Event correlator (ms since the epoch). */
+  now?: () => number;
+  correlator?: EventCorrelator;
+  /** Requests at a time for independent writes (Service statuses, Events). */
+  concurrency?: number;
+  /** Every object the server answered a write with. */
+  onWritten?: (o: WrittenObject) => void;
+}
+
+type ObjectAction = Exclude<Action, EventAction>;
+
 /** What a failed write is logged as, and its `kind` label in the error metric. */
-function describe(a: Exclude<Action, EventAction>): { what: string; kind: string } {
+function describe(a: ObjectAction): { what: string; kind: string } {
   const { kind, metadata } = a.kind === "delete" ? a.target : a.manifest;
   const name = `${metadata.namespace ?? ""}/${metadata.name}`;
   if (a.kind === "apply") return { what: `${kind} ${name}`, kind };
@@ -69,56 +57,117 @@ function describe(a: Exclude<Action, EventAction>): { what: string; kind: string
   return { what: `${plural} ${name}`, kind: plural };
 }
 
-/** Carries out a reconcile's actions in order, through a ClusterWriter. */
+/** A Service status write depends on nothing but the plan: those may run side by side. */
+function independent(a: ObjectAction): boolean {
+  return a.kind === "applyStatus" && a.manifest.kind === "Service";
+}
+
+/** Runs of consecutive actions that are all independent, or single dependent ones, in order. */
+function batches(actions: readonly ObjectAction[]): ObjectAction[][] {
+  const out: ObjectAction[][] = [];
+  for (const a of actions) {
+    const last = out.at(-1);
+    if (last !== undefined && independent(a) && last.every(independent)) last.push(a);
+    else out.push([a]);
+  }
+  return out;
+}
+
+/**
+ * Calls `fn` for every item, at most `limit` at a time; waits for all. A LeadershipLostError stops the
+ * start of further items and is thrown once the others have settled.
+ */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let lost: LeadershipLostError | undefined;
+  const worker = async (): Promise<void> => {
+    while (lost === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (err) {
+        if (err instanceof LeadershipLostError) lost = err;
+        else throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (lost !== undefined) throw lost;
+}
+
+/** Carries out a reconcile's actions through a ClusterWriter. */
 export class ActionRunner {
-  /** Problem Events already recorded in this controller's lifetime. */
-  private readonly emitted = new Set<string>();
+  private readonly correlator: EventCorrelator;
+  private readonly now: () => number;
+  private readonly concurrency: number;
 
   constructor(
     private readonly writer: ClusterWriter,
-    private readonly metrics: { writes: Counter; errors: Counter },
+    private readonly metrics: RunnerMetrics,
     private readonly log: Logger,
-  ) {}
+    private readonly opts: RunnerOptions = {},
+  ) {
+    this.correlator = opts.correlator ?? new EventCorrelator();
+    this.now = opts.now ?? Date.now;
+    this.concurrency = opts.concurrency ?? 8;
+  }
 
-  /** Runs every action; returns the failures worth retrying (the others are logged and counted). */
+  /**
+   * Runs every action: objects in order, then Events; returns the failures worth retrying (the others are
+   * logged and counted). Throws LeadershipLostError, having sent nothing more, when the term ends.
+   */
   async run(actions: readonly Action[], log: Logger = this.log): Promise<Error[]> {
     const failures: Error[] = [];
-    for (const a of actions) {
-      if (a.kind === "event") {
-        await this.event(a);
-        continue;
-      }
-      try {
-        await this.write(a);
-      } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
-        const { what, kind } = describe(a);
-        this.metrics.errors.inc({ kind, reason: e instanceof ApiError ? e.reason : "Error" });
-        log.error("write failed", { object: what, error: e.message });
-        if (!(e instanceof ApiError) || e.retryable) failures.push(e);
-      }
+    const objects = actions.filter((a): a is ObjectAction => a.kind !== "event");
+    for (const batch of batches(objects)) {
+      await forEachLimited(batch, this.concurrency, async (a) => {
+        const failure = await this.write(a, log);
+        if (failure !== undefined) failures.push(failure);
+      });
     }
+    const events = actions.filter((a): a is EventAction => a.kind === "event");
+    const writes = this.correlator.correlate(events, this.now());
+    await forEachLimited(writes, this.concurrency, (w) => this.event(w));
     return failures;
   }
 
-  private async write(a: Exclude<Action, EventAction>): Promise<void> {
-    if (a.kind === "delete") return this.writer.delete(a.target);
-    const subresource = a.kind === "applyStatus" ? "status" : undefined;
-    await this.writer.apply(a.manifest, subresource);
-    this.metrics.writes.inc({
-      kind: subresource === undefined ? a.manifest.kind : `${a.manifest.kind}/status`,
-    });
+  /** One object write; a failure comes back when it is worth retrying. */
+  private async write(a: ObjectAction, log: Logger): Promise<Error | undefined> {
+    try {
+      if (a.kind === "delete") {
+        await this.writer.delete(a.target);
+        return undefined;
+      }
+      const subresource = a.kind === "applyStatus" ? "status" : undefined;
+      const written = await this.writer.apply(a.manifest, subresource);
+      this.metrics.writes.inc({
+        kind: subresource === undefined ? a.manifest.kind : `${a.manifest.kind}/status`,
+      });
+      if (written !== undefined) this.opts.onWritten?.(written);
+      return undefined;
+    } catch (err) {
+      if (err instanceof LeadershipLostError) throw err;
+      const e = err instanceof Error ? err : new Error(String(err));
+      const { what, kind } = describe(a);
+      this.metrics.errors.inc({ kind, reason: e instanceof ApiError ? e.reason : "Error" });
+      log.error("write failed", { object: what, error: e.message });
+      return !(e instanceof ApiError) || e.retryable ? e : undefined;
+    }
   }
 
-  private async event(e: EventAction): Promise<void> {
-    const { involved, reason, message } = e;
-    const key = `${involved.kind}|${involved.namespace}|${involved.name}|${involved.uid ?? ""}|${reason}|${message}`;
-    if (e.once && this.emitted.has(key)) return;
-    this.emitted.add(key);
+  private async event(w: EventWrite): Promise<void> {
     try {
-      await this.writer.event(e);
+      this.correlator.recorded(w.key, await this.writer.event(w));
+      this.metrics.events?.inc({ kind: w.kind });
     } catch (err) {
-      this.emitted.delete(key);
+      if (err instanceof LeadershipLostError) throw err;
+      // An Event the API server already dropped (TTL) is created again on the next pass.
+      this.correlator.failed(w.key, err instanceof ApiError && err.status === 404);
+      const { involved, reason } = w.event;
       this.log.warn("event not recorded", {
         object: `${involved.kind} ${involved.namespace}/${involved.name}`,
         reason,

@@ -2,12 +2,14 @@
 // externalIP policy. Pure.
 import { errorOn, type Diagnostic, type ObjectRef } from "./diagnostics.js";
 import type { GroupModel } from "./group.js";
-import { parseIP, type ParsedIP } from "./ip.js";
+import type { ParsedIP } from "./ip.js";
 import { byAge } from "./keys.js";
 import { selectorMatches } from "./labels.js";
 import type { OpenShiftPolicy } from "./openshift.js";
 import { inRanges, rangesOverlap, type IpRange, type Pool } from "./pools.js";
+import type { ReservedAddresses } from "./reserved.js";
 import type { ServiceClaim } from "./service.js";
+import { quote } from "./validate.js";
 
 const OPENSHIFT_POLICY = "the OpenShift Network's externalIP policy";
 
@@ -69,21 +71,20 @@ export class AddressPolicy {
 }
 
 /**
- * Each group's usable pools: not overlapping an older group's pools, not containing a node's address.
- * A refused pool is an Error on its group.
+ * Each group's usable pools: not overlapping an older group's pools, not containing a node's address nor
+ * overlapping the cluster's Service or Pod network. A refused pool is an Error on its group.
  */
 export function usablePools(
   groups: Iterable<GroupModel>,
-  nodeAddresses: readonly string[],
+  reserved: ReservedAddresses,
   diagnostics: Diagnostic[],
 ): Map<string, Pool[]> {
   const usable = new Map<string, Pool[]>();
-  const nodeIps = nodeAddresses.map((a) => parseIP(a)).filter((ip): ip is ParsedIP => ip !== undefined);
   const claimed: { group: GroupModel; pool: Pool; range: IpRange }[] = [];
   for (const group of [...groups].sort(byAge)) {
     const pools: Pool[] = [];
     group.pools.forEach((pool, i) => {
-      const problem = poolProblem(group, pool, nodeIps, claimed);
+      const problem = poolProblem(group, pool, reserved, claimed);
       if (problem !== undefined) {
         diagnostics.push(
           errorOn(poolsOwner(group), `spec.addressPools[${i}]`, problem.reason, problem.message),
@@ -101,14 +102,21 @@ export function usablePools(
 function poolProblem(
   group: GroupModel,
   pool: Pool,
-  nodeIps: readonly ParsedIP[],
+  reserved: ReservedAddresses,
   claimed: readonly { group: GroupModel; pool: Pool; range: IpRange }[],
 ): { reason: string; message: string } | undefined {
-  const node = nodeIps.find((ip) => inRanges(pool.ranges, ip) !== undefined);
+  const node = reserved.nodeAddressIn(pool.ranges);
   if (node !== undefined) {
     return {
       reason: "PoolContainsNodeAddress",
-      message: `pool ${JSON.stringify(pool.name)} contains node address ${node.text}; the pool is not used until that address is taken out of it.`,
+      message: `pool ${quote(pool.name)} contains node address ${node.ip.text} (the ${node.type} of node ${node.node}); the pool is not used until that address is taken out of it.`,
+    };
+  }
+  const network = reserved.clusterNetworkOverlapping(pool.ranges);
+  if (network !== undefined) {
+    return {
+      reason: "PoolOverlapsClusterNetwork",
+      message: `pool ${quote(pool.name)} overlaps ${network}; the pool is not used until it is moved out of that network.`,
     };
   }
   const clash = claimed.find(
@@ -117,7 +125,7 @@ function poolProblem(
   if (clash !== undefined) {
     return {
       reason: "OverlappingAddressPools",
-      message: `pool ${JSON.stringify(pool.name)} overlaps pool ${JSON.stringify(clash.pool.name)} of KeepalivedGroup ${clash.group.key} (${clash.range.text}), which is older; the pool is not used until the overlap is removed.`,
+      message: `pool ${quote(pool.name)} overlaps pool ${quote(clash.pool.name)} of KeepalivedGroup ${clash.group.key} (${clash.range.text}), which is older; the pool is not used until the overlap is removed.`,
     };
   }
   return undefined;

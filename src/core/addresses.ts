@@ -9,8 +9,10 @@ import { byAge } from "./keys.js";
 import { AddressLedger } from "./addressLedger.js";
 import { AddressPolicy, usablePools } from "./addressPolicy.js";
 import type { OpenShiftPolicy } from "./openshift.js";
-import { inRanges, lowestFree, rangeSize, type Pool } from "./pools.js";
+import { inRanges, lowestFree, rangeSize, type IpRange, type Pool } from "./pools.js";
+import type { ReservedAddresses } from "./reserved.js";
 import type { ServiceClaim } from "./service.js";
+import { quote } from "./validate.js";
 
 export interface AddressInputs {
   groups: ReadonlyMap<string, GroupModel>;
@@ -19,8 +21,8 @@ export interface AddressInputs {
   openshift?: OpenShiftPolicy;
   /** IPs each Service holds from an earlier allocation (the ingress we wrote), by `namespace/name`. */
   previous: Readonly<Record<string, string[]>>;
-  /** Every node address of the cluster: pools must not contain them. */
-  nodeAddresses: readonly string[];
+  /** Addresses never handed out nor announced: node addresses, cluster networks, CIDR edges. */
+  reserved: ReservedAddresses;
 }
 
 export interface PoolUsage {
@@ -44,15 +46,18 @@ interface Assignment {
   policy: AddressPolicy;
   ledger: AddressLedger;
   diagnostics: Diagnostic[];
+  /** Where the taken addresses of each pool range end (see lowestFree); cleared when addresses are given back. */
+  scanned: Map<IpRange, bigint>;
 }
 
 export function assignAddresses(claims: readonly ServiceClaim[], inputs: AddressInputs): AddressOutcome {
   const diagnostics: Diagnostic[] = [];
-  const usable = usablePools(inputs.groups.values(), inputs.nodeAddresses, diagnostics);
+  const usable = usablePools(inputs.groups.values(), inputs.reserved, diagnostics);
   const policy = new AddressPolicy(usable, inputs.namespaceLabels, inputs.openshift);
   const ledger = new AddressLedger(diagnostics);
-  const assignment: Assignment = { inputs, policy, ledger, diagnostics };
+  const assignment: Assignment = { inputs, policy, ledger, diagnostics, scanned: new Map() };
   const ordered = holdersFirst(claims, inputs.previous);
+  for (const claim of ordered) keepPublished(assignment, claim);
   for (const claim of ordered) takeNamedAddresses(assignment, claim);
   for (const claim of ordered) allocateFromPools(assignment, claim);
   return {
@@ -87,14 +92,48 @@ function warn(
   assignment.diagnostics.push(warningOn(serviceObject(claim), field, reason, message));
 }
 
+/**
+ * Phase 0: an IP a Service has published (the ingress we wrote) and still asks for stays its own, before any
+ * other Service's claim is looked at: a published IP never moves to another Service. Refusals are phase 1's.
+ */
+function keepPublished(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  const published = new Set(assignment.inputs.previous[claim.key] ?? []);
+  if (group === undefined || published.size === 0) return;
+  // A reserved address (a node's, a network's own) is never kept; phase 1 says why.
+  const free = (ip: ParsedIP): boolean => assignment.inputs.reserved.reason(ip, group) === undefined;
+  for (const ip of claim.external) {
+    if (published.has(ip.text) && free(ip) && assignment.policy.allowedBy(group, ip) !== undefined)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.externalIPs");
+  }
+  if (
+    !wantsPool(claim) ||
+    (claim.poolName !== undefined && !assignment.policy.hasPool(group, claim.poolName))
+  )
+    return;
+  const pools = assignment.policy.poolsServing(claim, group);
+  for (const ip of claim.requested) {
+    const allowed =
+      pools.some((p) => inRanges(p.ranges, ip) !== undefined) || inRanges(group.allowed, ip) !== undefined;
+    if (published.has(ip.text) && free(ip) && allowed)
+      assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "spec.loadBalancerIP");
+  }
+  const earlier = [...published].map((text) => parseIP(text));
+  if (earlier.every((ip) => ip !== undefined && free(ip)))
+    keepEarlierAllocation(assignment, claim, group, pools);
+}
+
 /** Phase 1: addresses named explicitly (status, externalIPs, requests, earlier allocations). */
 function takeNamedAddresses(assignment: Assignment, claim: ServiceClaim): void {
   const group = assignment.inputs.groups.get(claim.groupKey);
   if (group === undefined) return;
-  for (const ip of claim.trusted)
-    assignment.ledger.take(claim, ip, claim.vipFields[ip.text] ?? "status.loadBalancer.ingress");
+  for (const ip of claim.trusted) {
+    const field = claim.vipFields[ip.text] ?? "status.loadBalancer.ingress";
+    if (notReserved(assignment, claim, group, ip, field)) assignment.ledger.take(claim, ip, field);
+  }
   for (const ip of claim.external) {
     const field = claim.vipFields[ip.text] ?? "spec.externalIPs";
+    if (!notReserved(assignment, claim, group, ip, field)) continue;
     if (assignment.policy.allowedBy(group, ip) !== undefined) assignment.ledger.take(claim, ip, field);
     else
       warn(
@@ -108,7 +147,27 @@ function takeNamedAddresses(assignment: Assignment, claim: ServiceClaim): void {
   if (!wantsPool(claim) || !namedPoolExists(assignment, claim, group)) return;
   const pools = assignment.policy.poolsServing(claim, group);
   takeRequested(assignment, claim, group, pools);
-  keepEarlierAllocation(assignment, claim, pools);
+  keepEarlierAllocation(assignment, claim, group, pools);
+}
+
+/** Whether `ip` may be a VIP at all (see ReservedAddresses); says why not on the Service, naming the field. */
+function notReserved(
+  assignment: Assignment,
+  claim: ServiceClaim,
+  group: GroupModel,
+  ip: ParsedIP,
+  field: string,
+): boolean {
+  const why = assignment.inputs.reserved.reason(ip, group);
+  if (why === undefined) return true;
+  warn(
+    assignment,
+    claim,
+    field,
+    "ReservedAddress",
+    `${ip.text} ${why}; it is not announced. Use another address.`,
+  );
+  return false;
 }
 
 /** Whether the pool the Service names, if any, is a usable pool of its group; says so when not. */
@@ -119,7 +178,7 @@ function namedPoolExists(assignment: Assignment, claim: ServiceClaim, group: Gro
     claim,
     annotationField(ADDRESS_POOL_ANNOTATION),
     "UnknownAddressPool",
-    `KeepalivedGroup ${group.key} has no usable address pool ${JSON.stringify(claim.poolName)}; pools: ${
+    `KeepalivedGroup ${group.key} has no usable address pool ${quote(claim.poolName)}; pools: ${
       assignment.policy
         .pools(group)
         .map((p) => p.name)
@@ -138,6 +197,7 @@ function takeRequested(
 ): void {
   for (const ip of claim.requested) {
     const field = claim.vipFields[ip.text] ?? "spec.loadBalancerIP";
+    if (!notReserved(assignment, claim, group, ip, field)) continue;
     const inPool = pools.some((p) => inRanges(p.ranges, ip) !== undefined);
     if (inPool || inRanges(group.allowed, ip) !== undefined) {
       assignment.ledger.take(claim, ip, field);
@@ -154,7 +214,12 @@ function takeRequested(
 }
 
 /** IPs the Service got from a pool before (the ingress we wrote), for families it still wants and did not ask for. */
-function keepEarlierAllocation(assignment: Assignment, claim: ServiceClaim, pools: readonly Pool[]): void {
+function keepEarlierAllocation(
+  assignment: Assignment,
+  claim: ServiceClaim,
+  group: GroupModel,
+  pools: readonly Pool[],
+): void {
   for (const text of assignment.inputs.previous[claim.key] ?? []) {
     const ip = parseIP(text);
     if (
@@ -164,6 +229,7 @@ function keepEarlierAllocation(assignment: Assignment, claim: ServiceClaim, pool
     )
       continue;
     if (!pools.some((p) => p.autoAssign && inRanges(p.ranges, ip) !== undefined)) continue;
+    if (!notReserved(assignment, claim, group, ip, "status.loadBalancer.ingress")) continue;
     assignment.ledger.take(claim, ip, "status.loadBalancer.ingress");
   }
 }
@@ -182,17 +248,21 @@ function allocateFromPools(assignment: Assignment, claim: ServiceClaim): void {
   for (const family of claim.families) {
     if (assignment.ledger.heldBy(claim).some((ip) => ip.family === family)) continue;
     if (claim.requested.some((r) => r.family === family)) continue;
-    if (!allocateFamily(assignment, claim, family, pools)) missing.push(family);
+    if (!allocateFamily(assignment, claim, group, family, pools)) missing.push(family);
   }
   if (missing.length === 0 || assignment.policy.pools(group).length === 0) return;
   reportMissing(assignment, claim, group, missing, pools);
-  if (claim.requireAllFamilies) assignment.ledger.release(claim);
+  if (claim.requireAllFamilies) {
+    assignment.ledger.release(claim);
+    assignment.scanned.clear();
+  }
 }
 
 /** One address of `family`: an IP of the Service's sharing key first, else the lowest free in the pools. */
 function allocateFamily(
   assignment: Assignment,
   claim: ServiceClaim,
+  group: GroupModel,
   family: Family,
   pools: readonly Pool[],
 ): boolean {
@@ -203,7 +273,12 @@ function allocateFamily(
   )
     return true;
   for (const p of pools) {
-    const ip = lowestFree(p.ranges, family, (t) => assignment.ledger.isHeld(t));
+    const ip = lowestFree(
+      p.ranges,
+      family,
+      (t) => assignment.ledger.isHeld(t.text) || assignment.inputs.reserved.reason(t, group) !== undefined,
+      assignment.scanned,
+    );
     if (ip !== undefined && assignment.ledger.take(claim, ip, `spec.addressPools[${p.name}]`)) return true;
   }
   return false;

@@ -2,11 +2,13 @@
 import { DEFAULT_AGENT_IMAGE, DEFAULT_PASSWORD_KEY } from "../api/names.js";
 import type { KeepalivedGroup, KeepalivedGroupSpec, Toleration, ResourceRequirements } from "../api/types.js";
 import { Findings, type Diagnostic, type ObjectRef } from "./diagnostics.js";
-import { parseIP, type ParsedIP } from "./ip.js";
+import { notAVipReason, parseIP, type ParsedIP } from "./ip.js";
 import { objectKey, type ObjectName } from "./keys.js";
 import { readAddressPools, readAllowedRanges, type IpRange, type Pool } from "./pools.js";
 import { dnsLabelProblem, dnsSubdomainProblem, interfaceNameProblem, quote } from "./validate.js";
 import { readGlobalVerbatim } from "./verbatim.js";
+import { conformGroup } from "./wireShapes.js";
+import { reportShapeProblems } from "./shape.js";
 import { readBlacklist, readRouterIdRange, readVrrp, recordedRouterIds, type VrrpSettings } from "./vrrp.js";
 
 export type { VrrpSettings };
@@ -28,6 +30,8 @@ export interface GroupModel {
   blacklist: ReadonlySet<number>;
   routerIdRange: { min: number; max: number };
   routerIdScope: "Cluster" | "Group";
+  /** Instances of their own (see isDedicated) that the Services of one namespace may have in this group. */
+  dedicatedPerNamespace: number;
   unicast: boolean;
   vrrp: VrrpSettings;
   spreadVIPs: boolean;
@@ -52,8 +56,20 @@ export function groupRef(group: KeepalivedGroup): ObjectRef {
   return ref;
 }
 
-export function validateGroup(group: KeepalivedGroup): GroupResult {
+/** How many Services of one namespace may have an instance of their own in a group, unless the group says. */
+export const DEFAULT_DEDICATED_INSTANCES_PER_NAMESPACE = 16;
+
+/** Validates a group as read from anywhere: wrongly typed values make it invalid, each named by its field. */
+export function validateGroup(raw: KeepalivedGroup): GroupResult {
+  const { group, problems } = conformGroup(raw);
   const findings = new Findings(groupRef(group));
+  reportShapeProblems(
+    problems,
+    "fix the value to the type the KeepalivedGroup reference gives",
+    (field, message) => {
+      findings.error(field, "InvalidType", message);
+    },
+  );
   const spec = group.spec ?? {};
   const { namespace, name } = checkNames(group, findings);
   const nic = readInterface(spec, findings);
@@ -65,6 +81,8 @@ export function validateGroup(group: KeepalivedGroup): GroupResult {
   const pools = readAddressPools(spec.addressPools, findings);
   const allowed = readAllowedRanges(spec.allowedCIDRs, findings);
   const priorityClassName = readPriorityClassName(spec, findings);
+  const routerIdScope = readRouterIdScope(spec, findings);
+  const dedicatedPerNamespace = readDedicatedQuota(spec, findings);
   warnOldAnnotationsField(spec, findings);
   const image = agentImage(spec, findings);
   if (findings.errors.length > 0) return { ok: false, errors: findings.errors };
@@ -80,7 +98,8 @@ export function validateGroup(group: KeepalivedGroup): GroupResult {
     verbatimGlobal,
     blacklist,
     routerIdRange,
-    routerIdScope: spec.routerIDScope ?? "Cluster",
+    routerIdScope,
+    dedicatedPerNamespace,
     unicast: spec.unicastEnabled ?? false,
     vrrp,
     spreadVIPs: spec.spreadVIPs ?? true,
@@ -130,12 +149,13 @@ function readInterface(
   }
   if (spec.interfaceFromIP !== undefined) {
     const ip = parseIP(spec.interfaceFromIP);
-    if (ip !== undefined) nic.interfaceFromIP = ip;
+    const why = ip === undefined ? "is not an IP address" : notAVipReason(ip);
+    if (ip !== undefined && why === undefined) nic.interfaceFromIP = ip;
     else
       findings.error(
         "spec.interfaceFromIP",
         "InvalidIP",
-        `${quote(spec.interfaceFromIP)} is not an IP address; write one such as 198.18.0.1.`,
+        `${quote(spec.interfaceFromIP)} ${why ?? ""}; the route to it must leave by the NIC that carries the VIPs, so write a unicast address of that network such as 198.18.0.1.`,
       );
   }
   if (spec.interface === undefined && spec.interfaceFromIP === undefined) {
@@ -146,6 +166,30 @@ function readInterface(
     );
   }
   return nic;
+}
+
+function readRouterIdScope(spec: KeepalivedGroupSpec, findings: Findings): "Cluster" | "Group" {
+  // Typed as the API says, but read from anywhere: any string can arrive.
+  const scope: string = spec.routerIDScope ?? "Cluster";
+  if (scope === "Cluster" || scope === "Group") return scope;
+  findings.error(
+    "spec.routerIDScope",
+    "InvalidRouterIDScope",
+    `${quote(scope)} is neither Cluster nor Group.`,
+  );
+  return "Cluster";
+}
+
+/** spec.dedicatedInstancesPerNamespace: 0 (no Service gets an instance of its own) up to 255. */
+function readDedicatedQuota(spec: KeepalivedGroupSpec, findings: Findings): number {
+  const quota = spec.dedicatedInstancesPerNamespace ?? DEFAULT_DEDICATED_INSTANCES_PER_NAMESPACE;
+  if (Number.isInteger(quota) && quota >= 0 && quota <= 255) return quota;
+  findings.error(
+    "spec.dedicatedInstancesPerNamespace",
+    "InvalidQuota",
+    `${quota} is not a whole number from 0 to 255.`,
+  );
+  return DEFAULT_DEDICATED_INSTANCES_PER_NAMESPACE;
 }
 
 /** spec.passwordAuth: the Secret and key holding the VRRP password. */

@@ -57,8 +57,9 @@ function bigintToV6(v: bigint): string {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
 
-/** Parses an IPv4 or IPv6 address (no zone, no prefix); undefined if it is not one. */
-export function parseIP(input: string): ParsedIP | undefined {
+/** Parses an IPv4 or IPv6 address (no zone, no prefix); undefined if it is not one (or not even a string). */
+export function parseIP(input: unknown): ParsedIP | undefined {
+  if (typeof input !== "string" || input.length > 100) return undefined;
   const s = input.trim();
   if (isIPv4(s)) {
     const value = v4ToBigint(s);

@@ -1,14 +1,18 @@
 // Kubernetes label selectors (matchLabels + matchExpressions), evaluated purely.
 import type { LabelSelector } from "../api/types.js";
+import { quote } from "./validate.js";
 
-/** Why a selector is malformed, or undefined when it is well-formed. */
+/** Why a selector is malformed, or undefined when it is well-formed (its types are checked before: shape.ts). */
 export function selectorProblem(sel: LabelSelector): string | undefined {
   for (const e of sel.matchExpressions ?? []) {
     if (!["In", "NotIn", "Exists", "DoesNotExist"].includes(e.operator)) {
-      return `operator ${JSON.stringify(e.operator)} is not one of In, NotIn, Exists, DoesNotExist`;
+      return `operator ${quote(e.operator)} is not one of In, NotIn, Exists, DoesNotExist`;
     }
     if ((e.operator === "In" || e.operator === "NotIn") && (e.values ?? []).length === 0) {
-      return `operator ${e.operator} on key ${JSON.stringify(e.key)} needs values`;
+      return `operator ${e.operator} on key ${quote(e.key)} needs values`;
+    }
+    if ((e.operator === "Exists" || e.operator === "DoesNotExist") && (e.values ?? []).length > 0) {
+      return `operator ${e.operator} on key ${quote(e.key)} takes no values`;
     }
   }
   return undefined;

@@ -4,19 +4,21 @@ import { errorOn, groupObject, warningOn, type Diagnostic } from "./diagnostics.
 import { selectsNode, type GroupModel } from "./group.js";
 import { parseIP, type Family } from "./ip.js";
 import type { NodeObject } from "./objects.js";
+import type { ReadNode } from "./planInputs.js";
 import { dnsSubdomainProblem, quote } from "./validate.js";
 
 /** The nodes the group's nodeSelector picks (sorted by name), with the addresses adverts use. */
 export function groupNodes(
   model: GroupModel,
-  nodes: readonly NodeObject[],
+  nodes: readonly ReadNode[],
   diagnostics: Diagnostic[],
 ): NodeMember[] {
   const members: NodeMember[] = [];
   const seen = new Set<string>();
-  for (const node of nodes) {
+  for (const { node, problems } of nodes) {
     const name = node.metadata.name ?? "";
     if (!selectsNode(model.nodeSelector, node.metadata.labels)) continue;
+    diagnostics.push(...problems);
     if (dnsSubdomainProblem(name) !== undefined) {
       diagnostics.push(
         warningOn(
@@ -38,7 +40,7 @@ export function groupNodes(
         groupObject(model),
         "spec.nodeSelector",
         "NoNodes",
-        `no node matches ${JSON.stringify(model.nodeSelector)}; label the nodes that should hold VIPs (e.g. oc label node <node> node-role.kubernetes.io/loadbalancer="").`,
+        `no node matches ${quote(JSON.stringify(model.nodeSelector))}; label the nodes that should hold VIPs (e.g. oc label node <node> node-role.kubernetes.io/loadbalancer="").`,
       ),
     );
   }

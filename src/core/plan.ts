@@ -5,7 +5,6 @@ import { GROUP_ANNOTATION } from "../api/names.js";
 import type {
   ClusterPlan,
   GroupPlan,
-  NodeMember,
   ServicePlan,
   UnnumberedRouter,
   VipOutcome,
@@ -21,16 +20,21 @@ import {
   errorOn,
   type Diagnostic,
 } from "./diagnostics.js";
-import { groupRef, validateGroup, type GroupModel } from "./group.js";
+import type { GroupModel } from "./group.js";
+import { GroupIsolation } from "./isolation.js";
 import { groupNodes } from "./nodes.js";
 import { compareIPs, parseIP, type ParsedIP } from "./ip.js";
-import { byKey, objectKey } from "./keys.js";
-import type { ClusterSnapshot, KeepalivedGroup, ServiceObject } from "./objects.js";
+import { byKey } from "./keys.js";
+import type { ClusterSnapshot, NodeObject } from "./objects.js";
 import { allocateRouterIds, type RouterIdAllocation, type RouterIdRequest } from "./routerIds.js";
-import { assignAddresses, type AddressInputs, type PoolUsage } from "./addresses.js";
-import { openShiftPolicy } from "./openshift.js";
-import { planRouters } from "./routers.js";
-import { parseService, serviceRef, type ServiceClaim } from "./service.js";
+import { assignAddresses, type AddressInputs, type AddressOutcome } from "./addresses.js";
+import { openShiftPolicy, type OpenShiftPolicy } from "./openshift.js";
+import { readGroups, readNodes, readServices, type PendingGroup } from "./planInputs.js";
+import { withinDedicatedQuota } from "./quota.js";
+import { nodeAddresses, ReservedAddresses } from "./reserved.js";
+import { planRouters, settingsForGroup } from "./routers.js";
+import type { ServiceClaim } from "./service.js";
+import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
 
 export type {
   ClusterPlan,
@@ -43,135 +47,111 @@ export type {
 } from "./clusterPlan.js";
 export { HANDOVER_PRIORITY, priorityForRank } from "./clusterPlan.js";
 
-/** A valid group whose plan is being built. */
-interface PendingGroup {
-  model: GroupModel;
-  nodes: NodeMember[];
-  /** Its Services, with the VIPs they were given. */
-  claims: ServiceClaim[];
-  diagnostics: Diagnostic[];
-  pools: PoolUsage[];
-  routers: UnnumberedRouter[];
-  placement: Record<string, string>;
-}
-
 export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
   const { groups, invalidGroups } = readGroups(snapshot.groups);
-  const nodes = [...snapshot.nodes].sort((a, b) =>
-    (a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1,
-  );
-  for (const group of groups.values()) group.nodes = groupNodes(group.model, nodes, group.diagnostics);
+  const derived = conformDerived(snapshot);
+  const nodes = readNodes(snapshot.nodes);
+  const isolation = new GroupIsolation(groups);
+  isolation.each("choosing the group's nodes", (group) => {
+    group.nodes = groupNodes(group.model, nodes, group.diagnostics);
+  });
   const services = new Map<string, ServicePlan>();
-  const invalidKeys = new Set(invalidGroups.map((g) => g.key));
-  const claims = readServices(snapshot.services, groups, invalidKeys, services);
-  assignGroupAddresses(claims, groups, services, snapshot);
-  for (const group of groups.values()) placeGroup(group, services, snapshot);
-  const ids = allocateRouterIds([...groups.values()].map(routerIdRequest));
-  const groupPlans = [...groups.values()]
-    .sort((a, b) => byKey(a.model, b.model))
-    .map((group) => numberRouters(group, ids, services));
-  return { groups: groupPlans, invalidGroups: invalidGroups.sort(byKey), services: finishServices(services) };
+  const unplannable = new Set([...invalidGroups.map((g) => g.key), ...isolation.failedKeys()]);
+  const claims = readServices(snapshot.services, groups, unplannable, services);
+  assignGroupAddresses(claims, isolation, services, {
+    namespaces: snapshot.namespaces ?? [],
+    openshift: openShiftPolicy(snapshot.openshiftNetworks ?? []),
+    previous: derived.ownIngress,
+    nodes: nodes.map((n) => n.node),
+  });
+  isolation.each("placing the group's VIPs", (group) => {
+    placeGroup(group, services, derived);
+  });
+  const ids = isolation.all(
+    "numbering the group's VRRP instances",
+    (list) => allocateRouterIds(list.map(routerIdRequest)),
+    { assigned: new Map(), exhausted: new Map() },
+  );
+  const groupPlans: GroupPlan[] = [];
+  isolation.each("announcing the group's VIPs", (group) => {
+    groupPlans.push(numberRouters(group, ids, services));
+  });
+  const failedLater = new Set([...isolation.failedKeys()].filter((k) => !unplannable.has(k)));
+  tellServicesOfFailedGroups(failedLater, services);
+  return {
+    groups: groupPlans.sort((a, b) => byKey(a.group, b.group)),
+    invalidGroups: [...invalidGroups, ...isolation.failed].sort(byKey),
+    services: finishServices(services),
+  };
 }
 
-/** Validates each group once (the first of a key wins), keeping the valid ones in snapshot order. */
-function readGroups(list: readonly KeepalivedGroup[]): {
-  groups: Map<string, PendingGroup>;
-  invalidGroups: ClusterPlan["invalidGroups"];
-} {
-  const groups = new Map<string, PendingGroup>();
-  const invalidGroups: ClusterPlan["invalidGroups"] = [];
-  const seen = new Set<string>();
-  for (const g of list) {
-    const ref = groupRef(g);
-    const key = objectKey(ref.namespace ?? "default", ref.name);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const result = validateGroup(g);
-    if (!result.ok) {
-      invalidGroups.push({ key, diagnostics: result.errors.sort(compareDiagnostics) });
-      continue;
-    }
-    const pending: PendingGroup = {
-      model: result.model,
-      nodes: [],
-      claims: [],
-      diagnostics: [...result.warnings],
-      pools: [],
-      routers: [],
-      placement: {},
-    };
-    groups.set(key, pending);
-  }
-  return { groups, invalidGroups };
-}
-
-/**
- * A plan for every Service of ours (the first of a key wins), and the claims of those whose group is valid.
- * A Service naming a missing or invalid group gets a Warning saying which.
- */
-function readServices(
-  list: readonly ServiceObject[],
-  groups: ReadonlyMap<string, PendingGroup>,
-  invalidGroupKeys: ReadonlySet<string>,
-  services: Map<string, ServicePlan>,
-): ServiceClaim[] {
-  const claims: ServiceClaim[] = [];
-  for (const s of list) {
-    const result = parseService(s);
-    if (result.kind === "ignored") continue;
-    const ref = serviceRef(s);
-    const key = objectKey(ref.namespace ?? "default", ref.name);
-    if (services.has(key)) continue;
-    if (result.kind === "invalid") {
-      services.set(key, { key, groupKey: "", announced: [], diagnostics: result.diagnostics });
-      continue;
-    }
-    const { claim } = result;
-    const plan: ServicePlan = {
-      key,
-      groupKey: claim.groupKey,
-      announced: [],
-      diagnostics: [...result.diagnostics],
-    };
-    services.set(key, plan);
-    if (groups.has(claim.groupKey)) {
-      claims.push(claim);
-      continue;
-    }
-    const why = invalidGroupKeys.has(claim.groupKey)
-      ? "is invalid (see its status conditions); its Services are not announced until it is fixed"
-      : "does not exist; create it or fix the annotation";
+/** Services of a group whose planning failed after they were read: nothing announces them; say so. */
+function tellServicesOfFailedGroups(
+  failed: ReadonlySet<string>,
+  services: ReadonlyMap<string, ServicePlan>,
+): void {
+  for (const plan of services.values()) {
+    if (!failed.has(plan.groupKey)) continue;
+    plan.announced = [];
+    const [namespace = "", name = ""] = plan.key.split("/");
     plan.diagnostics.push(
       warningOn(
-        ref,
+        { kind: "Service", namespace, name },
         annotationField(GROUP_ANNOTATION),
-        "GroupNotFound",
-        `KeepalivedGroup ${claim.groupKey} ${why}.`,
+        "GroupNotPlanned",
+        `KeepalivedGroup ${plan.groupKey} could not be planned (see its status conditions); its Services are not announced until that is fixed.`,
       ),
     );
   }
-  return claims;
+}
+
+const NO_ADDRESSES: AddressOutcome = {
+  vips: new Map(),
+  sharedWith: new Map(),
+  diagnostics: [],
+  poolUsage: new Map(),
+};
+
+interface AddressSources {
+  namespaces: readonly unknown[];
+  openshift: OpenShiftPolicy | undefined;
+  previous: Record<string, string[]>;
+  nodes: readonly NodeObject[];
 }
 
 /** Gives each claim its IPs (see assignAddresses) and each group its claims and pool usage. */
 function assignGroupAddresses(
   claims: readonly ServiceClaim[],
-  groups: ReadonlyMap<string, PendingGroup>,
+  isolation: GroupIsolation,
   services: ReadonlyMap<string, ServicePlan>,
-  snapshot: ClusterSnapshot,
+  sources: AddressSources,
 ): void {
   const namespaceLabels: Record<string, Record<string, string>> = {};
-  for (const ns of snapshot.namespaces ?? [])
-    namespaceLabels[ns.metadata.name ?? ""] = ns.metadata.labels ?? {};
-  const inputs: AddressInputs = {
-    groups: new Map([...groups.values()].map((group) => [group.model.key, group.model])),
-    namespaceLabels,
-    previous: snapshot.ownIngress ?? {},
-    nodeAddresses: snapshot.nodes.flatMap((n) => (n.status?.addresses ?? []).map((a) => a.address)),
-  };
-  const openshift = openShiftPolicy(snapshot.openshiftNetworks ?? []);
-  if (openshift !== undefined) inputs.openshift = openshift;
-  const addresses = assignAddresses(claims, inputs);
+  for (const ns of readable(sources.namespaces, conformNamespace)) {
+    const name = ns.metadata.name;
+    if (name !== undefined)
+      Object.defineProperty(namespaceLabels, name, { value: ns.metadata.labels ?? {}, enumerable: true });
+  }
+  const reserved = new ReservedAddresses(nodeAddresses(sources.nodes), sources.openshift);
+  const addresses = isolation.all(
+    "assigning the group's addresses",
+    (list) => {
+      const keys = new Set(list.map((g) => g.model.key));
+      const inputs: AddressInputs = {
+        groups: new Map(list.map((group) => [group.model.key, group.model])),
+        namespaceLabels,
+        previous: sources.previous,
+        reserved,
+      };
+      if (sources.openshift !== undefined) inputs.openshift = sources.openshift;
+      return assignAddresses(
+        claims.filter((c) => keys.has(c.groupKey)),
+        inputs,
+      );
+    },
+    NO_ADDRESSES,
+  );
+  const groups = isolation.groups;
   for (const d of addresses.diagnostics) {
     const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
     owner?.diagnostics.push(d);
@@ -185,17 +165,21 @@ function assignGroupAddresses(
 function placeGroup(
   group: PendingGroup,
   services: ReadonlyMap<string, ServicePlan>,
-  snapshot: ClusterSnapshot,
+  derived: Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">,
 ): void {
+  const quota: Diagnostic[] = [];
+  // Settings the group cannot take are dropped first: a Service left without any is not dedicated any more.
+  const accepted = group.claims.map((c) => settingsForGroup(c, group.model, quota));
   const placed = planRouters(
     {
       model: group.model,
       nodes: group.nodes,
-      localEndpointNodes: snapshot.localEndpointNodes,
-      previous: snapshot.previousPlacement?.[group.model.key] ?? {},
+      localEndpointNodes: derived.localEndpointNodes,
+      previous: derived.previousPlacement?.[group.model.key] ?? {},
     },
-    group.claims,
+    withinDedicatedQuota(group.model, accepted, quota),
   );
+  placed.diagnostics.unshift(...quota);
   group.routers = placed.routers;
   group.placement = placed.placement;
   for (const d of placed.diagnostics) {

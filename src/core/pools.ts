@@ -25,7 +25,7 @@ export interface Pool {
 export function parseRange(text: string, whole: boolean): IpRange | string {
   if (text.includes("/")) {
     const c = parseCidr(text);
-    if (c === undefined) return `${JSON.stringify(text)} is not a CIDR such as 198.18.10.0/24`;
+    if (c === undefined) return `${quote(text)} is not a CIDR such as 198.18.10.0/24`;
     const bits = familyBits(c.family);
     const trim = !whole && c.prefix < bits - 1 ? 1n : 0n;
     return { family: c.family, first: c.first + trim, last: c.last - trim, text };
@@ -34,9 +34,9 @@ export function parseRange(text: string, whole: boolean): IpRange | string {
   const a = parts.length === 2 ? parseIP(parts[0] ?? "") : undefined;
   const b = parts.length === 2 ? parseIP(parts[1] ?? "") : undefined;
   if (a === undefined || b === undefined)
-    return `${JSON.stringify(text)} is neither a CIDR nor a range such as 198.18.10.10-198.18.10.20`;
-  if (a.family !== b.family) return `${JSON.stringify(text)} mixes IPv4 and IPv6`;
-  if (a.value > b.value) return `${JSON.stringify(text)} starts after it ends`;
+    return `${quote(text)} is neither a CIDR nor a range such as 198.18.10.10-198.18.10.20`;
+  if (a.family !== b.family) return `${quote(text)} mixes IPv4 and IPv6`;
+  if (a.value > b.value) return `${quote(text)} starts after it ends`;
   return { family: a.family, first: a.value, last: b.value, text };
 }
 
@@ -106,18 +106,25 @@ export function rangesOverlap(a: IpRange, b: IpRange): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
-/** The lowest address of `family` in the ranges that `taken` does not hold. */
+/**
+ * The lowest address of `family` in the ranges that `taken` does not hold. `scanned` remembers, per range, where
+ * the taken addresses end, so allocating n addresses in a row costs n steps, not n²/2: pass the same map while
+ * addresses are only taken, and a new (or cleared) one after any is given back.
+ */
 export function lowestFree(
   ranges: readonly IpRange[],
   family: Family,
-  taken: (ip: string) => boolean,
+  taken: (ip: ParsedIP) => boolean,
+  scanned: Map<IpRange, bigint> = new Map(),
 ): ParsedIP | undefined {
   for (const r of ranges) {
     if (r.family !== family) continue;
-    for (let v = r.first; v <= r.last; v++) {
+    for (let v = scanned.get(r) ?? r.first; v <= r.last; v++) {
       const ip = ipFromValue(v, family);
-      if (!taken(ip.text)) return ip;
+      scanned.set(r, v);
+      if (!taken(ip)) return ip;
     }
+    scanned.set(r, r.last + 1n);
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { compareIPs, familyName, type Family, type ParsedIP } from "./ip.js";
 import { byAge, byKey } from "./keys.js";
 import { placeItems, rankNodes } from "./placement.js";
 import { isDedicated, type ServiceClaim } from "./service.js";
+import { groupSettingProblem, summarizeVerbatimProblems, type VerbatimProblem } from "./verbatim.js";
 import { vipItems, type GroupSurroundings, type VipItem } from "./vipItems.js";
 
 export interface GroupRouters {
@@ -60,24 +61,22 @@ export function settingsForGroup(
   diagnostics: Diagnostic[],
 ): ServiceClaim {
   const keep: [string, string][] = [];
+  const refused: VerbatimProblem[] = [];
   for (const [key, value] of claim.instanceSettings) {
-    let why: string | undefined;
-    if (key === "unicast_ttl" && !model.unicast)
-      why = `unicast_ttl needs spec.unicastEnabled on group ${model.key}`;
-    if (key === "advert_int" && model.vrrp.version === 2 && !Number.isInteger(Number(value))) {
-      why = `group ${model.key} uses VRRP version 2, which takes whole seconds for advert_int`;
-    }
+    const why = groupSettingProblem(key, value, model);
     if (why === undefined) keep.push([key, value]);
-    else
-      diagnostics.push(
-        warningOn(
-          serviceObject(claim),
-          annotationField(VERBATIM_CONFIG_ANNOTATION),
-          "RejectedVerbatimConfig",
-          `${why}; the setting is ignored.`,
-        ),
-      );
+    else refused.push({ key, message: why });
   }
+  const summary = summarizeVerbatimProblems(refused);
+  if (summary !== undefined)
+    diagnostics.push(
+      warningOn(
+        serviceObject(claim),
+        annotationField(VERBATIM_CONFIG_ANNOTATION),
+        "RejectedVerbatimConfig",
+        `${summary}; the Service's other settings and its VIPs are kept.`,
+      ),
+    );
   return keep.length === claim.instanceSettings.length ? claim : { ...claim, instanceSettings: keep };
 }
 

@@ -13,7 +13,14 @@ import { compareIPs, notAVipReason, parseIP, type Family, type ParsedIP } from "
 import { objectKey, splitObjectKey, type ObjectName } from "./keys.js";
 import type { ServiceObject } from "./objects.js";
 import { dnsLabelProblem, dnsSubdomainProblem, quote } from "./validate.js";
-import { parseInstanceVerbatim } from "./verbatim.js";
+import { reportShapeProblems } from "./shape.js";
+import {
+  allowedInstanceKeys,
+  INSTANCE_VERBATIM_ALLOW_LIST,
+  parseInstanceVerbatim,
+  summarizeVerbatimProblems,
+} from "./verbatim.js";
+import { conformService } from "./wireShapes.js";
 
 export interface ServiceClaim {
   namespace: string;
@@ -79,10 +86,24 @@ export function isOurService(service: ServiceObject): boolean {
   return service.spec?.type === "LoadBalancer" || (service.spec?.externalIPs ?? []).length > 0;
 }
 
-export function parseService(service: ServiceObject): ServiceResult {
-  if (!isOurService(service)) return { kind: "ignored" };
+/** Reads a Service as given from anywhere: wrongly typed values are dropped, each with a Warning naming it. */
+export function parseService(raw: ServiceObject): ServiceResult {
+  const { service, problems } = conformService(raw);
+  // A group annotation of the wrong type names no group, but says the Service is meant for one.
+  const groupAnnotationDropped =
+    problems.some((p) => p.path === annotationField(GROUP_ANNOTATION)) &&
+    isOurService({ ...service, metadata: { annotations: { [GROUP_ANNOTATION]: "" } } });
+  if (!isOurService(service) && !groupAnnotationDropped) return { kind: "ignored" };
   const ref = serviceRef(service);
   const findings = new Findings(ref);
+  reportShapeProblems(
+    problems,
+    "the value is ignored; write it with the type the Service API gives",
+    (field, message) => {
+      findings.warn(field, "InvalidType", message);
+    },
+  );
+  if (groupAnnotationDropped) return { kind: "invalid", diagnostics: findings.warnings };
   const annotations = service.metadata.annotations ?? {};
   const group = namesAreValid(ref, findings) ? readGroupAnnotation(annotations, findings) : undefined;
   if (group === undefined) return { kind: "invalid", diagnostics: findings.warnings };
@@ -265,15 +286,20 @@ function readSpreadVIPs(annotations: Record<string, string>, findings: Findings)
   return text === "true";
 }
 
+/** The verbatimconfig settings that pass; all the refused ones in one Warning, however many there are. */
 function readInstanceSettings(annotations: Record<string, string>, findings: Findings): [string, string][] {
   const text = annotations[VERBATIM_CONFIG_ANNOTATION];
   if (text === undefined || text.trim() === "") return [];
   const { pairs, problems } = parseInstanceVerbatim(text);
-  for (const p of problems) {
+  const summary = summarizeVerbatimProblems(problems);
+  if (summary !== undefined) {
+    const unknown = problems.some(
+      (p) => p.key !== undefined && !Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, p.key),
+    );
     findings.warn(
       annotationField(VERBATIM_CONFIG_ANNOTATION),
       "RejectedVerbatimConfig",
-      `${p.message}; the rest of the Service is announced without it.`,
+      `${summary}${unknown ? ` (allowed keys: ${allowedInstanceKeys()})` : ""}; the Service's other settings and its VIPs are kept.`,
     );
   }
   return pairs;

@@ -1,65 +1,16 @@
-// keepalived settings written by people: the group's spec.verbatimConfig (global_defs lines, admin-owned) and
-// the Service annotation `verbatimconfig`, a JSON object of extra vrrp_instance settings. Namespace users
-// write the annotation, so only harmless keys with checked values pass; nothing can name a program or open a block.
-import type { Findings } from "./diagnostics.js";
-import { configKeyProblem, configValueProblem, quote } from "./validate.js";
+// The Service annotation `verbatimconfig`: a JSON object of extra vrrp_instance settings. Namespace users write
+// it, so only the keys of an allow-list pass, each value checked by type and range (verbatimValues.ts), and
+// pairs keepalived refuses together are refused here. A refused key is dropped; the Service keeps its other
+// settings and its VIPs. However many keys are refused, the Service gets ONE diagnostic that sums them up.
+import type { GroupModel } from "./group.js";
+import { flag, intIn, secondsIn, valueProblem, type Check } from "./verbatimValues.js";
 
-/** global_defs keywords the operator owns, or that would make keepalived run programs. */
-const RESERVED_GLOBAL_KEYS: Record<string, string> = {
-  vrrp_version: "set spec.vrrp.version instead",
-  enable_script_security: "the operator manages script security",
-  script_user: "the operator manages script security",
-};
-const FORBIDDEN_GLOBAL_KEY_PARTS = ["script", "notify", "include", "checker", "lvs_", "bfd", "process_name"];
+export { readGlobalVerbatim, GLOBAL_VERBATIM_ALLOW_LIST } from "./globalVerbatim.js";
 
-/** A group's spec.verbatimConfig as global_defs lines, sorted by key: one line each, no programs. */
-export function readGlobalVerbatim(
-  config: Record<string, string> | undefined,
-  findings: Findings,
-): [string, string][] {
-  const lines: [string, string][] = [];
-  for (const [key, value] of Object.entries(config ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const problem = globalVerbatimProblem(key, value);
-    if (problem === undefined) lines.push([key, value]);
-    else findings.error(`spec.verbatimConfig[${quote(key)}]`, "InvalidVerbatimConfig", problem);
-  }
-  return lines;
-}
-
-function globalVerbatimProblem(key: string, value: unknown): string | undefined {
-  const kp = configKeyProblem(key);
-  if (kp !== undefined) return `key ${quote(key)} ${kp}.`;
-  const reserved = RESERVED_GLOBAL_KEYS[key];
-  if (reserved !== undefined) return `${key} cannot be set here: ${reserved}.`;
-  if (FORBIDDEN_GLOBAL_KEY_PARTS.some((part) => key.includes(part))) {
-    return `${key} would make keepalived run a program or read another file; remove it.`;
-  }
-  const vp = typeof value === "string" ? configValueProblem(value) : "is not a string";
-  if (vp !== undefined) {
-    return `the value ${vp}; write the value on one line without braces, quotes or comment characters.`;
-  }
-  return undefined;
-}
-
-type Check = (value: string) => string | undefined;
-
-const intIn =
-  (min: number, max: number): Check =>
-  (v) =>
-    /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max
-      ? undefined
-      : `must be a whole number from ${min} to ${max}`;
-
-const flag: Check = (v) => (v === "" || v === "true" ? undefined : 'takes no value (write "" or "true")');
-
-const seconds: Check = (v) =>
-  /^\d{1,3}(\.\d{1,2})?$/.test(v) && Number(v) >= 0.01 && Number(v) <= 255
-    ? undefined
-    : "must be seconds from 0.01 to 255 with at most two decimals";
-
-/** Allowed per-instance keywords and what their values must be. Documented in docs/reference.md. */
+/** Allowed per-instance keywords and what their values must be. Documented in the README. */
 export const INSTANCE_VERBATIM_ALLOW_LIST: Readonly<Record<string, { check: Check; doc: string }>> = {
-  advert_int: { check: seconds, doc: "advert interval in seconds (VRRPv2: whole seconds)" },
+  // VRRPv2 takes whole seconds 1-255, VRRPv3 0.01-40.95: narrowed to the group's version in groupSettingProblem.
+  advert_int: { check: secondsIn(0.01, 255, 2), doc: "advert interval in seconds (VRRPv2: whole seconds)" },
   preempt_delay: { check: intIn(0, 1000), doc: "seconds before a returning higher-priority node takes over" },
   nopreempt: { check: flag, doc: "never take the VIP back from a lower-priority MASTER" },
   garp_master_delay: { check: intIn(0, 255), doc: "delay of the second gratuitous ARP burst" },
@@ -83,7 +34,58 @@ export interface VerbatimProblem {
   message: string;
 }
 
-/** Parses the annotation; returns the accepted [key, value] pairs (sorted) and one problem per rejected key. */
+/** A key as messages show it: quoted, at most 64 characters. */
+function keyText(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
+}
+
+function valueOf(raw: unknown): string | undefined {
+  if (typeof raw === "string") return raw;
+  if (typeof raw === "number" && Number.isFinite(raw)) return String(raw);
+  if (typeof raw === "boolean") return String(raw);
+  return undefined;
+}
+
+/** Each allowed key with a valid value, sorted; each other key with why it is refused. */
+function checkEach(entries: [string, unknown][]): { pairs: [string, string][]; problems: VerbatimProblem[] } {
+  const pairs: [string, string][] = [];
+  const problems: VerbatimProblem[] = [];
+  for (const [key, raw] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const rule = Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, key)
+      ? INSTANCE_VERBATIM_ALLOW_LIST[key]
+      : undefined;
+    if (rule === undefined) {
+      problems.push({ key, message: `${keyText(key)} is not allowed` });
+      continue;
+    }
+    const value = valueOf(raw);
+    const problem = value === undefined ? "must be a string or a number" : valueProblem(rule.check, value);
+    if (problem !== undefined || value === undefined)
+      problems.push({ key, message: `${key} ${problem ?? ""}` });
+    else pairs.push([key, value]);
+  }
+  return { pairs, problems };
+}
+
+/** Pairs keepalived refuses together (or that contradict each other): which key goes, and why. */
+function conflicts(pairs: readonly [string, string][]): VerbatimProblem[] {
+  const has = (k: string): boolean => pairs.some(([key]) => key === k);
+  const out: VerbatimProblem[] = [];
+  if (has("nopreempt") && has("preempt_delay")) {
+    out.push({
+      key: "preempt_delay",
+      message:
+        "preempt_delay is refused because nopreempt is set too (keepalived takes only one of them); nopreempt is kept",
+    });
+  }
+  if (has("accept") && has("no_accept")) {
+    for (const key of ["accept", "no_accept"])
+      out.push({ key, message: `${key} is refused because accept and no_accept contradict each other` });
+  }
+  return out;
+}
+
+/** Parses the annotation; returns the accepted [key, value] pairs (sorted) and one problem per refused key. */
 export function parseInstanceVerbatim(text: string): {
   pairs: [string, string][];
   problems: VerbatimProblem[];
@@ -103,34 +105,46 @@ export function parseInstanceVerbatim(text: string): {
       problems: [{ message: 'must be a JSON object such as {"garp_master_refresh": "60"}' }],
     };
   }
-  const pairs: [string, string][] = [];
-  const problems: VerbatimProblem[] = [];
-  const allowed = Object.keys(INSTANCE_VERBATIM_ALLOW_LIST).join(", ");
-  for (const [key, raw] of Object.entries(parsed as Record<string, unknown>).sort(([a], [b]) =>
-    a < b ? -1 : 1,
-  )) {
-    const rule = Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, key)
-      ? INSTANCE_VERBATIM_ALLOW_LIST[key]
-      : undefined;
-    if (rule === undefined) {
-      problems.push({
-        key,
-        message: `key ${JSON.stringify(key.slice(0, 64))} is not allowed; allowed keys: ${allowed}`,
-      });
-      continue;
-    }
-    const value =
-      typeof raw === "string"
-        ? raw
-        : typeof raw === "number" || typeof raw === "boolean"
-          ? String(raw)
-          : undefined;
-    const problem = value === undefined ? "must be a string or a number" : rule.check(value);
-    if (problem !== undefined || value === undefined) {
-      problems.push({ key, message: `${key} ${problem ?? "is invalid"}` });
-      continue;
-    }
-    pairs.push([key, value]);
+  const { pairs, problems } = checkEach(Object.entries(parsed as Record<string, unknown>));
+  const refused = conflicts(pairs);
+  return {
+    pairs: pairs.filter(([key]) => !refused.some((r) => r.key === key)),
+    problems: [...problems, ...refused],
+  };
+}
+
+/** Why the group cannot take a setting that parseInstanceVerbatim accepted, or undefined when it can. */
+export function groupSettingProblem(key: string, value: string, model: GroupModel): string | undefined {
+  if (key === "unicast_ttl" && !model.unicast)
+    return `unicast_ttl needs spec.unicastEnabled on group ${model.key}`;
+  if (key === "advert_int" && model.vrrp.version === 2 && !/^[0-9]+$/.test(value)) {
+    return `group ${model.key} uses VRRP version 2, which takes whole seconds for advert_int`;
   }
-  return { pairs, problems };
+  if (key === "advert_int" && model.vrrp.version === 3 && Number(value) > 40.95) {
+    return `group ${model.key} uses VRRP version 3, whose advert_int is at most 40.95 seconds`;
+  }
+  if (key === "preempt_delay" && !model.vrrp.preempt) {
+    return `group ${model.key} sets spec.vrrp.preempt to false (nopreempt), which keepalived does not take with preempt_delay`;
+  }
+  return undefined;
+}
+
+/**
+ * One message for every refused key of a Service: a single problem as it is, many summed up with their count,
+ * the first few keys and reasons, so thousands of bogus keys make one line, not thousands.
+ */
+export function summarizeVerbatimProblems(problems: readonly VerbatimProblem[]): string | undefined {
+  const first = problems[0];
+  if (first === undefined) return undefined;
+  if (problems.length === 1) return first.message;
+  const keys = problems.flatMap((p) => (p.key === undefined ? [] : [keyText(p.key)]));
+  const shown = keys.slice(0, 10).join(", ") + (keys.length > 10 ? ", …" : "");
+  const reasons = problems.slice(0, 3).map((p) => p.message);
+  const more = problems.length > 3 ? `; and ${problems.length - 3} more` : "";
+  return `${problems.length} keys refused (${shown}): ${reasons.join("; ")}${more}`;
+}
+
+/** The allowed keys, for messages. */
+export function allowedInstanceKeys(): string {
+  return Object.keys(INSTANCE_VERBATIM_ALLOW_LIST).join(", ");
 }

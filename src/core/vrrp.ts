@@ -49,8 +49,23 @@ export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSet
     garpMasterRepeat: int(garp.masterRepeat) ?? 3,
     garpMasterRefreshSeconds: int(garp.masterRefreshSeconds) ?? 0,
   };
-  if (vrrp.preemptDelaySeconds < 0 || vrrp.preemptDelaySeconds > 1000) {
-    findings.error("spec.vrrp.preemptDelaySeconds", "InvalidVrrp", "must be from 0 to 1000.");
+  const timing: string | undefined = asked.timing;
+  if (timing !== undefined && timing !== "Default" && timing !== "Fast") {
+    findings.error("spec.vrrp.timing", "InvalidVrrp", `${quote(timing)} is neither Default nor Fast.`);
+  }
+  for (const [field, value, min, max] of [
+    ["preemptDelaySeconds", vrrp.preemptDelaySeconds, 0, 1000],
+    ["garp.masterDelaySeconds", vrrp.garpMasterDelaySeconds, 0, 255],
+    ["garp.masterRepeat", vrrp.garpMasterRepeat, 1, 255],
+    ["garp.masterRefreshSeconds", vrrp.garpMasterRefreshSeconds, 0, 86400],
+  ] as const) {
+    // The ranges keepalived 2.2.7 takes without a complaint (a complaint fails --config-test).
+    if (value < min || value > max)
+      findings.error(
+        `spec.vrrp.${field}`,
+        "InvalidVrrp",
+        `${value} is not a whole number from ${min} to ${max}.`,
+      );
   }
   return vrrp;
 }

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
 import type { Manifest } from "../api/kube.js";
-import type { KubeClient } from "./rest.js";
+import type { KubeClient, RequestInit } from "./rest.js";
 
 const PLURALS: Record<string, string> = {
   Namespace: "namespaces",
@@ -34,19 +34,23 @@ export function objectPath(o: Manifest): string {
   return `${prefix}${ns}/${plural}/${o.metadata.name}`;
 }
 
-/** Applies the manifest as `fieldManager`, taking over conflicting fields; timeoutMs: the client's default. */
+/**
+ * Applies the manifest as `fieldManager`, taking over conflicting fields; resolves with the object as the
+ * server now has it. `limits`: a timeout in ms (the client's default when absent), or a timeout and signal.
+ */
 export async function applyManifest(
   client: KubeClient,
   o: Manifest,
   fieldManager: string,
   subresource?: "status",
-  timeoutMs?: number,
+  limits?: number | Pick<RequestInit, "timeoutMs" | "signal">,
 ): Promise<unknown> {
+  const init: RequestInit = typeof limits === "number" ? { timeoutMs: limits } : { ...limits };
   return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {
+    ...init,
     query: { fieldManager, force: true },
     body: o,
     contentType: "application/apply-patch+yaml",
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
 }
 

@@ -1,6 +1,7 @@
 // A list+watch cache of one resource that restarts itself: 410 Gone → relist; any other failure → relist after
 // backoff; a full relist every `relistMs` even when the watch is healthy (level-triggered safety net).
 // A resource that does not exist (404, e.g. an optional CRD) is retried slowly and reads as empty.
+import { getEventListeners } from "node:events";
 import type { KubeObject } from "../api/kube.js";
 import type { Logger } from "../lib/log.js";
 import { backoffDelay } from "../lib/backoff.js";
@@ -24,6 +25,8 @@ export class Informer<T extends KubeObject> {
   private resolveSynced: () => void = () => undefined;
   /** Resolves after the first successful list (or the first 404 of an optional resource). */
   readonly synced = new Promise<void>((r) => (this.resolveSynced = r));
+  /** The newest resourceVersion the cache has seen (list, event or bookmark): what it is up to date with. */
+  resourceVersion = "";
   /** Counts lists, for metrics and tests. */
   lists = 0;
   failures = 0;
@@ -56,18 +59,23 @@ export class Informer<T extends KubeObject> {
     return this.abort.signal.aborted;
   }
 
+  /** Waits, or less when stopped; the abort listener goes with the timer (the signal lives as long as we do). */
   private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      signal.addEventListener("abort", wake, { once: true });
     });
+  }
+
+  /** Abort listeners on the informer's signal right now (a test's view of listener leaks). */
+  get abortListeners(): number {
+    return getEventListeners(this.abort.signal, "abort").length;
   }
 
   private async run(): Promise<void> {
@@ -84,6 +92,7 @@ export class Informer<T extends KubeObject> {
         this.store.clear();
         for (const item of listed.items) this.store.set(keyOf(item), item);
         let rv = listed.metadata.resourceVersion;
+        this.resourceVersion = rv;
         this.resolveSynced();
         this.onChange();
         attempt = 0;
@@ -113,7 +122,7 @@ export class Informer<T extends KubeObject> {
                 return;
               }
               const rvNew = e.object.metadata.resourceVersion;
-              if (rvNew !== undefined) rv = rvNew;
+              if (rvNew !== undefined) rv = this.resourceVersion = rvNew;
               if (e.type === "BOOKMARK") return;
               if (e.type === "DELETED") this.store.delete(keyOf(e.object));
               else this.store.set(keyOf(e.object), e.object);

@@ -2,6 +2,7 @@
 // with authentication from a kubeconfig or the in-cluster service account (kube/kubeconfig.ts).
 import { readFileSync } from "node:fs";
 import { request, type RequestOptions } from "node:https";
+import type { ClientRequest } from "node:http";
 import type { Connection } from "./kubeconfig.js";
 
 export { loadKubeConfig } from "./kubeconfig.js";
@@ -45,6 +46,31 @@ function queryString(query: RequestInit["query"]): string {
   return s === "" ? "" : `?${s}`;
 }
 
+/** A response body as JSON, and the Status reason and message an error answer carries. */
+function parseAnswer(text: string): { body: unknown; reason: string; message: string } {
+  let body: unknown;
+  try {
+    body = text === "" ? {} : JSON.parse(text);
+  } catch {
+    body = { message: text.slice(0, 500) };
+  }
+  const s = body as { reason?: string; message?: string };
+  return { body, reason: s.reason ?? "Unknown", message: s.message ?? text.slice(0, 500) };
+}
+
+/** Calls `onAbort` when the signal aborts while the request is open; the listener is removed when it closes. */
+function untilClosed(req: ClientRequest, signal: AbortSignal | undefined, onAbort: () => void): void {
+  if (signal === undefined) return;
+  if (signal.aborted) {
+    onAbort();
+    return;
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  req.once("close", () => {
+    signal.removeEventListener("abort", onAbort);
+  });
+}
+
 export class KubeClient {
   private constructor(
     private readonly server: URL,
@@ -82,8 +108,13 @@ export class KubeClient {
     return opts;
   }
 
-  /** One request; resolves with the parsed JSON body, rejects with ApiError on a non-2xx status. */
+  /**
+   * One request; resolves with the parsed JSON body, rejects with ApiError on a non-2xx status. An aborted
+   * `signal` destroys the request at once (status 0, reason Aborted); one already aborted sends nothing.
+   */
   async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    const signal = init.signal;
+    if (signal?.aborted === true) throw new ApiError(0, "Aborted", "aborted before sending", method, path);
     const opts = this.options(method, path, init);
     const payload =
       init.body === undefined
@@ -97,21 +128,10 @@ export class KubeClient {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
           const status = res.statusCode ?? 0;
-          let body: unknown;
-          try {
-            body = text === "" ? {} : JSON.parse(text);
-          } catch {
-            body = { message: text.slice(0, 500) };
-          }
-          if (status >= 200 && status < 300) resolve(body as T);
-          else {
-            const s = body as { reason?: string; message?: string };
-            reject(
-              new ApiError(status, s.reason ?? "Unknown", s.message ?? text.slice(0, 500), method, path),
-            );
-          }
+          const answer = parseAnswer(Buffer.concat(chunks).toString("utf8"));
+          if (status >= 200 && status < 300) resolve(answer.body as T);
+          else reject(new ApiError(status, answer.reason, answer.message, method, path));
         });
       });
       req.setTimeout(init.timeoutMs ?? 30_000, () =>
@@ -120,11 +140,9 @@ export class KubeClient {
       req.on("error", (err) => {
         reject(err instanceof ApiError ? err : new ApiError(0, "ConnectionError", err.message, method, path));
       });
-      init.signal?.addEventListener(
-        "abort",
-        () => req.destroy(new ApiError(0, "Aborted", "aborted", method, path)),
-        { once: true },
-      );
+      // Long-lived signals (an informer's, a leadership term's) see thousands of requests: the listener
+      // goes when the request does, or they pile up (MaxListenersExceededWarning).
+      untilClosed(req, signal, () => req.destroy(new ApiError(0, "Aborted", "aborted", method, path)));
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -172,7 +190,7 @@ export class KubeClient {
       req.on("error", (err) => {
         reject(signal.aborted ? new ApiError(0, "Aborted", "aborted", "GET", path) : err);
       });
-      signal.addEventListener("abort", () => req.destroy(), { once: true });
+      untilClosed(req, signal, () => req.destroy());
       req.end();
     });
   }

@@ -15,7 +15,8 @@ import {
   type Placement,
   type Started,
 } from "./controlplaneProcesses.js";
-import { freePort, isAlive, repoRoot, runsBinary, terminate } from "./processes.js";
+import { freePort, isAlive, repoRoot, runsBinary, tail, terminate } from "./processes.js";
+import { sleep } from "./wait.js";
 import type { ControlPlaneState } from "./stateFiles.js";
 
 export interface ControlPlaneOptions {
@@ -27,6 +28,8 @@ export interface ControlPlaneOptions {
   binDir?: string;
   /** Appended to kube-apiserver's flags (feature gates, verbosity). */
   apiserverArgs?: string[];
+  /** An audit.k8s.io/v1 Policy (YAML): the API server then writes its audit log to `auditLogPath`. */
+  auditPolicy?: string;
   /** Progress lines (build output, phases). */
   log?: (line: string) => void;
 }
@@ -37,14 +40,30 @@ export interface ControlPlane {
   caPem: string;
   dir: string;
   pids: { etcd: number; kubeApiserver: number };
+  /** The API server's audit log (JSON lines), when started with `auditPolicy`. */
+  auditLogPath?: string;
   /** A client with the admin's certificate (system:masters). */
   client(): KubeClient;
   /** Creates the namespace and ServiceAccount if missing and returns a kubeconfig holding a token for it. */
   mintServiceAccountKubeconfig(namespace: string, name: string): Promise<string>;
+  /** Stops one process (for fault tests); its data and flags are kept for startComponent. */
+  stopComponent(component: ControlPlaneComponent, signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts a stopped process again with its original flags and waits until it serves. */
+  startComponent(component: ControlPlaneComponent): Promise<void>;
   stop(): Promise<void>;
 }
 
+export type ControlPlaneComponent = "etcd" | "kube-apiserver";
+
+/** Starts one process of the control plane again with its original flags; `serving` waits until it serves. */
+interface Relaunch {
+  start(component: ControlPlaneComponent): Started;
+  serving(component: ControlPlaneComponent, started: Started): Promise<void>;
+}
+
 const LOG_TAIL_LINES = 20;
+/** Limit for a restarted etcd or API server to serve again. */
+const RESTART_TIMEOUT_MS = 60_000;
 
 /** Runs tools/controlplane/build.sh (a no-op when cached) and returns the directory it prints last. */
 export async function controlPlaneBinDir(log: (line: string) => void = () => undefined): Promise<string> {
@@ -128,12 +147,35 @@ async function ignoreConflict(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function handle(state: ControlPlaneState, caPem: string, detached: boolean): ControlPlane {
+function handle(
+  state: ControlPlaneState,
+  caPem: string,
+  detached: boolean,
+  relaunch: Relaunch,
+): ControlPlane {
   const client = (): KubeClient => KubeClient.fromKubeConfig(loadKubeConfig(state.kubeconfigPath));
+  const pidKey = (c: ControlPlaneComponent): "etcd" | "kubeApiserver" =>
+    c === "etcd" ? "etcd" : "kubeApiserver";
   return {
     ...state,
     caPem,
     client,
+    async stopComponent(component, signal = "SIGTERM") {
+      const pid = state.pids[pidKey(component)];
+      if (!isAlive(pid) || !runsBinary(pid, component)) return;
+      if (signal === "SIGTERM") await terminate(pid, component);
+      else {
+        process.kill(pid, "SIGKILL");
+        while (isAlive(pid)) await sleep(20);
+      }
+    },
+    async startComponent(component) {
+      const pid = state.pids[pidKey(component)];
+      if (isAlive(pid) && runsBinary(pid, component)) throw new Error(`${component} (pid ${pid}) still runs`);
+      const started = relaunch.start(component);
+      state.pids[pidKey(component)] = started.child.pid ?? 0;
+      await relaunch.serving(component, started);
+    },
     async mintServiceAccountKubeconfig(namespace, name) {
       const admin = client();
       await ignoreConflict(() =>
@@ -187,6 +229,37 @@ async function writeAdminKubeconfig(state: ControlPlaneState, pki: string): Prom
   return caPem;
 }
 
+/** Waits for etcd's /health, then (when the API server runs) for the API server's /readyz. */
+async function etcdServing(
+  etcdUrl: string,
+  state: ControlPlaneState,
+  pki: string,
+  p: Started,
+): Promise<void> {
+  const deadline = Date.now() + RESTART_TIMEOUT_MS;
+  for (;;) {
+    if (p.exit) throw new Error(`etcd exited after a restart: ${tail(p.logPath, LOG_TAIL_LINES)}`);
+    const ok = await fetch(`${etcdUrl}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`etcd not healthy at ${etcdUrl}/health after a restart`);
+    await sleep(100);
+  }
+  if (isAlive(state.pids.kubeApiserver)) await waitReady(state.server, pki, {}, deadline);
+}
+
+/** Flags for the API server's audit log, with the policy written next to it. */
+async function auditArgs(dir: string, policy: string | undefined): Promise<string[]> {
+  if (policy === undefined) return [];
+  await writeFile(join(dir, "audit-policy.yaml"), policy);
+  return [
+    `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
+    `--audit-log-path=${join(dir, "audit.log")}`,
+  ];
+}
+
 /** Starts etcd and kube-apiserver on free loopback ports, waits for /readyz and applies deploy/crds. */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
@@ -211,18 +284,30 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     state.server = `https://127.0.0.1:${securePort}`;
+    const apiserverArgs = [...(await auditArgs(dir, opts.auditPolicy)), ...(opts.apiserverArgs ?? [])];
+    const relaunch: Relaunch = {
+      start: (c) =>
+        c === "etcd"
+          ? startEtcd(at, etcdUrl, `http://127.0.0.1:${peerPort}`)
+          : startApiserver(at, etcdUrl, securePort, pki, apiserverArgs),
+      serving: (c, p) =>
+        c === "etcd"
+          ? etcdServing(etcdUrl, state, pki, p)
+          : waitReady(state.server, pki, { [c]: p }, Date.now() + RESTART_TIMEOUT_MS),
+    };
 
     log(`starting etcd on ${etcdUrl}`);
-    procs.etcd = startEtcd(at, etcdUrl, `http://127.0.0.1:${peerPort}`);
+    procs.etcd = relaunch.start("etcd");
     state.pids.etcd = procs.etcd.child.pid ?? 0;
     log(`starting kube-apiserver on ${state.server}`);
-    procs["kube-apiserver"] = startApiserver(at, etcdUrl, securePort, pki, opts.apiserverArgs ?? []);
+    procs["kube-apiserver"] = relaunch.start("kube-apiserver");
     state.pids.kubeApiserver = procs["kube-apiserver"].child.pid ?? 0;
 
     await waitReady(state.server, pki, procs, deadline);
     const caPem = await writeAdminKubeconfig(state, pki);
     log("applying deploy/crds");
-    const cp = handle(state, caPem, detached);
+    const cp = handle(state, caPem, detached, relaunch);
+    if (opts.auditPolicy !== undefined) cp.auditLogPath = join(dir, "audit.log");
     await applyCrds(cp.client(), deadline);
     log(`ready: ${state.server}`);
     return cp;

@@ -87,8 +87,15 @@ export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifes
   });
 }
 
-/** The agent DaemonSet: host network, three capabilities instead of privileged, one node down at a time. */
-export function desiredDaemonSet(plan: GroupPlan, owner: GroupIdentity): Manifest {
+/**
+ * The agent DaemonSet: host network, three capabilities instead of privileged, one node down at a time.
+ * `metricsPort`: the group's own port (metricsPorts.ts), so that agents of several groups share a node.
+ */
+export function desiredDaemonSet(
+  plan: GroupPlan,
+  owner: GroupIdentity,
+  metricsPort = METRICS_PORT,
+): Manifest {
   const g = plan.group;
   const podSpec: Record<string, unknown> = {
     hostNetwork: true,
@@ -105,18 +112,26 @@ export function desiredDaemonSet(plan: GroupPlan, owner: GroupIdentity): Manifes
         image: g.image,
         imagePullPolicy: "IfNotPresent",
         command: ["keepalived-operator"],
-        args: ["agent", "--group", g.key, "--node", "$(NODE_NAME)"],
+        args: [
+          "agent",
+          "--group",
+          g.key,
+          "--node",
+          "$(NODE_NAME)",
+          "--metrics-address",
+          `0.0.0.0:${metricsPort}`,
+        ],
         env: [
           { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
           { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
         ],
-        ports: [{ name: "metrics", containerPort: METRICS_PORT, hostPort: METRICS_PORT, protocol: "TCP" }],
+        ports: [{ name: "metrics", containerPort: metricsPort, hostPort: metricsPort, protocol: "TCP" }],
         livenessProbe: {
-          httpGet: { path: "/healthz", port: METRICS_PORT },
+          httpGet: { path: "/healthz", port: metricsPort },
           periodSeconds: 10,
           failureThreshold: 3,
         },
-        readinessProbe: { httpGet: { path: "/readyz", port: METRICS_PORT }, periodSeconds: 5 },
+        readinessProbe: { httpGet: { path: "/readyz", port: metricsPort }, periodSeconds: 5 },
         securityContext: {
           privileged: false,
           allowPrivilegeEscalation: false,
@@ -232,11 +247,13 @@ export function groupStatus(
   ];
   const status: KeepalivedGroupStatus = {
     observedGeneration: g.generation,
-    routerIDs: plan.routerIDs,
     nodes: plan.nodes.length,
     vips,
     conditions,
   };
+  // An empty map is left out, not written as {}: server-side apply turns a map whose entries were all ours and
+  // are all gone into null, which the schema (type: object) refuses with a 422, and the status would stay stale.
+  if (Object.keys(plan.routerIDs).length > 0) status.routerIDs = plan.routerIDs;
   if (plan.pools.length > 0) status.addressPools = plan.pools;
   return status;
 }
@@ -259,8 +276,9 @@ export function invalidGroupStatus(
       condition("Degraded", "True", reason, message, generation, previous?.conditions, now),
     ],
   };
-  // Keep the recorded router IDs: fixing the spec must not renumber the group's instances.
-  if (previous?.routerIDs !== undefined) status.routerIDs = previous.routerIDs;
+  // Keep the recorded router IDs: fixing the spec must not renumber the group's instances. None: left out (see groupStatus).
+  const recorded = previous?.routerIDs;
+  if (recorded !== undefined && Object.keys(recorded).length > 0) status.routerIDs = recorded;
   return status;
 }
 

@@ -8,7 +8,15 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
-import { GROUP_ANNOTATION, HELD_VIPS_ANNOTATION, VRRP_STATES_ANNOTATION } from "../../src/api/names.js";
+import {
+  GROUP_ANNOTATION,
+  HELD_VIPS_ANNOTATION,
+  REFUSED_INSTANCES_ANNOTATION,
+  VERBATIM_CONFIG_ANNOTATION,
+  VRRP_STATES_ANNOTATION,
+} from "../../src/api/names.js";
+import { planCluster } from "../../src/core/plan.js";
+import { encodePlan, planV1 } from "../../src/render/planCodec.js";
 import { Informer } from "../../src/kube/informer.js";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
 import { freePort } from "../../src/lab/processes.js";
@@ -19,6 +27,7 @@ import {
   applyFile,
   del,
   eventually,
+  get,
   startController,
   type ControllerProcess,
   type KubeClient,
@@ -27,7 +36,7 @@ import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import { type AgentProcess, stopAgent, watchAgent } from "../../src/lab/agents.js";
 import { createLab, holdersOf, NODE_IFACE, vipHolders, type Lab, type LabNode } from "../../src/lab/netns.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
-import { labVip } from "../../src/lab/plans.js";
+import { labGroup, labNodes, labService, labVip } from "../../src/lab/plans.js";
 import { percentile } from "../support/lab.js";
 
 const NS = "keepalived-operator";
@@ -404,6 +413,81 @@ describe(
         } finally {
           await Promise.all(secureAgents.map((a) => stopAgent(a, 5000)));
           await lab2.cleanup();
+        }
+      },
+    );
+
+    test(
+      "(f) an instance keepalived refuses is named in every node's Lease; the group's other VIPs answer",
+      SLOW,
+      async () => {
+        const lab3 = await createLab(3);
+        const isolatedAgents: ApiAgent[] = [];
+        const name = "isolated";
+        // A plan written straight into the ConfigMap the agents follow (no KeepalivedGroup: the controller
+        // leaves it alone), as a hostile verbatimconfig that validation missed would make it.
+        const plan = planCluster({
+          groups: [{ ...labGroup(), metadata: { ...labGroup().metadata, name } }],
+          services: [
+            labService("good", [labVip(40)], 0, { [GROUP_ANNOTATION]: `${NS}/${name}` }),
+            labService("bad", [labVip(41)], 1, {
+              [GROUP_ANNOTATION]: `${NS}/${name}`,
+              [VERBATIM_CONFIG_ANNOTATION]: '{"garp_master_refresh": "60"}',
+            }),
+          ],
+          nodes: labNodes(lab3),
+        }).groups[0]!;
+        const wire = planV1(plan);
+        const bad = wire.instances.find((i) => i.services.join() === "default/bad")!;
+        const configMap = (text: string) => ({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name, namespace: NS },
+          data: { "plan.json": text },
+        });
+        const refusedOf = async (node: string) => {
+          const lease = await get<LeaseObject>(admin, {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: `${name}-${node}`, namespace: NS },
+          });
+          return lease?.metadata.annotations?.[REFUSED_INSTANCES_ANNOTATION];
+        };
+        try {
+          bad.settings = [["advert_int", "255"]];
+          await apply(admin, configMap(encodePlan(wire)));
+          for (const n of lab3.nodes)
+            isolatedAgents.push(await startApiAgent(lab3, n, name, agentKubeconfig));
+          const goodHolder = await settledHolder(lab3, labVip(40), 30_000);
+          const annotations = await eventually(
+            "every node's Lease to name the refused instance",
+            async () => {
+              const all = await Promise.all(lab3.nodes.map((n) => refusedOf(n.name)));
+              return all.every((a) => a !== undefined) ? all : undefined;
+            },
+          );
+          console.log(`# ${REFUSED_INSTANCES_ANNOTATION} on ${lab3.nodes[0]!.name}: ${annotations[0]}`);
+          for (const a of annotations) {
+            const refused = JSON.parse(a) as Record<string, { reason: string; services: string[] }>;
+            assert.deepEqual(Object.keys(refused), [bad.name]);
+            assert.deepEqual(refused[bad.name]!.services, bad.services);
+            assert.match(refused[bad.name]!.reason, /advertisement interval 255\.00s is out of range/);
+          }
+          assert.deepEqual(await holdersOf(lab3, labVip(41)), []);
+          assert.deepEqual(await holdersOf(lab3, labVip(40)), [goodHolder]);
+          // Fixed: the annotation goes away (server-side apply drops what the agent no longer lists).
+          bad.settings = [];
+          await apply(admin, configMap(encodePlan(wire)));
+          await settledHolder(lab3, labVip(41), 30_000);
+          await eventually("the refused-instances annotation to leave every Lease", async () =>
+            (await Promise.all(lab3.nodes.map((n) => refusedOf(n.name)))).every((a) => a === undefined)
+              ? true
+              : undefined,
+          );
+        } finally {
+          await Promise.all(isolatedAgents.map((a) => stopAgent(a, 5000)));
+          await lab3.cleanup();
+          await del(admin, configMap(""));
         }
       },
     );

@@ -122,13 +122,11 @@ const PROPERTIES: FuzzProperty[] = [
     name: "group: verbatimConfig keys and values",
     arbitrary: groupVerbatim.map((group) => ({ group: group })),
     runs: 200,
-    knownDefect: "#11.14 group verbatimConfig keepalived rejects",
   },
   {
     name: "group: VRRP, gratuitous ARP and router ID numbers of every size",
     arbitrary: groupNumbers.map((group) => ({ group: group })),
     runs: 200,
-    knownDefect: "new: group vrrp numbers not range-checked",
   },
   {
     name: "Service: hostile strings in annotations, externalIPs, loadBalancerIP, status and names",
@@ -141,21 +139,18 @@ const PROPERTIES: FuzzProperty[] = [
     name: "Service: verbatimconfig with allow-listed keys and values of every kind",
     arbitrary: serviceVerbatim.map((s) => ({ services: [s as Json] })),
     runs: 200,
-    knownDefect: "#11.2 verbatimconfig value keepalived rejects",
   },
   {
     name: "Service: a node's address is never a VIP, even inside allowedCIDRs",
     arbitrary: externalIP(NODE_ADDRESSES),
     runs: 30,
     forbidden: NODE_ADDRESSES,
-    knownDefect: "#11.1 node address hijack",
   },
   {
     name: "Service: the network and broadcast addresses of an allowed CIDR are never VIPs",
     arbitrary: externalIP(NETWORK_AND_BROADCAST),
     runs: 30,
     forbidden: NETWORK_AND_BROADCAST,
-    knownDefect: "#11.14 network/broadcast announced",
   },
   {
     name: "group: any JSON value in any field",

@@ -108,9 +108,14 @@ test("renderMetrics: exporter names, escaped labels, cumulative histogram, sorte
     configReloads: 2,
     configRejected: 1,
     planReadErrors: 3,
+    refusedInstances: 2,
     failover: h,
   });
   assert.match(text, /^keepalived_operator_plan_read_errors_total 3$/m);
+  assert.match(
+    text,
+    /^# TYPE keepalived_operator_refused_instances gauge\nkeepalived_operator_refused_instances 2$/m,
+  );
   assert.match(text, /^keepalived_up 1$/m);
   assert.match(
     text,

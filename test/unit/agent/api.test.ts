@@ -4,8 +4,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { passwordFromSecret, planFromConfigMap } from "../../../src/agent/apiPlanSource.js";
 import { netnsPrefix, NO_PREFIX, prefixed } from "../../../src/agent/command.js";
-import { nodeLease, reportAnnotations, vrrpReport } from "../../../src/agent/report.js";
-import { GROUP_ANNOTATION } from "../../../src/api/names.js";
+import {
+  nodeLease,
+  REFUSED_REASON_LENGTH,
+  reportAnnotations,
+  vrrpReport,
+} from "../../../src/agent/report.js";
+import {
+  GROUP_ANNOTATION,
+  HELD_VIPS_ANNOTATION,
+  REFUSED_INSTANCES_ANNOTATION,
+  VRRP_STATES_ANNOTATION,
+} from "../../../src/api/names.js";
 import type { PlanInstanceV1 } from "../../../src/api/plan.js";
 import { planCluster } from "../../../src/core/plan.js";
 import { parseAgentArgs } from "../../../src/cli/agent.js";
@@ -74,6 +84,34 @@ test("vrrpReport: the same states in any order give the same annotation bytes", 
     ),
   );
   assert.deepEqual(a, b);
+});
+
+test("vrrpReport: refused instances go to their own Lease annotation, sorted, their words cut short", () => {
+  const instances = [router("a_v4", ["198.18.0.200"])];
+  const long = "9".repeat(1101);
+  const r = vrrpReport(instances, new Map([["a_v4", "MASTER"]]), [
+    { instance: "z_v4", services: ["ns/z2", "ns/z1"], problems: [`garp_master_repeat '${long}' invalid`] },
+    { instance: "b_v4", services: ["ns/b"], problems: ["(b_v4) advert_int out of range", "exited with 5"] },
+  ]);
+  const annotations = reportAnnotations(r);
+  const refused = JSON.parse(annotations[REFUSED_INSTANCES_ANNOTATION] ?? "{}") as Record<
+    string,
+    { reason: string; services: string[] }
+  >;
+  assert.deepEqual(Object.keys(refused), ["b_v4", "z_v4"]);
+  assert.deepEqual(refused.b_v4, {
+    reason: "(b_v4) advert_int out of range; exited with 5",
+    services: ["ns/b"],
+  });
+  assert.deepEqual(refused.z_v4?.services, ["ns/z1", "ns/z2"]);
+  assert.equal(refused.z_v4.reason.length, REFUSED_REASON_LENGTH);
+  assert.ok(refused.z_v4.reason.endsWith("…"));
+  assert.equal(annotations[HELD_VIPS_ANNOTATION], '["198.18.0.200"]');
+  // Nothing refused: no annotation at all, so server-side apply removes a stale one.
+  assert.deepEqual(Object.keys(reportAnnotations(vrrpReport(instances, new Map()))).sort(), [
+    HELD_VIPS_ANNOTATION,
+    VRRP_STATES_ANNOTATION,
+  ]);
 });
 
 test("nodeLease: name, labels, holder, MicroTime renewTime", () => {

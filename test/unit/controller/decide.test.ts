@@ -3,213 +3,46 @@
 // every case also replayed with its lists shuffled, and settled (written back) to show nothing is rewritten.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConfigMapObject, Manifest } from "../../../src/api/kube.js";
-import {
-  FIELD_MANAGER,
-  GROUP_ANNOTATION,
-  GROUP_LABEL,
-  HELD_VIPS_ANNOTATION,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  NODE_LABEL,
-  PLAN_KEY,
-} from "../../../src/api/names.js";
-import type { KeepalivedGroup, KeepalivedGroupSpec, KeepalivedGroupStatus } from "../../../src/api/types.js";
-import type { NodeObject } from "../../../src/core/objects.js";
+import type { Manifest } from "../../../src/api/kube.js";
+import { GROUP_LABEL } from "../../../src/api/names.js";
+import type { KeepalivedGroupStatus } from "../../../src/api/types.js";
 import {
   decide,
   type Action,
-  type ClusterState,
   type Decision,
   type EventAction,
   type Holders,
   type Observations,
+  type ClusterState,
 } from "../../../src/controller/decide.js";
-import type { AgentLease } from "../../../src/controller/holders.js";
+import type { EventWrite } from "../../../src/controller/eventCorrelator.js";
 import { ActionRunner, type ClusterWriter } from "../../../src/controller/writer.js";
 import type { Logger } from "../../../src/lib/log.js";
 import type { ServiceWithManagedFields } from "../../../src/render/serviceStatus.js";
-import { serializeGroupPlan } from "../../../src/render/planCodec.js";
-
-const NS = "kao";
-const NOW = Date.parse("2025-06-01T12:00:00Z");
-const LB = { "node-role.kubernetes.io/loadbalancer": "" };
-
-// --- the cluster, as plain objects -----------------------------------------------------------------------
-
-function group(
-  name: string,
-  opts: { uid?: string; spec?: KeepalivedGroupSpec; status?: KeepalivedGroupStatus } = {},
-): KeepalivedGroup {
-  const g: KeepalivedGroup = {
-    apiVersion: "redhatcop.redhat.io/v1alpha1",
-    kind: "KeepalivedGroup",
-    metadata: { name, namespace: NS, uid: opts.uid ?? `uid-${name}`, generation: 1 },
-    spec: opts.spec ?? { interface: "ens3", nodeSelector: LB, allowedCIDRs: ["198.18.6.0/24"] },
-  };
-  if (opts.status !== undefined) g.status = opts.status;
-  return g;
-}
-
-function node(name: string, i: number, labels: Record<string, string> = LB): NodeObject {
-  return {
-    metadata: { name, labels },
-    status: { addresses: [{ type: "InternalIP", address: `198.18.0.${11 + i}` }] },
-  };
-}
-
-const ours = [
-  {
-    manager: FIELD_MANAGER,
-    operation: "Apply",
-    subresource: "status",
-    fieldsV1: { "f:status": { "f:loadBalancer": { "f:ingress": {} } } },
-  },
-];
-const theirs = ours.map((m) => ({ ...m, manager: "openshift-ingress-ip", operation: "Update" }));
-
-function service(
-  name: string,
-  opts: {
-    ns?: string;
-    group?: string;
-    type?: string;
-    externalIPs?: string[];
-    ingress?: string[];
-    managedFields?: typeof ours;
-    created?: string;
-  } = {},
-): ServiceWithManagedFields {
-  const ns = opts.ns ?? "demo";
-  const s: ServiceWithManagedFields = {
-    metadata: {
-      name,
-      namespace: ns,
-      uid: `uid-${ns}-${name}`,
-      creationTimestamp: opts.created ?? "2025-01-01T00:00:00Z",
-      annotations: { [GROUP_ANNOTATION]: opts.group ?? `${NS}/workers` },
-      managedFields: opts.managedFields ?? [],
-    },
-    spec: {
-      type: opts.type ?? "LoadBalancer",
-      ports: [{ name: "http", protocol: "TCP", port: 80 }],
-      ...(opts.externalIPs === undefined ? {} : { externalIPs: opts.externalIPs }),
-    },
-  };
-  if (opts.ingress !== undefined)
-    s.status = { loadBalancer: { ingress: opts.ingress.map((ip) => ({ ip })) } };
-  return s;
-}
-
-function owned(kind: "ConfigMap" | "DaemonSet", name: string, groupLabel = name): Manifest {
-  return {
-    apiVersion: kind === "ConfigMap" ? "v1" : "apps/v1",
-    kind,
-    metadata: {
-      name,
-      namespace: NS,
-      labels: { [GROUP_LABEL]: groupLabel, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-    },
-  };
-}
-
-/** Our ConfigMap as the agents read it: the plan of `web` in group `name`, with the placement given. */
-function planConfigMap(name: string, placement: Record<string, string>): ConfigMapObject {
-  const planned = decide(cluster({ services: [web()] }), { nowMs: NOW, holders: undefined }).plan.groups[0];
-  assert.ok(planned !== undefined);
-  const text = serializeGroupPlan({ ...planned, placement });
-  return { ...owned("ConfigMap", name), data: { [PLAN_KEY]: text } };
-}
-
-function lease(nodeName: string, vips: string[], renewedMsAgo = 1000): AgentLease {
-  return {
-    metadata: {
-      namespace: NS,
-      name: `workers-${nodeName}`,
-      labels: { [GROUP_LABEL]: "workers", [NODE_LABEL]: nodeName },
-      annotations: { [HELD_VIPS_ANNOTATION]: JSON.stringify(vips) },
-    },
-    spec: { renewTime: new Date(NOW - renewedMsAgo).toISOString(), leaseDurationSeconds: 10 },
-  };
-}
-
-function cluster(parts: Partial<ClusterState> = {}): ClusterState {
-  return {
-    groups: [group("workers")],
-    services: [],
-    nodes: [node("master-0", 0), node("master-1", 1), node("master-2", 2, {})],
-    endpointSlices: [],
-    configMaps: [],
-    daemonSets: [],
-    leases: [],
-    namespaces: [],
-    networks: [],
-    ...parts,
-  };
-}
-
-const web = (): ServiceWithManagedFields => service("web", { externalIPs: ["198.18.6.10"] });
-
-// --- the API server, simulated: what the cluster looks like once the actions are written ------------------
-
-function settled(state: ClusterState, actions: readonly Action[]): ClusterState {
-  const next = structuredClone(state);
-  const key = (m: { metadata: { namespace?: string; name?: string } }): string =>
-    `${m.metadata.namespace ?? ""}/${m.metadata.name ?? ""}`;
-  const put = <T extends { metadata: { namespace?: string; name?: string } }>(list: T[], o: T): T[] => [
-    ...list.filter((x) => key(x) !== key(o)),
-    o,
-  ];
-  for (const a of actions) {
-    if (a.kind === "apply" && a.manifest.kind === "ConfigMap")
-      next.configMaps = put(next.configMaps, structuredClone(a.manifest) as ConfigMapObject);
-    if (a.kind === "apply" && a.manifest.kind === "DaemonSet")
-      next.daemonSets = put(next.daemonSets, structuredClone(a.manifest));
-    if (a.kind === "delete" && a.target.kind === "ConfigMap")
-      next.configMaps = next.configMaps.filter((o) => key(o) !== key(a.target));
-    if (a.kind === "delete" && a.target.kind === "DaemonSet")
-      next.daemonSets = next.daemonSets.filter((o) => key(o) !== key(a.target));
-    if (a.kind === "applyStatus" && a.manifest.kind === "KeepalivedGroup") {
-      const g = next.groups.find((x) => key(x) === key(a.manifest));
-      if (g !== undefined) g.status = structuredClone(a.manifest.status as KeepalivedGroupStatus);
-    }
-    if (a.kind === "applyStatus" && a.manifest.kind === "Service") {
-      const s = next.services.find((x) => key(x) === key(a.manifest));
-      if (s === undefined) continue;
-      const status = structuredClone(a.manifest.status as NonNullable<ServiceWithManagedFields["status"]>);
-      s.status = status;
-      const empty = (status.loadBalancer?.ingress ?? []).length === 0;
-      s.metadata.managedFields = [
-        ...(s.metadata.managedFields ?? []).filter((m) => m.manager !== FIELD_MANAGER),
-        ...(empty ? [] : ours),
-      ];
-    }
-  }
-  return next;
-}
-
-/**
- * The cluster once the controller has written everything it wants to. Two passes for a new group: the
- * router IDs it records in its status are part of the plan in its ConfigMap.
- */
-function converged(state: ClusterState): ClusterState {
-  let next = state;
-  for (let pass = 0; pass < 5; pass++) {
-    const actions = decide(next, { nowMs: NOW, holders: undefined }).actions.filter(
-      (a) => a.kind !== "event",
-    );
-    if (actions.length === 0) return next;
-    next = settled(next, actions);
-  }
-  throw new Error("the controller never settles");
-}
+import {
+  LB,
+  NOW,
+  NS,
+  cluster,
+  converged,
+  group,
+  lease,
+  node,
+  ours,
+  owned,
+  planConfigMap,
+  service,
+  settled,
+  theirs,
+  web,
+} from "./cluster.js";
 
 // --- a recording writer behind the real ActionRunner -------------------------------------------------------
 
 function line(a: Action): string {
   if (a.kind === "event") {
     const { involved: o } = a;
-    return `event ${a.type} ${a.reason} ${o.kind} ${o.namespace}/${o.name}${a.once ? "" : " (each time)"}`;
+    return `event ${a.type} ${a.reason} ${o.kind} ${o.namespace}/${o.name}${a.standing ? "" : " (each time)"}`;
   }
   const m = a.kind === "delete" ? a.target : a.manifest;
   const name = `${m.kind} ${m.metadata.namespace ?? ""}/${m.metadata.name}`;
@@ -226,23 +59,23 @@ const noCounter = { inc() {} };
 
 class RecordingWriter implements ClusterWriter {
   readonly calls: string[] = [];
-  apply(manifest: Manifest, subresource?: "status"): Promise<void> {
+  apply(manifest: Manifest, subresource?: "status"): Promise<undefined> {
     this.calls.push(
       line(subresource === "status" ? { kind: "applyStatus", manifest } : { kind: "apply", manifest }),
     );
-    return Promise.resolve();
+    return Promise.resolve(undefined);
   }
   delete(target: Manifest): Promise<void> {
     this.calls.push(line({ kind: "delete", target }));
     return Promise.resolve();
   }
-  event(e: EventAction): Promise<void> {
-    this.calls.push(line(e));
-    return Promise.resolve();
+  event(w: EventWrite): Promise<string> {
+    this.calls.push(line(w.event));
+    return Promise.resolve(`${w.event.involved.name}.${this.calls.length}`);
   }
 }
 
-// --- the table ---------------------------------------------------------------------------------------------
+// --- the table: objects are written in the order decided, Events after them --------------------------------
 
 interface Case {
   name: string;
@@ -271,8 +104,8 @@ const cases: Case[] = [
       "apply ConfigMap kao/workers",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
-      "event Normal VIPAssigned Service demo/web",
       "status Service demo/web ingress=[198.18.6.10]",
+      "event Normal VIPAssigned Service demo/web",
     ],
     check: (d) => {
       const cm = applied(d, "ConfigMap");
@@ -386,8 +219,8 @@ const cases: Case[] = [
       "apply ConfigMap kao/workers",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
-      "event Normal VIPMoved Service demo/web",
       "status Service demo/web ingress=[198.18.6.10]",
+      "event Normal VIPMoved Service demo/web",
     ],
     check: (d) => {
       assert.match(
@@ -477,9 +310,9 @@ const cases: Case[] = [
       "apply ConfigMap kao/workers",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
+      "status Service demo/good ingress=[198.18.6.22]",
       "event Normal VIPAssigned Service demo/good",
       "event Warning InvalidGroupAnnotation Service demo/bad-annotation",
-      "status Service demo/good ingress=[198.18.6.22]",
       "event Warning GroupNotFound Service demo/unknown-group",
       "event Warning IPInUse Service other/thief",
     ],
@@ -574,6 +407,20 @@ describe("controller decisions, shuffled", () => {
       }
     });
   }
+});
+
+describe("a new group", () => {
+  it("is written once: after its first pass is written back, the next pass writes nothing", () => {
+    const state = cluster({ services: [web(), service("pool", { externalIPs: ["198.18.6.11"] })] });
+    const first = decide(state, { nowMs: NOW, holders: undefined });
+    const writes = first.actions.filter((a) => a.kind !== "event");
+    assert.ok(writes.length >= 4, "ConfigMap, DaemonSet, group status, Service statuses");
+    const second = decide(settled(state, writes), { nowMs: NOW + 1000, holders: first.holders });
+    assert.deepEqual(
+      second.actions.filter((a) => a.kind !== "event"),
+      [],
+    );
+  });
 });
 
 describe("controller decisions, settled", () => {
