@@ -20,16 +20,21 @@ export interface BenchArgs {
   trials?: number;
   /** Where the report and plots go; undefined: nowhere (see writeTarget). */
   out?: string;
+  /** Keep the rows of the report already there that this run does not repeat. */
+  merge: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only <row>]... [--trials N] [--out <dir>]
+export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only <row>]... [--trials N] [--out <dir>] [--merge]
 
 Runs the benchmarks on the network-namespace testbed and a real control plane (as root), prints one table
 (--json: the JSON instead) and writes benchmarks.md, benchmarks.json and the plots to --out. A full run of
-every row writes to docs/ unless --out says otherwise; --quick and --only runs write only with --out.
+every row writes to docs/ unless --out says otherwise; --quick and --only runs write only with --out or --merge.
   --quick        a short smoke run of every row (fewer trials and Services; each row says what it ran)
   --only <row>   run this row (repeat or separate with commas): ${ROW_IDS.join(", ")}, or 1-8
-  --trials N     trials of every trial-based row`;
+  --trials N     trials of every trial-based row
+  --out <dir>    where to write (default docs/)
+  --merge        keep the rows of the benchmarks.json already there that this run does not repeat, e.g.
+                 to measure a busy machine a few rows at a time (same machine only)`;
 
 export class ArgsError extends Error {}
 
@@ -42,7 +47,7 @@ function rowId(word: string): RowId {
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
-  const args: BenchArgs = { quick: false, json: false, rows: [] };
+  const args: BenchArgs = { quick: false, json: false, rows: [], merge: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? "";
     const value = (): string => {
@@ -53,6 +58,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
     if (a === "--help" || a === "-h") return "help";
     else if (a === "--quick") args.quick = true;
     else if (a === "--json") args.json = true;
+    else if (a === "--merge") args.merge = true;
     else if (a === "--only") args.rows.push(...value().split(",").map(rowId));
     else if (a === "--trials") {
       const v = value();
@@ -71,8 +77,8 @@ export function selectedRows(args: BenchArgs): RowId[] {
   return args.rows.length === 0 ? [...ROW_IDS] : ROW_IDS.filter((r) => args.rows.includes(r));
 }
 
-/** Where to write: --out, or docs/ for a full run of every row; undefined: print only. */
+/** Where to write: --out, or docs/ for a full run of every row or with --merge; undefined: print only. */
 export function writeTarget(args: BenchArgs, docsDir: string): string | undefined {
   if (args.out !== undefined) return args.out;
-  return !args.quick && args.rows.length === 0 ? docsDir : undefined;
+  return args.merge || (!args.quick && args.rows.length === 0) ? docsDir : undefined;
 }

@@ -1,22 +1,22 @@
 // docs/benchmarks.md: the machine, the table, what each row ran, the plots and the original's configuration.
 import { labVip } from "../src/lab/plans.js";
-import { ROW_IDS } from "./args.js";
 import { ORIGINAL_GROUP, originalServices, renderOriginalConf } from "./original.js";
 import { renderMarkdownTable, type BenchReport } from "./report.js";
 
 const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(" / ");
 
-const partial = (r: BenchReport): string =>
-  r.rows.length === ROW_IDS.length
-    ? ""
-    : ` of row${r.rows.length === 1 ? "" : "s"} ${r.rows.map((x) => x.number).join(", ")}`;
+const MODES: Record<BenchReport["mode"], string> = {
+  full: "a full run of every row",
+  quick: "includes --quick rows: a smoke run, not figures to quote",
+  rows: "not every row has run",
+};
 
 export function renderMarkdown(report: BenchReport, plotFiles: string[]): string {
   const m = report.machine;
   const out = [
     "# Benchmarks",
     "",
-    `Written by \`${report.command}\` on ${report.date} (${report.mode} run${partial(report)}, ${Math.round(report.seconds)} s). Do not edit by hand: run the command again.`,
+    `Written by ${report.commands.map((c) => `\`${c}\``).join(", then ")} on ${report.date.slice(0, 10)} (${MODES[report.mode]}; ${Math.round(report.seconds)} s of rows). Do not edit by hand: run the command again.`,
     "Timing never decides a test; these figures are measured, not asserted.",
     "",
     "| CPU | cores | kernel | keepalived | Node.js | load average (1/5/15 min) at start | at end |",
@@ -31,7 +31,8 @@ export function renderMarkdown(report: BenchReport, plotFiles: string[]): string
     "",
   ];
   for (const row of report.rows) {
-    out.push(`${row.number}. **${row.title}** (${Math.round(row.seconds)} s). ${row.ran}.`);
+    const at = `${row.at.slice(0, 16).replace("T", " ")} UTC, ${Math.round(row.seconds)} s, load ${row.load.start[0] ?? "?"} → ${row.load.end[0] ?? "?"}${row.quick ? ", --quick" : ""}`;
+    out.push(`${row.number}. **${row.title}** (${at}). ${row.ran}.`);
     if (row.error !== undefined) out.push(`   FAILED: ${row.error.split("\n")[0] ?? ""}`);
     for (const note of row.notes) out.push(`   ${note}`);
     out.push("");

@@ -28,6 +28,12 @@ export interface RowResult {
   measures: Measure[];
   notes: string[];
   seconds: number;
+  /** When the row started (ISO 8601), and the load averages (1/5/15 min) at its start and end. */
+  at: string;
+  load: { start: number[]; end: number[] };
+  quick: boolean;
+  /** The row's data for the plots. */
+  plots: Partial<PlotData>;
   /** The row failed: why (the other rows still ran). */
   error?: string;
 }
@@ -46,14 +52,27 @@ export interface PlotData {
 }
 
 export interface BenchReport {
-  mode: "full" | "quick";
+  /** full: every row of a full run; quick: some row ran --quick; rows: a full run of some rows. */
+  mode: "full" | "quick" | "rows";
+  /** When the report was written (ISO 8601); each row has its own start. */
   date: string;
   seconds: number;
   machine: Machine;
+  /** Load averages at the start of the earliest row and the end of the latest. */
   load: { start: number[]; end: number[] };
-  command: string;
+  /** The commands whose rows the report holds (several after --merge). */
+  commands: string[];
   rows: RowResult[];
   plots: PlotData;
+}
+
+/** The plots' data of all rows, in row order. */
+export function plotData(rows: readonly RowResult[]): PlotData {
+  return {
+    timeline: rows.flatMap((r) => r.plots.timeline ?? []),
+    gaps: rows.flatMap((r) => r.plots.gaps ?? []),
+    scale: rows.flatMap((r) => r.plots.scale ?? []),
+  };
 }
 
 export function measure(

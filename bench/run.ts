@@ -1,13 +1,23 @@
 // `npm run bench`: runs the rows on the network-namespace testbed and the real control plane, prints one
 // table (or the JSON), and writes docs/benchmarks.md, docs/benchmarks.json and the plots. Never fails on
 // time: a row that breaks is reported as failed and the others still run (exit code 1 then).
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../src/lab/processes.js";
-import { ArgsError, parseBenchArgs, ROW_IDS, selectedRows, USAGE, writeTarget, type RowId } from "./args.js";
+import {
+  ArgsError,
+  parseBenchArgs,
+  ROW_IDS,
+  selectedRows,
+  USAGE,
+  writeTarget,
+  type BenchArgs,
+  type RowId,
+} from "./args.js";
+import { composeReport, MergeError } from "./compose.js";
 import { loadAverage, machine } from "./machine.js";
 import { renderMarkdown } from "./markdown.js";
-import { renderTable, withRatios, type BenchReport, type PlotData, type RowResult } from "./report.js";
+import { renderTable, withRatios, type BenchReport, type RowResult } from "./report.js";
 import type { BenchRow } from "./row.js";
 import { controllerFailover } from "./rows/controllerFailover.js";
 import { crash } from "./rows/crash.js";
@@ -44,42 +54,80 @@ const RUN_ORDER: RowId[] = [
   "scale",
 ];
 
-async function runRow(testbed: Testbed, id: RowId, plotData: PlotData): Promise<RowResult> {
+async function runRow(testbed: Testbed, id: RowId): Promise<RowResult> {
   const row = ROWS[id];
   const number = ROW_IDS.indexOf(id) + 1;
   const ctx = testbed.context(id);
   const started = Date.now();
-  ctx.progress(`${number}. ${row.title}: starting (load average ${loadAverage().join(" ")})`);
+  const load = { start: loadAverage(), end: [] as number[] };
+  const base = { id, number, title: row.title, at: new Date(started).toISOString(), quick: testbed.quick };
+  ctx.progress(`${number}. ${row.title}: starting (load average ${load.start.join(" ")})`);
   try {
     const out = await row.run(ctx);
-    plotData.timeline.push(...(out.plots?.timeline ?? []));
-    plotData.gaps.push(...(out.plots?.gaps ?? []));
-    plotData.scale.push(...(out.plots?.scale ?? []));
     const seconds = (Date.now() - started) / 1000;
     ctx.progress(`done in ${seconds.toFixed(0)} s`);
     return {
-      id,
-      number,
-      title: row.title,
+      ...base,
       ran: out.ran,
       measures: withRatios(out.measures),
       notes: out.notes ?? [],
       seconds,
+      load: { ...load, end: loadAverage() },
+      plots: out.plots ?? {},
     };
   } catch (err) {
     const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     ctx.progress(`FAILED: ${error}`);
+    const seconds = (Date.now() - started) / 1000;
     return {
-      id,
-      number,
-      title: row.title,
+      ...base,
       ran: "",
       measures: [],
       notes: [],
-      seconds: (Date.now() - started) / 1000,
+      seconds,
+      load: { ...load, end: loadAverage() },
+      plots: {},
       error,
     };
   }
+}
+
+async function previousReport(target: string): Promise<BenchReport | undefined> {
+  try {
+    return JSON.parse(await readFile(join(target, "benchmarks.json"), "utf8")) as BenchReport;
+  } catch {
+    return undefined;
+  }
+}
+
+async function write(target: string, report: BenchReport): Promise<void> {
+  await mkdir(target, { recursive: true });
+  const svgs = plots(report.plots);
+  for (const [file, svg] of svgs) await writeFile(join(target, file), svg);
+  await writeFile(join(target, "benchmarks.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(target, "benchmarks.md"), renderMarkdown(report, [...svgs.keys()]));
+  process.stderr.write(`wrote benchmarks.md, benchmarks.json and ${svgs.size} plot(s) to ${target}\n`);
+}
+
+async function bench(args: BenchArgs): Promise<number> {
+  const selected = selectedRows(args);
+  const testbed = new Testbed(args.quick, args.trials);
+  const results: RowResult[] = [];
+  try {
+    for (const id of RUN_ORDER.filter((r) => selected.includes(r))) results.push(await runRow(testbed, id));
+  } finally {
+    await testbed.cleanup();
+  }
+  const target = writeTarget(args, join(repoRoot(), "docs"));
+  const previous = args.merge && target !== undefined ? await previousReport(target) : undefined;
+  const command = [
+    "npm run bench",
+    ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : []),
+  ].join(" ");
+  const report = composeReport(results, await machine(), command, previous);
+  if (target !== undefined) await write(target, report);
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
+  return results.some((r) => r.error !== undefined) ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -103,41 +151,15 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const started = Date.now();
-  const startLoad = loadAverage();
-  const selected = selectedRows(args);
-  const testbed = new Testbed(args.quick, args.trials);
-  const plotData: PlotData = { timeline: [], gaps: [], scale: [] };
-  const results: RowResult[] = [];
   try {
-    for (const id of RUN_ORDER.filter((r) => selected.includes(r)))
-      results.push(await runRow(testbed, id, plotData));
-  } finally {
-    await testbed.cleanup();
+    return await bench(args);
+  } catch (err) {
+    if (err instanceof MergeError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
   }
-  const report: BenchReport = {
-    mode: args.quick ? "quick" : "full",
-    date: new Date(started).toISOString(),
-    seconds: (Date.now() - started) / 1000,
-    machine: await machine(),
-    load: { start: startLoad, end: loadAverage() },
-    command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(
-      " ",
-    ),
-    rows: results.sort((a, b) => a.number - b.number),
-    plots: plotData,
-  };
-  const target = writeTarget(args, join(repoRoot(), "docs"));
-  if (target !== undefined) {
-    await mkdir(target, { recursive: true });
-    const svgs = plots(plotData);
-    for (const [file, svg] of svgs) await writeFile(join(target, file), svg);
-    await writeFile(join(target, "benchmarks.json"), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(join(target, "benchmarks.md"), renderMarkdown(report, [...svgs.keys()]));
-    process.stderr.write(`wrote benchmarks.md, benchmarks.json and ${svgs.size} plot(s) to ${target}\n`);
-  }
-  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
-  return results.some((r) => r.error !== undefined) ? 1 : 0;
 }
 
 process.exit(await main());
