@@ -10,7 +10,7 @@ import { startAgent, stopAgent } from "../src/lab/agents.js";
 import { createLab, type Lab } from "../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../src/lab/plans.js";
 import { sleep } from "../src/lab/wait.js";
-import { nodeMac } from "../test/support/netns.js";
+import { nodeMac } from "../src/lab/probes.js";
 import {
   describeStates,
   loadAverage,
@@ -19,7 +19,7 @@ import {
   neighbourDelay,
   statesSince,
   watchNeighbour,
-} from "../test/support/vrrpHistory.js";
+} from "../src/lab/vrrpHistory.js";
 import { benchPlan, benchProfiles, percentile, row, type BenchProfile } from "./profiles.js";
 
 const trials = Number(process.argv[2] ?? "30");

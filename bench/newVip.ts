@@ -10,7 +10,7 @@ import { startAgent, stopAgent } from "../src/lab/agents.js";
 import { createLab, nodeAddresses, type Lab } from "../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../src/lab/plans.js";
 import { sleep, waitFor } from "../src/lab/wait.js";
-import { loadAverage, logMarks, statesSince } from "../test/support/vrrpHistory.js";
+import { loadAverage, logMarks, statesSince } from "../src/lab/vrrpHistory.js";
 import { benchPlan, benchProfiles, percentile, row, type BenchProfile } from "./profiles.js";
 
 const execFileP = promisify(execFile);

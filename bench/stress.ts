@@ -9,13 +9,7 @@ import { startAgent, stopAgent } from "../src/lab/agents.js";
 import { createLab, type Lab } from "../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../src/lab/plans.js";
 import { sleep } from "../src/lab/wait.js";
-import {
-  cpuStress,
-  describeStates,
-  loadAverage,
-  logMarks,
-  statesSince,
-} from "../test/support/vrrpHistory.js";
+import { cpuStress, describeStates, loadAverage, logMarks, statesSince } from "../src/lab/vrrpHistory.js";
 import { benchPlan, benchProfiles, row, type BenchProfile } from "./profiles.js";
 
 const seconds = Number(process.argv[2] ?? "600");

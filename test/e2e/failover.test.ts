@@ -9,7 +9,7 @@ import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import { labService, labVip } from "../../src/lab/plans.js";
 import { sleep } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { nodeMac } from "../support/netns.js";
+import { nodeMac } from "../../src/lab/probes.js";
 import {
   describeStates,
   loadAverage,
@@ -18,7 +18,7 @@ import {
   neighbourDelay,
   statesSince,
   watchNeighbour,
-} from "../support/vrrpHistory.js";
+} from "../../src/lab/vrrpHistory.js";
 
 const FAILOVERS = 15;
 

@@ -10,7 +10,7 @@ import { nodeAddresses, vipHolders, type Lab } from "../../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { cpuStress, describeStates, loadAverage, logMarks, statesSince } from "../support/vrrpHistory.js";
+import { cpuStress, describeStates, loadAverage, logMarks, statesSince } from "../../src/lab/vrrpHistory.js";
 
 const SLOW = { timeout: 300_000 };
 const STRESS_SECONDS = 20;
