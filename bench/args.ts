@@ -9,6 +9,8 @@ export const ROW_IDS = [
   "spread",
   "scale",
   "controller-failover",
+  "new-vip",
+  "stress",
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -18,20 +20,25 @@ export interface BenchArgs {
   rows: RowId[];
   /** Overrides every row's number of trials. */
   trials?: number;
+  /** Overrides every duration-based row's duration (the stress row), in seconds. */
+  seconds?: number;
   /** Where the report and plots go; undefined: nowhere (see writeTarget). */
   out?: string;
   /** Keep the rows of the report already there that this run does not repeat. */
   merge: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only <row>]... [--trials N] [--out <dir>] [--merge]
+export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only <row>]... [--trials N] [--seconds S]
+       [--out <dir>] [--merge]
 
 Runs the benchmarks on the network-namespace testbed and a real control plane (as root), prints one table
 (--json: the JSON instead) and writes benchmarks.md, benchmarks.json and the plots to --out. A full run of
 every row writes to docs/ unless --out says otherwise; --quick and --only runs write only with --out or --merge.
   --quick        a short smoke run of every row (fewer trials and Services; each row says what it ran)
-  --only <row>   run this row (repeat or separate with commas): ${ROW_IDS.join(", ")}, or 1-8
+  --only <row>   run this row (repeat or separate with commas): ${ROW_IDS.join(", ")}, or 1-${ROW_IDS.length}
   --trials N     trials of every trial-based row
+  --seconds S    how long every duration-based row runs (stress: S seconds of stress-ng per configuration;
+                 full run 600, --quick 5)
   --out <dir>    where to write (default docs/)
   --merge        keep the rows of the benchmarks.json already there that this run does not repeat, e.g.
                  to measure a busy machine a few rows at a time (same machine only)`;
@@ -39,11 +46,20 @@ every row writes to docs/ unless --out says otherwise; --quick and --only runs w
 export class ArgsError extends Error {}
 
 function rowId(word: string): RowId {
-  const byNumber = /^[1-8]$/.test(word) ? ROW_IDS[Number(word) - 1] : undefined;
+  const byNumber = /^[1-9][0-9]*$/.test(word) ? ROW_IDS[Number(word) - 1] : undefined;
   const id = byNumber ?? ROW_IDS.find((r) => r === word);
   if (id === undefined)
-    throw new ArgsError(`--only ${JSON.stringify(word)}: use one of ${ROW_IDS.join(", ")} or 1-8`);
+    throw new ArgsError(
+      `--only ${JSON.stringify(word)}: use one of ${ROW_IDS.join(", ")} or 1-${ROW_IDS.length}`,
+    );
   return id;
+}
+
+function wholeNumber(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ArgsError(`${flag} ${JSON.stringify(v)}: use a whole number ≥ 1`);
+  return n;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
@@ -60,13 +76,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
     else if (a === "--json") args.json = true;
     else if (a === "--merge") args.merge = true;
     else if (a === "--only") args.rows.push(...value().split(",").map(rowId));
-    else if (a === "--trials") {
-      const v = value();
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1)
-        throw new ArgsError(`--trials ${JSON.stringify(v)}: use a whole number ≥ 1`);
-      args.trials = n;
-    } else if (a === "--out") args.out = value();
+    else if (a === "--trials") args.trials = wholeNumber(a, value());
+    else if (a === "--seconds") args.seconds = wholeNumber(a, value());
+    else if (a === "--out") args.out = value();
     else throw new ArgsError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
   return args;

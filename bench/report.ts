@@ -98,7 +98,17 @@ export function withRatios(measures: Measure[]): Measure[] {
   });
 }
 
-const WHOLE_UNITS = new Set(["ms", "pings", "changes", "VIPs", "samples", "bytes", "Services", "trials"]);
+const WHOLE_UNITS = new Set([
+  "ms",
+  "pings",
+  "changes",
+  "VIPs",
+  "samples",
+  "bytes",
+  "Services",
+  "trials",
+  "nodes",
+]);
 
 export function formatValue(v: number, unit: string): string {
   if (!Number.isFinite(v)) return "—";

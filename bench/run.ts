@@ -23,10 +23,12 @@ import { controllerFailover } from "./rows/controllerFailover.js";
 import { crash } from "./rows/crash.js";
 import { handover } from "./rows/handover.js";
 import { hardFailover } from "./rows/hardFailover.js";
+import { newVip } from "./rows/newVip.js";
 import { propagation } from "./rows/propagation.js";
 import { reload } from "./rows/reload.js";
 import { scale } from "./rows/scale.js";
 import { spread } from "./rows/spread.js";
+import { stress } from "./rows/stress.js";
 import { plots } from "./svg.js";
 import { Testbed } from "./testbed.js";
 
@@ -39,19 +41,24 @@ const ROWS: Record<RowId, BenchRow> = {
   spread,
   scale,
   "controller-failover": controllerFailover,
+  "new-vip": newVip,
+  stress,
 };
 
 // The testbed rows first (row 6 quotes row 5's measurement of the original), then the control-plane rows,
-// the 10k Services last (they stay in the API server).
+// the 10k Services late (they stay in the API server), and CPU stress last: the load average it leaves
+// behind would sit next to every later row's timings.
 const RUN_ORDER: RowId[] = [
   "failover",
   "crash",
   "handover",
   "reload",
   "spread",
+  "new-vip",
   "propagation",
   "controller-failover",
   "scale",
+  "stress",
 ];
 
 async function runRow(testbed: Testbed, id: RowId): Promise<RowResult> {
@@ -111,7 +118,7 @@ async function write(target: string, report: BenchReport): Promise<void> {
 
 async function bench(args: BenchArgs): Promise<number> {
   const selected = selectedRows(args);
-  const testbed = new Testbed(args.quick, args.trials);
+  const testbed = new Testbed(args.quick, args.trials, args.seconds);
   const results: RowResult[] = [];
   try {
     for (const id of RUN_ORDER.filter((r) => selected.includes(r))) results.push(await runRow(testbed, id));

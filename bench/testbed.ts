@@ -14,6 +14,7 @@ import { startAgent, stopAgent, type AgentProcess } from "../src/lab/agents.js";
 import { createLab, holdersOf, NODE_IFACE, type Lab } from "../src/lab/netns.js";
 import { labPlan, writePlan } from "../src/lab/plans.js";
 import { repoRoot } from "../src/lab/processes.js";
+import { statesSince, type StateEntry } from "../src/lab/vrrpHistory.js";
 import { sleep } from "../src/lab/wait.js";
 import { startCluster, type Cluster } from "./cluster.js";
 
@@ -23,6 +24,8 @@ export interface BenchContext {
   quick: boolean;
   /** The row's number of trials: --trials, else the quick or the full count. */
   trials(full: number, quick: number): number;
+  /** How long a duration-based row runs, in seconds: --seconds, else the quick or the full duration. */
+  seconds(full: number, quick: number): number;
   /** A progress line on stderr, prefixed with the row. */
   progress(line: string): void;
   lab(): Promise<Lab>;
@@ -39,12 +42,14 @@ export class Testbed {
   constructor(
     readonly quick: boolean,
     private readonly trialsOverride: number | undefined,
+    private readonly secondsOverride?: number,
   ) {}
 
   context(row: string): BenchContext {
     return {
       quick: this.quick,
       trials: (full, quick) => this.trialsOverride ?? (this.quick ? quick : full),
+      seconds: (full, quick) => this.secondsOverride ?? (this.quick ? quick : full),
       progress: (line) => process.stderr.write(`[${row}] ${line}\n`),
       lab: () => (this.labPromise ??= createLab(3)),
       cluster: async () => (this.clusterPromise ??= startCluster(await (this.labPromise ??= createLab(3)))),
@@ -187,6 +192,11 @@ export class PlanAgents {
     return new Map([...this.agents].map(([n, a]) => [n, a.logs.length]));
   }
 
+  /** Every VRRP state entered on every node since `marks` (from each agent's log of the notify FIFO). */
+  statesSince(marks: ReadonlyMap<string, number>): StateEntry[] {
+    return statesSince(this.agents, marks);
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => stopAgent(a)));
   }
@@ -257,4 +267,9 @@ export async function clientArpRetry(lab: Lab, ms: number): Promise<void> {
     ...["netns", "exec", lab.clientNs, "sysctl", "-q", "-w"],
     `net.ipv4.neigh.${NODE_IFACE}.retrans_time_ms=${ms}`,
   ]);
+}
+
+/** Forgets every neighbour (ARP/NDP) entry of the client, so that no entry of an earlier VIP holder is used. */
+export async function flushClientNeighbours(lab: Lab): Promise<void> {
+  await execFileP("ip", ["-n", lab.clientNs, "neigh", "flush", "dev", NODE_IFACE]);
 }
