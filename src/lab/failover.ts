@@ -1,6 +1,6 @@
 // One hard-failover trial: cut the VIP holder off the bridge while the client pings the VIP, measure the
 // client's outage, then reconnect the node and wait until the VIP has settled again. Shared by the e2e
-// test, bench/failover.ts and `keepalived-operator lab failover`.
+// test, the bench's failover row and `keepalived-operator lab failover`.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { holdersOf, setSwitchPort, type Lab } from "./netns.js";
