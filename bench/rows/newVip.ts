@@ -70,6 +70,8 @@ async function addOneByOne(
     close();
     const since = mark();
     const replied = firstReply(lab, vip);
+    // Handled here too: should the write fail, the ping's own timeout must not end the process later.
+    replied.catch(() => undefined);
     const t0 = Date.now();
     await add(n);
     const added: Added = { answerMs: (await replied) - t0, changes: 0, elsewhere: 0 };
