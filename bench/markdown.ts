@@ -56,6 +56,7 @@ export function renderMarkdown(report: BenchReport, plotFiles: string[]): string
     "sudo npm run bench                          # every row; writes docs/benchmarks.md, .json and the plots",
     "sudo npm run bench -- --quick               # a short smoke run of every row (prints only)",
     "sudo npm run bench -- --only failover --trials 50 --out /tmp/b",
+    "sudo npm run bench -- --only stress --seconds 60 --out /tmp/b   # 60 s of stress-ng per configuration",
     "sudo npm run bench -- --json                # the JSON instead of the table",
     "```",
     "",
