@@ -21,8 +21,8 @@ export interface VrrpSettings {
 /**
  * Advert interval of each spec.vrrp.timing profile (VRRPv3). A backup takes over 3 adverts (plus a skew)
  * after the last advert it heard, so a hard failover costs 2-3 adverts plus the ARP update: measured p95
- * about 330, 165 and 95 ms (bench/failover.ts). Each profile makes no VRRP transition under
- * `stress-ng --cpu 16 --vm 2` on two CPUs, with real-time scheduling (bench/stress.ts).
+ * about 330, 165 and 95 ms (`npm run bench`, row failover). Each profile makes no VRRP transition under
+ * `stress-ng --cpu 16 --vm 2` on two CPUs, with real-time scheduling (`npm run bench`, row stress).
  */
 export const TIMING_ADVERT_MS = { Default: 100, Fast: 50, Fastest: 20 } as const;
 export type TimingProfile = keyof typeof TIMING_ADVERT_MS;

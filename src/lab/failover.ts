@@ -1,6 +1,6 @@
 // One hard-failover trial: cut the VIP holder off the bridge while the client pings the VIP, measure the
 // client's outage, then reconnect the node and wait until the VIP has settled again. Shared by the e2e
-// test, bench/failover.ts and `keepalived-operator lab failover`.
+// test, the bench's failover row and `keepalived-operator lab failover`.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { holdersOf, setSwitchPort, type Lab } from "./netns.js";
@@ -12,6 +12,17 @@ const execFileP = promisify(execFile);
 export interface FailoverTrial extends PingResult {
   from: string;
   to: string;
+  /** When the holder's link was cut (ms since the epoch, just after the command returned). */
+  cutAt: number;
+}
+
+export interface TrialOptions {
+  /**
+   * The cut node has the higher priority and takes its VIPs back on return, and the next trial starts
+   * from it (default). False for configurations where all nodes are equal: the VIPs stay with the new
+   * holder, and the trial ends once they are settled wherever they are.
+   */
+  holderReturns?: boolean;
 }
 
 /** Arguments of one `ping` of `target` that gives up after a second. */
@@ -62,11 +73,12 @@ export async function failoverTrial(
   lab: Lab,
   vip: string,
   onTakeover?: TakeoverHook,
+  options: TrialOptions = {},
 ): Promise<FailoverTrial> {
-  const { from, vips } = await failoverTrialOf(lab, [vip], onTakeover);
+  const { from, cutAt, vips } = await failoverTrialOf(lab, [vip], onTakeover, options);
   const [result] = vips;
   if (result === undefined) throw new Error(`no result for ${vip}`);
-  return { ...result, from };
+  return { ...result, from, cutAt };
 }
 
 export interface VipFailover extends PingResult {
@@ -82,7 +94,8 @@ export async function failoverTrialOf(
   lab: Lab,
   vips: string[],
   onTakeover?: TakeoverHook,
-): Promise<{ from: string; vips: VipFailover[] }> {
+  options: TrialOptions = {},
+): Promise<{ from: string; cutAt: number; vips: VipFailover[] }> {
   const holders = [];
   for (const vip of vips) holders.push(await settledHolder(lab, vip));
   const from = holders[0];
@@ -94,6 +107,7 @@ export async function failoverTrialOf(
   const pinged = vips.map((vip) => ({ vip, ping: startPing(lab, vip, 10) }));
   await sleep(500);
   await setSwitchPort(lab, node, false);
+  const cutAt = Date.now();
   const taken = await Promise.all(
     pinged.map(async (p) => ({
       ...p,
@@ -119,7 +133,7 @@ export async function failoverTrialOf(
   );
   await setSwitchPort(lab, node, true);
   // The reconnected node has the higher priority and takes the VIPs back; start the next trial from there.
-  for (const vip of vips) {
+  for (const vip of options.holderReturns === false ? [] : vips) {
     await waitFor(
       `${from} to take ${vip} back`,
       async () => {
@@ -131,5 +145,5 @@ export async function failoverTrialOf(
     );
   }
   for (const vip of vips) await settledHolder(lab, vip);
-  return { from, vips: results };
+  return { from, cutAt, vips: results };
 }

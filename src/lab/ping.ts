@@ -10,6 +10,8 @@ export interface PingResult {
   duplicates: number;
   /** Longest time between two consecutive replies, in ms (the outage a client saw). */
   maxGapMs: number;
+  /** When each reply arrived (ms since the epoch, ping's own timestamps), in order: for timelines. */
+  replies: number[];
 }
 
 /** Pings from the client namespace every `intervalMs` until stop() is called. */
@@ -39,12 +41,14 @@ export function startPing(lab: Lab, target: string, intervalMs = 10): { stop: ()
   let lastReply: number | undefined;
   let maxGapMs = 0;
   let sent = 0;
+  const replies: number[] = [];
   createInterface({ input: child.stdout }).on("line", (line) => {
     const reply = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/.exec(line);
     if (reply !== null) {
       const t = Number(reply[1]) * 1000;
       if (line.includes("DUP!")) duplicates++;
       else seqs.add(Number(reply[2]));
+      replies.push(t);
       if (lastReply !== undefined) maxGapMs = Math.max(maxGapMs, t - lastReply);
       lastReply = t;
     }
@@ -66,6 +70,7 @@ export function startPing(lab: Lab, target: string, intervalMs = 10): { stop: ()
         lost: Math.max(0, sent - seqs.size),
         duplicates,
         maxGapMs: Math.round(maxGapMs),
+        replies,
       };
     },
   };

@@ -14,7 +14,7 @@ import { startPing } from "../../src/lab/ping.js";
 import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { rssKiB, scrapeMetrics, watchDoubleOwners } from "../support/netns.js";
+import { rssKiB, scrapeMetrics, watchDoubleOwners } from "../../src/lab/probes.js";
 
 const SLOW = { timeout: 240_000 };
 

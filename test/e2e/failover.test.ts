@@ -2,14 +2,14 @@
 // is cut off the bridge again and again, every state each node's keepalived enters is recorded from its
 // notify FIFO (through the agent's log), and each failover must show exactly one other node entering
 // MASTER. The node that takes over must also correct the client's ARP entry (a gratuitous ARP at once).
-// Timings are printed; the benchmark (bench/failover.ts) runs the same trials at every profile.
+// Timings are printed; the benchmark (`npm run bench`, row failover) runs the same trials at every profile.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { failoverTrial, settledHolder } from "../../src/lab/failover.js";
 import { labService, labVip } from "../../src/lab/plans.js";
 import { sleep } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { nodeMac } from "../support/netns.js";
+import { nodeMac } from "../../src/lab/probes.js";
 import {
   describeStates,
   loadAverage,
@@ -18,7 +18,7 @@ import {
   neighbourDelay,
   statesSince,
   watchNeighbour,
-} from "../support/vrrpHistory.js";
+} from "../../src/lab/vrrpHistory.js";
 
 const FAILOVERS = 15;
 

@@ -20,7 +20,7 @@ import { holdersOf, isTentative, type Lab } from "../../src/lab/netns.js";
 import { labService } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { clientNeighbour, ipv6AddressOn, nodeMac } from "../support/netns.js";
+import { clientNeighbour, ipv6AddressOn, nodeMac } from "../../src/lab/probes.js";
 
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;

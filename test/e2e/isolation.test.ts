@@ -20,7 +20,7 @@ import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { encodePlan, planV1 } from "../../src/render/planCodec.js";
 import { labSuite, withAgents } from "../support/lab.js";
-import { scrapeMetrics } from "../support/netns.js";
+import { scrapeMetrics } from "../../src/lab/probes.js";
 
 const SLOW = { timeout: 240_000 };
 const REFUSED = "vrrp_instance refused by keepalived --config-test; this node runs its other instances";

@@ -10,7 +10,7 @@ import { setSwitchPort } from "../../src/lab/netns.js";
 import { labService, labVip } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, withAgents } from "../support/lab.js";
-import { scrapeMetrics } from "../support/netns.js";
+import { scrapeMetrics } from "../../src/lab/probes.js";
 
 const SLOW = { timeout: 240_000 };
 const WINDOW_MS = 20_000;

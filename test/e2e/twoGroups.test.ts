@@ -18,7 +18,7 @@ import { waitFor } from "../../src/lab/wait.js";
 import { metricsPortClaims, metricsPorts } from "../../src/render/metricsPorts.js";
 import { desiredDaemonSet } from "../../src/render/objects.js";
 import { labSuite } from "../support/lab.js";
-import { nsExec } from "../support/netns.js";
+import { nsExec } from "../../src/lab/probes.js";
 
 const SLOW = { timeout: 240_000 };
 

@@ -1,7 +1,7 @@
 // No VRRP state change where none is due, counted with real keepalived in network namespaces over every
 // instance of every node: Services coming and going (each node's instance exists, with its anchor, before
 // it carries a VIP, so a new VIP joins an instance that is already MASTER: no births), and a short window
-// of `stress-ng --cpu 16 --vm 2` at each timing profile. The 10-minute soak is bench/stress.ts.
+// of `stress-ng --cpu 16 --vm 2` at each timing profile. The 10-minute soak is the bench's stress row.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { GroupPlan } from "../../src/core/plan.js";
@@ -10,7 +10,7 @@ import { nodeAddresses, vipHolders, type Lab } from "../../src/lab/netns.js";
 import { labPlan, labService, labVip, writePlan } from "../../src/lab/plans.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
-import { cpuStress, describeStates, loadAverage, logMarks, statesSince } from "../support/vrrpHistory.js";
+import { cpuStress, describeStates, loadAverage, logMarks, statesSince } from "../../src/lab/vrrpHistory.js";
 
 const SLOW = { timeout: 300_000 };
 const STRESS_SECONDS = 20;

@@ -8,7 +8,7 @@ import { settledHolder, waitForAnswer } from "../../src/lab/failover.js";
 import { startPing } from "../../src/lab/ping.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { del, get } from "../support/kube.js";
-import { clientNeighbour, nodeMac } from "../support/netns.js";
+import { clientNeighbour, nodeMac } from "../../src/lab/probes.js";
 import { applyNode, lbService } from "./support/cluster.js";
 import { holderStats, ingressIps, mastersAt, type ServiceLike } from "./support/invariants.js";
 import { holdersNow, keepalivedsOn, killKeepalived, partitionNodes, sampleHolders } from "./support/net.js";

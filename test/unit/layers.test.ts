@@ -47,6 +47,21 @@ describe("layers of src/", () => {
     assert.deepEqual(folders, Object.keys(MAY_IMPORT).sort());
   });
 
+  it("src/ and bench/ never import test/: what the product and the benchmarks use lives in src/", () => {
+    const files = [
+      ...Object.keys(MAY_IMPORT).flatMap(sourceFiles),
+      ...readdirSync(join(process.cwd(), "bench"), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(process.cwd(), "bench", f)),
+    ];
+    const wrong = files.flatMap((file) =>
+      imports(file)
+        .filter((spec) => /(^|\/)test\//.test(spec))
+        .map((spec) => `${file}: ${spec}`),
+    );
+    assert.deepEqual(wrong, []);
+  });
+
   for (const [folder, allowed] of Object.entries(MAY_IMPORT)) {
     it(`${folder}/ imports only from ${allowed.length === 0 ? "itself" : allowed.join(", ")}`, () => {
       const wrong: string[] = [];

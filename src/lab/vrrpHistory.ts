@@ -4,8 +4,8 @@
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
-import type { AgentProcess } from "../../src/lab/agents.js";
-import type { Lab } from "../../src/lab/netns.js";
+import type { AgentProcess } from "./agents.js";
+import type { Lab } from "./netns.js";
 
 export interface StateEntry {
   node: string;

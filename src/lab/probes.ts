@@ -1,4 +1,4 @@
-// Test probes of a network lab (src/lab/netns.ts) beyond what the lab itself needs: IPv6 flags, MACs, the
+// Probes of a network lab (netns.ts) for the tests and the benchmarks, beyond what the lab itself needs: IPv6 flags, MACs, the
 // client's neighbour table, an agent's metrics, double ownership over time, process memory.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -11,8 +11,8 @@ import {
   type Ipv6Address,
   type Lab,
   type LabNode,
-} from "../../src/lab/netns.js";
-import { sleep } from "../../src/lab/wait.js";
+} from "./netns.js";
+import { sleep } from "./wait.js";
 
 const execFileP = promisify(execFile);
 

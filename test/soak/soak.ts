@@ -7,14 +7,14 @@
 // than --rss-tolerance (default 0.25) between the warm-up (a tenth of the run, at least a minute) and the end. Run as root after a build:
 //   npm run soak -- --minutes 60
 import { parseArgs } from "node:util";
-import { failoverTrial, type FailoverTrial } from "../src/lab/failover.js";
-import { startPing, type PingResult } from "../src/lab/ping.js";
-import { sleep } from "../src/lab/wait.js";
-import { rssKiB } from "../test/support/netns.js";
-import { APPS_NS, Churn } from "../test/faults/support/cluster.js";
-import { ipChanges, type ServiceLike } from "../test/faults/support/invariants.js";
-import { NET_GROUP, publish, startNetCluster, type NetCluster } from "../test/faults/support/netCluster.js";
-import { recordWatch } from "../test/faults/support/recorder.js";
+import { failoverTrial, type FailoverTrial } from "../../src/lab/failover.js";
+import { startPing, type PingResult } from "../../src/lab/ping.js";
+import { sleep } from "../../src/lab/wait.js";
+import { rssKiB } from "../../src/lab/probes.js";
+import { APPS_NS, Churn } from "../faults/support/cluster.js";
+import { ipChanges, type ServiceLike } from "../faults/support/invariants.js";
+import { NET_GROUP, publish, startNetCluster, type NetCluster } from "../faults/support/netCluster.js";
+import { recordWatch } from "../faults/support/recorder.js";
 
 const { values } = parseArgs({
   options: {
