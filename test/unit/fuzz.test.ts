@@ -156,13 +156,11 @@ const PROPERTIES: FuzzProperty[] = [
     name: "group: any JSON value in any field",
     arbitrary: confuse(GROUP_PATHS).map(({ path, value }) => ({ group: at(path, value) })),
     runs: 300,
-    knownDefect: "#11.13 render crashes on wrong types",
   },
   {
     name: "Service: any JSON value in any field",
     arbitrary: confuse(SERVICE_PATHS).map(({ path, value }) => ({ services: [at(path, value)] })),
     runs: 300,
-    knownDefect: "#11.13 render crashes on wrong types",
   },
   {
     name: "renderer: node names and addresses as comments, instance names and unicast peers",
