@@ -174,7 +174,6 @@ const PROPERTIES: FuzzProperty[] = [
     name: "renderer: the VRRP password",
     arbitrary: password.map((p) => ({ group: PASSWORD_GROUP, password: p })),
     runs: 200,
-    knownDefect: "new: password cut by UTF-16 units, keepalived counts bytes",
   },
 ];
 
