@@ -13,7 +13,7 @@ import { checkedConfig, logRefusedChanges } from "./candidate.js";
 import { NO_PREFIX, type CommandPrefix } from "./command.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
 import type { RefusedInstance } from "./isolate.js";
-import { isNewsworthy } from "./keepalivedLog.js";
+import { RepeatFilter, type KeepalivedLogLine } from "./keepalivedLog.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
 import type { AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, type VrrpEvent } from "./notify.js";
@@ -69,6 +69,8 @@ export class Agent {
   private planReadErrors = 0;
   private readonly cmdPrefix: CommandPrefix;
   private readonly log: Logger;
+  /** keepalived's output: a line it repeats (each poll, each ARP refresh) is summed up, not logged each time. */
+  private readonly keepalivedLines = new RepeatFilter(() => Date.now());
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log.with({ node: opts.node });
@@ -92,7 +94,7 @@ export class Agent {
           if (!this.handingOver) void this.removeLeftoverVips();
         },
         onLine: (line) => {
-          if (isNewsworthy(line)) this.log.info("keepalived", { line });
+          this.logKeepalived(this.keepalivedLines.accept(line));
         },
       },
       opts.keepalivedBinary,
@@ -248,8 +250,13 @@ export class Agent {
     this.sampler = setInterval(() => void this.sample(), every);
   }
 
+  private logKeepalived(lines: KeepalivedLogLine[]): void {
+    for (const l of lines) this.log.info("keepalived", { line: l.line, repeated: l.repeated });
+  }
+
   /** Reads keepalived's JSON dump once (concurrent callers share the same read). */
   sample(): Promise<void> {
+    this.logKeepalived(this.keepalivedLines.flush());
     this.sampling ??= (async () => {
       try {
         const text = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
