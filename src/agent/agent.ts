@@ -9,12 +9,12 @@ import type { Logger } from "../lib/log.js";
 import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
 import { instancesForNode, planVips } from "../render/membership.js";
 import { removeLeftoverVips, vipInterface } from "./addresses.js";
-import { checkedConfig } from "./candidate.js";
+import { checkedConfig, logRefusedChanges } from "./candidate.js";
 import { NO_PREFIX, type CommandPrefix } from "./command.js";
 import { VrrpScheduling } from "./scheduling.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
-import { refusedChanges, type RefusedInstance } from "./isolate.js";
-import { isNewsworthy } from "./keepalivedLog.js";
+import type { RefusedInstance } from "./isolate.js";
+import { RepeatFilter, type KeepalivedLogLine } from "./keepalivedLog.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
 import type { AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, type VrrpEvent } from "./notify.js";
@@ -62,6 +62,7 @@ export class Agent {
   private reloadAdopted = false;
   private sampler: NodeJS.Timeout | undefined;
   private sampleEvery = 0;
+  private sampleError = "";
   private sampling: Promise<void> | undefined;
   private readonly vrrp = new VrrpObservations();
   private keepalivedUp = false;
@@ -70,6 +71,8 @@ export class Agent {
   private planReadErrors = 0;
   private readonly cmdPrefix: CommandPrefix;
   private readonly log: Logger;
+  /** keepalived's output: a line it repeats (each poll, each ARP refresh) is summed up, not logged each time. */
+  private readonly keepalivedLines = new RepeatFilter(() => Date.now());
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log.with({ node: opts.node });
@@ -94,7 +97,7 @@ export class Agent {
           if (!this.handingOver) void this.removeLeftoverVips();
         },
         onLine: (line) => {
-          if (isNewsworthy(line)) this.log.info("keepalived", { line });
+          this.logKeepalived(this.keepalivedLines.accept(line));
         },
       },
       opts.keepalivedBinary,
@@ -210,23 +213,8 @@ export class Agent {
     this.startSampler(this.plan?.group.vrrp.advertIntervalMs ?? 1000);
   }
 
-  /** One log line per instance newly refused (or refused for a new reason), one when it loads again. */
   private reportRefused(plan: PlanV1, refused: RefusedInstance[]): void {
-    const group = plan.group.key;
-    const changes = refusedChanges(this.refused, refused);
-    for (const r of changes.refused) {
-      this.log.error(
-        "vrrp_instance refused by keepalived --config-test; this node runs its other instances",
-        {
-          group,
-          instance: r.instance,
-          services: r.services.join(" "),
-          reason: r.problems.join("; "),
-        },
-      );
-    }
-    for (const instance of changes.cleared)
-      this.log.info("vrrp_instance no longer refused", { group, instance });
+    logRefusedChanges(this.log, plan.group.key, this.refused, refused);
     this.refused = refused;
   }
 
@@ -265,8 +253,13 @@ export class Agent {
     this.sampler = setInterval(() => void this.sample(), every);
   }
 
+  private logKeepalived(lines: KeepalivedLogLine[]): void {
+    for (const l of lines) this.log.info("keepalived", { line: l.line, repeated: l.repeated });
+  }
+
   /** Reads keepalived's JSON dump once (concurrent callers share the same read). */
   sample(): Promise<void> {
+    this.logKeepalived(this.keepalivedLines.flush());
     this.sampling ??= (async () => {
       try {
         const text = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
@@ -276,10 +269,14 @@ export class Agent {
         }
         this.vrrp.sampled(parseKeepalivedJson(text), Date.now());
         this.keepalivedUp = true;
+        this.sampleError = "";
         await this.scheduling.ensure(this.plan?.group.vrrp.realtimeScheduling === true);
       } catch (err) {
         this.keepalivedUp = false;
-        this.log.warn("cannot read keepalived statistics", { error: (err as Error).message });
+        const error = (err as Error).message;
+        // Sampled up to four times a second: say it once per distinct error, not at every sample.
+        if (error !== this.sampleError) this.log.warn("cannot read keepalived statistics", { error });
+        this.sampleError = error;
       } finally {
         this.sampling = undefined;
       }

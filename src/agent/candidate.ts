@@ -1,11 +1,12 @@
 // A plan → the keepalived.conf this node can load: rendered, checked with keepalived --config-test, and when
 // keepalived refuses it, narrowed to the instances it accepts (isolate.ts), so one bad Service never freezes
-// the group. The refused instances are returned for the log, the metrics and the Lease.
+// the group. The refused instances are returned for the metrics and the Lease, and logged when they change.
 import type { PlanV1 } from "../api/plan.js";
+import type { Logger } from "../lib/log.js";
 import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf.js";
 import { instancesForNode } from "../render/membership.js";
 import { writeFileAtomic } from "./files.js";
-import { isolateInstances, suspectInstances, type RefusedInstance } from "./isolate.js";
+import { isolateInstances, refusedChanges, suspectInstances, type RefusedInstance } from "./isolate.js";
 
 /** Runs keepalived's config test on a file; returns its problems (none: accepted). */
 export type FileTest = (path: string) => Promise<string[]>;
@@ -74,4 +75,22 @@ export async function checkedConfig(
       refused,
     };
   return { ok: true, plan: effective, text: render(effective), refused, tests: 1 + isolation.tests };
+}
+
+/** One log line per instance newly refused (or refused for a new reason), one per instance that loads again. */
+export function logRefusedChanges(
+  log: Logger,
+  group: string,
+  before: readonly RefusedInstance[],
+  after: readonly RefusedInstance[],
+): void {
+  const changes = refusedChanges(before, after);
+  for (const r of changes.refused)
+    log.error("vrrp_instance refused by keepalived --config-test; this node runs its other instances", {
+      group,
+      instance: r.instance,
+      services: r.services.join(" "),
+      reason: r.problems.join("; "),
+    });
+  for (const instance of changes.cleared) log.info("vrrp_instance no longer refused", { group, instance });
 }

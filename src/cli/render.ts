@@ -50,21 +50,25 @@ export function readObjects(path: string): K8sObject[] {
   return out;
 }
 
-/** A Kubernetes object: a map whose metadata, if any, is a map too; anything else is a CliError naming `where`. */
+/**
+ * A Kubernetes object: a map, or a CliError naming `where`. Its fields, metadata included, are the planner's
+ * to check: it names the object and the field of a wrong one, and leaves the other objects untouched.
+ */
 function asObject(value: unknown, where: string): K8sObject {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new CliError(`${where} must be a Kubernetes object (a map), not ${describeValue(value)}`);
-  const obj = value as K8sObject;
-  const meta: unknown = obj.metadata;
-  if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta)))
-    throw new CliError(`${where}: metadata must be a map, not ${describeValue(meta)}`);
-  return obj;
+  return value as K8sObject;
 }
 
-/** metadata.namespace defaults to "default", as kubectl does; a wrongly typed one is left for the planner to name. */
+/**
+ * metadata.namespace defaults to "default", as kubectl does. Metadata that is not a map, and a namespace that
+ * is given but wrong (null included), are left for the planner to name.
+ */
 function withDefaultNamespace<T extends K8sObject>(obj: T): T {
-  const meta = obj.metadata ?? {};
-  return { ...obj, metadata: { ...meta, namespace: meta.namespace ?? "default" } };
+  const meta: unknown = obj.metadata;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) return obj;
+  const m = meta as Record<string, unknown>;
+  return m.namespace === undefined ? { ...obj, metadata: { ...m, namespace: "default" } } : obj;
 }
 
 /** The interface this host routes `ip` through (spec.interfaceFromIP), or a CliError asking for --interface. */

@@ -58,6 +58,7 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
   const assignment: Assignment = { inputs, policy, ledger, diagnostics, scanned: new Map() };
   const ordered = holdersFirst(claims, inputs.previous);
   for (const claim of ordered) keepPublished(assignment, claim);
+  for (const claim of ordered) takeTrusted(assignment, claim, true);
   for (const claim of ordered) takeNamedAddresses(assignment, claim);
   for (const claim of ordered) allocateFromPools(assignment, claim);
   return {
@@ -123,14 +124,27 @@ function keepPublished(assignment: Assignment, claim: ServiceClaim): void {
     keepEarlierAllocation(assignment, claim, group, pools);
 }
 
-/** Phase 1: addresses named explicitly (status, externalIPs, requests, earlier allocations). */
-function takeNamedAddresses(assignment: Assignment, claim: ServiceClaim): void {
+/**
+ * Phase 1a: IPs published in a Service's status by another controller, inside the addresses its group allows.
+ * They are taken before any Service merely asks for one, whatever its age says (a creationTimestamp in a file
+ * can be forged): a published IP never moves to another Service. A status IP outside its group's addresses
+ * proves nothing and waits for phase 1b, in age order.
+ */
+function takeTrusted(assignment: Assignment, claim: ServiceClaim, inGroup: boolean): void {
   const group = assignment.inputs.groups.get(claim.groupKey);
   if (group === undefined) return;
   for (const ip of claim.trusted) {
+    if ((assignment.policy.allowedBy(group, ip) !== undefined) !== inGroup) continue;
     const field = claim.vipFields[ip.text] ?? "status.loadBalancer.ingress";
     if (notReserved(assignment, claim, group, ip, field)) assignment.ledger.take(claim, ip, field);
   }
+}
+
+/** Phase 1b: other status IPs, and addresses asked for explicitly (externalIPs, requests, earlier allocations). */
+function takeNamedAddresses(assignment: Assignment, claim: ServiceClaim): void {
+  const group = assignment.inputs.groups.get(claim.groupKey);
+  if (group === undefined) return;
+  takeTrusted(assignment, claim, false);
   for (const ip of claim.external) {
     const field = claim.vipFields[ip.text] ?? "spec.externalIPs";
     if (!notReserved(assignment, claim, group, ip, field)) continue;

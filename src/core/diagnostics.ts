@@ -20,8 +20,9 @@ export interface Diagnostic {
   severity: Severity;
 }
 
+/** `Kind namespace/name`; an object without a readable name (only a file can hold one) shows `(no name)`. */
 export function refText(ref: ObjectRef): string {
-  return `${ref.kind} ${ref.namespace === undefined ? "" : `${ref.namespace}/`}${ref.name}`;
+  return `${ref.kind} ${ref.namespace === undefined ? "" : `${ref.namespace}/`}${ref.name === "" ? "(no name)" : ref.name}`;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

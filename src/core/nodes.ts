@@ -15,7 +15,11 @@ export function groupNodes(
 ): NodeMember[] {
   const members: NodeMember[] = [];
   const seen = new Set<string>();
-  for (const { node, problems } of nodes) {
+  for (const { node, problems, unreadable } of nodes) {
+    if (unreadable === true) {
+      diagnostics.push(...problems);
+      continue;
+    }
     const name = node.metadata.name ?? "";
     if (!selectsNode(model.nodeSelector, node.metadata.labels)) continue;
     diagnostics.push(...problems);

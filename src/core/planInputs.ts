@@ -50,10 +50,13 @@ export function planningFailed(object: ObjectRef, step: string, err: unknown): D
   );
 }
 
-/** `namespace/name` of a group as given, or undefined when its metadata is not even readable. */
-function groupKeyOf(raw: unknown): string | undefined {
+/**
+ * `namespace/name` of a group as given; `default/` when its metadata is not readable (validating it then says
+ * why, and no valid group has that key).
+ */
+function groupKeyOf(raw: unknown): string {
   const meta = (raw as { metadata?: unknown } | null)?.metadata;
-  if (typeof meta !== "object" || meta === null) return undefined;
+  if (typeof meta !== "object" || meta === null) return objectKey("default", "");
   const { name, namespace } = meta as { name?: unknown; namespace?: unknown };
   return objectKey(
     typeof namespace === "string" ? namespace : "default",
@@ -71,7 +74,7 @@ export function readGroups(list: readonly KeepalivedGroup[]): {
   const seen = new Set<string>();
   for (const g of list) {
     const key = groupKeyOf(g);
-    if (key === undefined || seen.has(key)) continue;
+    if (seen.has(key)) continue;
     seen.add(key);
     try {
       const result = validateGroup(g);
@@ -187,6 +190,8 @@ function readService(s: ServiceObject): ReadService {
 export interface ReadNode {
   node: NodeObject;
   problems: Diagnostic[];
+  /** Its metadata could not be read: it is in no group, and every group says so. */
+  unreadable?: true;
 }
 
 /** Every node type-checked, sorted by name; one that cannot even be read is kept as a bare name with why. */
@@ -196,10 +201,13 @@ export function readNodes(list: readonly NodeObject[]): ReadNode[] {
       const { node, problems } = conformNode(raw);
       const ref: ObjectRef = { kind: "Node", name: node.metadata.name ?? "" };
       const diagnostics: Diagnostic[] = [];
-      reportShapeProblems(problems, "the value is ignored", (field, message) =>
+      // A Node without readable metadata has no name or labels: no group can hold it.
+      const unreadable = problems.some((p) => p.path === "metadata");
+      const fix = unreadable ? "the Node is left out of every group" : "the value is ignored";
+      reportShapeProblems(problems, fix, (field, message) =>
         diagnostics.push(warningOn(ref, field, "InvalidType", message)),
       );
-      return { node, problems: diagnostics };
+      return unreadable ? { node, problems: diagnostics, unreadable } : { node, problems: diagnostics };
     } catch (err) {
       const ref: ObjectRef = { kind: "Node", name: "" };
       const d = planningFailed(ref, "reading the Node", err);

@@ -13,7 +13,7 @@ import { compareIPs, notAVipReason, parseIP, type Family, type ParsedIP } from "
 import { objectKey, splitObjectKey, type ObjectName } from "./keys.js";
 import type { ServiceObject } from "./objects.js";
 import { dnsLabelProblem, dnsSubdomainProblem, quote } from "./validate.js";
-import { reportShapeProblems } from "./shape.js";
+import { reportShapeProblems, type ShapeProblem } from "./shape.js";
 import {
   allowedInstanceKeys,
   INSTANCE_VERBATIM_ALLOW_LIST,
@@ -86,24 +86,42 @@ export function isOurService(service: ServiceObject): boolean {
   return service.spec?.type === "LoadBalancer" || (service.spec?.externalIPs ?? []).length > 0;
 }
 
+/**
+ * Whether the Service would be ours if the values dropped for their type had been right: the group annotation
+ * (or all of metadata or its annotations), the class, the type or the externalIPs (or all of spec).
+ */
+function mayBeOurService(service: ServiceObject, problems: readonly ShapeProblem[]): boolean {
+  // A field dropped whole, or (externalIPs) one of its items.
+  const dropped = (...fields: string[]): boolean =>
+    problems.some((p) => fields.some((f) => p.path === f || p.path.startsWith(`${f}[`)));
+  const annotationUnknown = problems.some((p) =>
+    ["metadata", "metadata.annotations", annotationField(GROUP_ANNOTATION)].includes(p.path),
+  );
+  const spec = { ...service.spec };
+  if (dropped("spec", "spec.loadBalancerClass")) delete spec.loadBalancerClass;
+  if (dropped("spec", "spec.type", "spec.externalIPs")) spec.type = "LoadBalancer";
+  const annotations = { ...service.metadata.annotations };
+  if (annotationUnknown) annotations[GROUP_ANNOTATION] = "";
+  return isOurService({ ...service, metadata: { ...service.metadata, annotations }, spec });
+}
+
 /** Reads a Service as given from anywhere: wrongly typed values are dropped, each with a Warning naming it. */
 export function parseService(raw: ServiceObject): ServiceResult {
   const { service, problems } = conformService(raw);
-  // A group annotation of the wrong type names no group, but says the Service is meant for one.
-  const groupAnnotationDropped =
-    problems.some((p) => p.path === annotationField(GROUP_ANNOTATION)) &&
-    isOurService({ ...service, metadata: { annotations: { [GROUP_ANNOTATION]: "" } } });
-  if (!isOurService(service) && !groupAnnotationDropped) return { kind: "ignored" };
+  const ours = isOurService(service);
+  // A Service whose deciding fields were dropped for their type may be meant for us: it is refused, not ignored.
+  const undecided = !ours && mayBeOurService(service, problems);
+  if (!ours && !undecided) return { kind: "ignored" };
   const ref = serviceRef(service);
   const findings = new Findings(ref);
   reportShapeProblems(
     problems,
-    "the value is ignored; write it with the type the Service API gives",
+    `${undecided ? "without it, the Service is ignored" : "the value is ignored"}; write it with the type the Service API gives`,
     (field, message) => {
       findings.warn(field, "InvalidType", message);
     },
   );
-  if (groupAnnotationDropped) return { kind: "invalid", diagnostics: findings.warnings };
+  if (undecided) return { kind: "invalid", diagnostics: findings.warnings };
   const annotations = service.metadata.annotations ?? {};
   const group = namesAreValid(ref, findings) ? readGroupAnnotation(annotations, findings) : undefined;
   if (group === undefined) return { kind: "invalid", diagnostics: findings.warnings };

@@ -4,9 +4,11 @@
 // type it names, and reports every value it drops with its path, so no later step meets a type it did not expect.
 
 export type Shape =
-  | { kind: "string" }
+  /** A string; with `oneOf`, one of those words (an enum of the API, e.g. spec.ipFamilies' IPv4 and IPv6). */
+  | { kind: "string"; oneOf?: readonly string[] }
   | { kind: "boolean" }
-  | { kind: "integer" }
+  /** A whole number; with `min`/`max`, in that range (e.g. a port). */
+  | { kind: "integer"; min?: number; max?: number }
   /** A whole number or a string (e.g. blacklistRouterIDs, targetPort): its meaning is checked later. */
   | { kind: "intOrString" }
   /** Key → value, keys being strings; a `null` value is a problem, as in Kubernetes label maps. */
@@ -16,7 +18,12 @@ export type Shape =
    * Named fields; the others are not read and not copied. A `null` field counts as absent (as the API server
    * prunes it). An object missing a `required` field is dropped whole.
    */
-  | { kind: "object"; fields: Readonly<Record<string, Shape>>; required?: readonly string[] };
+  | { kind: "object"; fields: Readonly<Record<string, Shape>>; required?: readonly string[] }
+  /**
+   * A field of an object whose `null` is a wrong value, not an absent one: an object's metadata or spec, its
+   * name, namespace or annotations, the group's interface. Written `notNull(shape)`.
+   */
+  | { kind: "notNull"; shape: Shape };
 
 export const STRING: Shape = { kind: "string" };
 export const BOOLEAN: Shape = { kind: "boolean" };
@@ -25,6 +32,9 @@ export const INT_OR_STRING: Shape = { kind: "intOrString" };
 export const STRING_MAP: Shape = { kind: "map", values: STRING };
 export const STRING_LIST: Shape = { kind: "list", items: STRING };
 export const listOf = (items: Shape): Shape => ({ kind: "list", items });
+export const notNull = (shape: Shape): Shape => ({ kind: "notNull", shape });
+export const oneOf = (...words: string[]): Shape => ({ kind: "string", oneOf: words });
+export const integerIn = (min: number, max: number): Shape => ({ kind: "integer", min, max });
 export const objectOf = (
   fields: Readonly<Record<string, Shape>>,
   required: readonly string[] = [],
@@ -50,7 +60,17 @@ const EXPECTED: Record<Shape["kind"], string> = {
   map: "a map of keys to values",
   list: "a list",
   object: "an object",
+  notNull: "a value",
 };
+
+/** What a value of `shape` must be, for messages. */
+function expected(shape: Shape): string {
+  if (shape.kind === "notNull") return expected(shape.shape);
+  if (shape.kind === "string" && shape.oneOf !== undefined) return `one of ${shape.oneOf.join(", ")}`;
+  if (shape.kind === "integer" && shape.min !== undefined && shape.max !== undefined)
+    return `a whole number from ${shape.min} to ${shape.max}`;
+  return EXPECTED[shape.kind];
+}
 
 /** What a value is, for messages: `a number (5)`, `null`, `a list`. Never echoes more than a few characters. */
 export function describeValue(value: unknown): string {
@@ -87,14 +107,19 @@ function sortedEntries(value: Record<string, unknown>): [string, unknown][] {
   return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function scalar(value: unknown, kind: Shape["kind"]): boolean {
-  switch (kind) {
+function scalar(value: unknown, shape: Shape): boolean {
+  switch (shape.kind) {
     case "string":
-      return typeof value === "string";
+      return typeof value === "string" && (shape.oneOf?.includes(value) ?? true);
     case "boolean":
       return typeof value === "boolean";
     case "integer":
-      return typeof value === "number" && Number.isSafeInteger(value);
+      return (
+        typeof value === "number" &&
+        Number.isSafeInteger(value) &&
+        value >= (shape.min ?? -Infinity) &&
+        value <= (shape.max ?? Infinity)
+      );
     case "intOrString":
       return typeof value === "string" || (typeof value === "number" && Number.isSafeInteger(value));
     default:
@@ -108,7 +133,7 @@ function scalar(value: unknown, kind: Shape["kind"]): boolean {
  */
 export function conform(value: unknown, shape: Shape, path: string, problems: ShapeProblem[]): unknown {
   const wrong = (): unknown => {
-    problems.push({ path, problem: `must be ${EXPECTED[shape.kind]}, not ${describeValue(value)}` });
+    problems.push({ path, problem: `must be ${expected(shape)}, not ${describeValue(value)}` });
     return undefined;
   };
   switch (shape.kind) {
@@ -135,7 +160,7 @@ export function conform(value: unknown, shape: Shape, path: string, problems: Sh
       const out: Record<string, unknown> = {};
       for (const [k, fieldShape] of Object.entries(shape.fields)) {
         const v = Object.hasOwn(value, k) ? value[k] : undefined;
-        if (v === undefined || v === null) continue;
+        if (v === undefined || (v === null && fieldShape.kind !== "notNull")) continue;
         const c = conform(v, fieldShape, path === "" ? k : `${path}.${k}`, problems);
         if (c !== undefined) out[k] = c;
       }
@@ -146,8 +171,10 @@ export function conform(value: unknown, shape: Shape, path: string, problems: Sh
       }
       return missing.length > 0 ? undefined : out;
     }
+    case "notNull":
+      return value === null ? wrong() : conform(value, shape.shape, path, problems);
     default:
-      return scalar(value, shape.kind) ? value : wrong();
+      return scalar(value, shape) ? value : wrong();
   }
 }
 

@@ -8,8 +8,11 @@ import {
   conform,
   INT_OR_STRING,
   INTEGER,
+  integerIn,
   listOf,
+  notNull,
   objectOf,
+  oneOf,
   STRING,
   STRING_LIST,
   STRING_MAP,
@@ -60,8 +63,8 @@ const ADDRESS_POOL = objectOf(
 const GROUP_SPEC = objectOf({
   nodeSelector: STRING_MAP,
   image: STRING,
-  interface: STRING,
-  interfaceFromIP: STRING,
+  interface: notNull(STRING),
+  interfaceFromIP: notNull(STRING),
   passwordAuth: objectOf({ secretRef: objectOf({ name: STRING }, ["name"]), secretKey: STRING }, [
     "secretRef",
   ]),
@@ -83,43 +86,45 @@ const GROUP_SPEC = objectOf({
 });
 
 const META = objectOf({
-  name: STRING,
-  namespace: STRING,
+  name: notNull(STRING),
+  namespace: notNull(STRING),
   uid: STRING,
   generation: INTEGER,
   creationTimestamp: STRING,
   labels: STRING_MAP,
-  annotations: STRING_MAP,
+  annotations: notNull(STRING_MAP),
 });
 
 const SERVICE = objectOf({
-  metadata: META,
-  spec: objectOf({
-    type: STRING,
-    externalIPs: STRING_LIST,
-    loadBalancerIP: STRING,
-    loadBalancerClass: STRING,
-    externalTrafficPolicy: STRING,
-    healthCheckNodePort: INTEGER,
-    ipFamilies: STRING_LIST,
-    ipFamilyPolicy: STRING,
-    ports: listOf(
-      objectOf({
-        name: STRING,
-        protocol: STRING,
-        port: INTEGER,
-        targetPort: INT_OR_STRING,
-        nodePort: INTEGER,
-      }),
-    ),
-  }),
+  metadata: notNull(META),
+  spec: notNull(
+    objectOf({
+      type: STRING,
+      externalIPs: STRING_LIST,
+      loadBalancerIP: STRING,
+      loadBalancerClass: STRING,
+      externalTrafficPolicy: STRING,
+      healthCheckNodePort: integerIn(1, 65535),
+      ipFamilies: listOf(oneOf("IPv4", "IPv6")),
+      ipFamilyPolicy: oneOf("SingleStack", "PreferDualStack", "RequireDualStack"),
+      ports: listOf(
+        objectOf({
+          name: STRING,
+          protocol: STRING,
+          port: INTEGER,
+          targetPort: INT_OR_STRING,
+          nodePort: INTEGER,
+        }),
+      ),
+    }),
+  ),
   status: objectOf({
     loadBalancer: objectOf({ ingress: listOf(objectOf({ ip: STRING, hostname: STRING, ipMode: STRING })) }),
   }),
 });
 
 const NODE = objectOf({
-  metadata: META,
+  metadata: notNull(META),
   spec: objectOf({ unschedulable: BOOLEAN }),
   status: objectOf({ addresses: listOf(objectOf({ type: STRING, address: STRING }, ["type", "address"])) }),
 });
@@ -141,9 +146,23 @@ const NETWORK = objectOf({
   status: objectOf(NETWORK_FIELDS),
 });
 
-/** An object of `shape` (metadata at least `{}`) and the values dropped from it. */
-function conformed(raw: unknown, shape: Shape): { value: { metadata: object }; problems: ShapeProblem[] } {
+/**
+ * An object of `shape` (metadata at least `{}`) and the values dropped from it. Objects the planner keys by
+ * name (`named`) must have metadata: without it they name nothing, so that is a problem too.
+ */
+function conformed(
+  raw: unknown,
+  shape: Shape,
+  named = false,
+): { value: { metadata: object }; problems: ShapeProblem[] } {
   const problems: ShapeProblem[] = [];
+  if (
+    named &&
+    typeof raw === "object" &&
+    raw !== null &&
+    (raw as { metadata?: unknown }).metadata === undefined
+  )
+    problems.push({ path: "metadata", problem: "is required (an object with at least a name)" });
   const value = (conform(raw, shape, "", problems) ?? {}) as { metadata?: object };
   value.metadata ??= {};
   return { value: value as { metadata: object }, problems };
@@ -153,7 +172,11 @@ const GROUP_STATUS = objectOf({ routerIDs: { kind: "map", values: INTEGER } });
 
 /** A KeepalivedGroup's metadata and spec, and the status it was read with (the controller's own writing). */
 export function conformGroup(raw: unknown): { group: KeepalivedGroup; problems: ShapeProblem[] } {
-  const { value, problems } = conformed(raw, objectOf({ metadata: META, spec: GROUP_SPEC }));
+  const { value, problems } = conformed(
+    raw,
+    objectOf({ metadata: notNull(META), spec: notNull(GROUP_SPEC) }),
+    true,
+  );
   const group = value as KeepalivedGroup;
   // Wrongly typed status values are dropped without a word: the author did not write them.
   const status = conform((raw as { status?: unknown } | null)?.status ?? {}, GROUP_STATUS, "status", []);
@@ -162,12 +185,12 @@ export function conformGroup(raw: unknown): { group: KeepalivedGroup; problems: 
 }
 
 export function conformService(raw: unknown): { service: ServiceObject; problems: ShapeProblem[] } {
-  const { value, problems } = conformed(raw, SERVICE);
+  const { value, problems } = conformed(raw, SERVICE, true);
   return { service: value, problems };
 }
 
 export function conformNode(raw: unknown): { node: NodeObject; problems: ShapeProblem[] } {
-  const { value, problems } = conformed(raw, NODE);
+  const { value, problems } = conformed(raw, NODE, true);
   return { node: value, problems };
 }
 

@@ -31,8 +31,25 @@ export class RenderError extends Error {
   }
 }
 
-/** keepalived uses at most 8 characters of a PASS password. */
+/** keepalived keeps at most 8 bytes of a PASS password (and warns, failing --config-test, when cut). */
 export const PASSWORD_LENGTH = 8;
+
+/**
+ * The password as keepalived will use it: its longest prefix of whole characters (code points) that fits in
+ * PASSWORD_LENGTH bytes of UTF-8. Every node cuts the same way, so peers agree, and the config never holds a
+ * broken character or a password keepalived would cut again.
+ */
+export function keepalivedPassword(password: string): string {
+  let out = "";
+  let bytes = 0;
+  for (const ch of password) {
+    const cp = ch.codePointAt(0) ?? 0;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > PASSWORD_LENGTH) break;
+    out += ch;
+  }
+  return out;
+}
 
 export function passwordProblem(password: string): string | undefined {
   if (password.length === 0) return "is empty";
@@ -97,7 +114,7 @@ function checkNodeFacts(g: PlanGroupV1, ctx: NodeContext): string | undefined {
       `the password in ${secret} ${problem}; use 1-8 printable characters without quotes, braces, '#', '!' or '\\'`,
     );
   }
-  return ctx.password.slice(0, PASSWORD_LENGTH);
+  return keepalivedPassword(ctx.password);
 }
 
 function globalDefs(g: PlanGroupV1, ctx: NodeContext, mine: readonly PlanInstanceV1[]): Lines {

@@ -156,13 +156,11 @@ const PROPERTIES: FuzzProperty[] = [
     name: "group: any JSON value in any field",
     arbitrary: confuse(GROUP_PATHS).map(({ path, value }) => ({ group: at(path, value) })),
     runs: 300,
-    knownDefect: "#11.13 render crashes on wrong types",
   },
   {
     name: "Service: any JSON value in any field",
     arbitrary: confuse(SERVICE_PATHS).map(({ path, value }) => ({ services: [at(path, value)] })),
     runs: 300,
-    knownDefect: "#11.13 render crashes on wrong types",
   },
   {
     name: "renderer: node names and addresses as comments, instance names and unicast peers",
@@ -176,7 +174,6 @@ const PROPERTIES: FuzzProperty[] = [
     name: "renderer: the VRRP password",
     arbitrary: password.map((p) => ({ group: PASSWORD_GROUP, password: p })),
     runs: 200,
-    knownDefect: "new: password cut by UTF-16 units, keepalived counts bytes",
   },
 ];
 

@@ -9,7 +9,15 @@ import { GroupIsolation } from "../../src/core/isolation.js";
 import type { ClusterSnapshot, ServiceObject } from "../../src/core/objects.js";
 import { planCluster, type ClusterPlan } from "../../src/core/plan.js";
 import type { PendingGroup } from "../../src/core/planInputs.js";
-import { conform, objectOf, STRING, type ShapeProblem } from "../../src/core/shape.js";
+import {
+  conform,
+  integerIn,
+  notNull,
+  objectOf,
+  oneOf,
+  STRING,
+  type ShapeProblem,
+} from "../../src/core/shape.js";
 import { LABEL_SELECTOR } from "../../src/core/wireShapes.js";
 
 const T0 = "2024-01-01T00:00:00Z";
@@ -325,5 +333,29 @@ describe("conform", () => {
       ["sel.matchLabels[b]", "sel.matchExpressions[0].values[1]", "sel.matchExpressions[1]"],
     );
     assert.equal(conform({ a: null }, objectOf({ a: STRING }, ["a"]), "x", []), undefined);
+  });
+
+  it("reports null where a value must be (notNull), a word outside an enum and a number out of range", () => {
+    const problems: ShapeProblem[] = [];
+    const shape = objectOf({
+      metadata: notNull(objectOf({ name: STRING })),
+      label: STRING,
+      family: oneOf("IPv4", "IPv6"),
+      port: integerIn(1, 65535),
+    });
+    const out = conform({ metadata: null, label: null, family: "IPv5", port: 0 }, shape, "", problems);
+    assert.deepEqual(out, {});
+    assert.deepEqual(
+      problems.map((p) => `${p.path} ${p.problem}`),
+      [
+        "metadata must be an object, not null",
+        'family must be one of IPv4, IPv6, not a string ("IPv5")',
+        "port must be a whole number from 1 to 65535, not a whole number (0)",
+      ],
+    );
+    assert.deepEqual(conform({ family: "IPv6", port: 65535 }, shape, "", []), {
+      family: "IPv6",
+      port: 65535,
+    });
   });
 });

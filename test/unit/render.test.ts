@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { planCluster, type GroupPlan } from "../../src/core/plan.js";
 import type { PlanV1 } from "../../src/api/plan.js";
-import { renderKeepalivedConf, RenderError } from "../../src/render/keepalivedConf.js";
+import { keepalivedPassword, renderKeepalivedConf, RenderError } from "../../src/render/keepalivedConf.js";
 import { parsePlan, planV1, serializeGroupPlan } from "../../src/render/planCodec.js";
 import { ConfigTester } from "../support/keepalived.js";
 import { loadSnapshot, REPO } from "../support/fixtures.js";
@@ -139,6 +139,19 @@ describe("renderer input checks", () => {
         /spec\.passwordAuth/,
       );
     }
+  });
+  it("keeps the whole characters of the password that fit in keepalived's 8 bytes of UTF-8", () => {
+    const cut = (p: string): [string, number] => {
+      const kept = keepalivedPassword(p);
+      return [kept, new TextEncoder().encode(kept).length];
+    };
+    assert.deepEqual(cut("correct-horse"), ["correct-", 8]);
+    assert.deepEqual(cut("pässwörd"), ["pässwö", 8]);
+    assert.deepEqual(cut("p🔑🔑ss"), ["p🔑", 5]);
+    assert.deepEqual(cut("日本語のパス"), ["日本", 6]);
+    assert.deepEqual(cut("s3cret"), ["s3cret", 6]);
+    const conf = renderKeepalivedConf(plan, { node: "lb-a", interface: "eth0", password: "pässwörd" });
+    assert.ok(conf.split("\n").some((l) => l.trim() === "auth_pass pässwö"));
   });
   it("needs the password when the group uses one", () => {
     assert.throws(

@@ -37,6 +37,29 @@ describe("parseService", () => {
       "claim",
     );
   });
+  it("refuses, never ignores, a Service that may be ours but whose deciding fields have the wrong type", () => {
+    const fieldsOf = (raw: unknown): string[] => {
+      const r = parseService(raw as ServiceObject);
+      return r.kind === "invalid" ? r.diagnostics.map((d) => d.field) : [r.kind];
+    };
+    const lb = { type: "LoadBalancer" };
+    assert.deepEqual(fieldsOf({ metadata: null, spec: lb }), ["metadata"]);
+    assert.deepEqual(fieldsOf({ spec: lb }), ["metadata"]);
+    assert.deepEqual(fieldsOf({ metadata: { name: "s", annotations: "x" }, spec: lb }), [
+      "metadata.annotations",
+    ]);
+    assert.deepEqual(fieldsOf({ metadata: { name: "s", annotations: G }, spec: "LoadBalancer" }), ["spec"]);
+    assert.deepEqual(fieldsOf(svc(G, { type: "ClusterIP", externalIPs: [5] as unknown as string[] })), [
+      "spec.externalIPs[0]",
+    ]);
+    // Not ours whatever the dropped value was: no group annotation, or a type that is not ours.
+    assert.deepEqual(fieldsOf(svc({}, { type: "ClusterIP", externalIPs: [5] as unknown as string[] })), [
+      "ignored",
+    ]);
+    assert.deepEqual(fieldsOf({ metadata: { name: "s", annotations: "x" }, spec: { type: "ClusterIP" } }), [
+      "ignored",
+    ]);
+  });
   it("VIPs are status ∪ externalIPs, canonical, de-duplicated and sorted", () => {
     const r = parseService(
       svc(G, { type: "LoadBalancer", externalIPs: ["2001:DB8::1", "198.18.0.9", "198.18.0.2"] }, [

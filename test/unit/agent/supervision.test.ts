@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { netnsPathOf, netnsPrefix, NO_PREFIX } from "../../../src/agent/command.js";
 import { keepalivedPaths, KeepalivedSupervisor } from "../../../src/agent/keepalived.js";
-import { isNewsworthy } from "../../../src/agent/keepalivedLog.js";
+import {
+  DEFAULT_REPEAT_LIMITS,
+  isNewsworthy,
+  lineKind,
+  RepeatFilter,
+  type KeepalivedLogLine,
+} from "../../../src/agent/keepalivedLog.js";
 import { isKeepalivedOf, leftKeepalived, parsePidFile } from "../../../src/agent/orphan.js";
 import { VrrpObservations } from "../../../src/agent/vrrpObservations.js";
 import { jsonLogger } from "../../../src/lib/log.js";
@@ -26,6 +32,73 @@ test("isNewsworthy: the echo of each statistics request is not logged; everythin
     ["   ", false],
   ] as const)
     assert.equal(isNewsworthy(line), logged, line);
+});
+
+test("a day of polls: a few hundred log lines, every transition among them, every left-out line counted", (t) => {
+  let now = Date.parse("2026-11-27T00:00:00Z");
+  const filter = new RepeatFilter(() => now);
+  const logged: KeepalivedLogLine[] = [];
+  const seen = new Map<string, number>();
+  const stamp = (line: string): string => `Fri Nov 27 01:02:03 2026: ${line}`;
+  const feed = (line: string): void => {
+    if (isNewsworthy(line) && !/STATE/.test(line))
+      seen.set(lineKind(line), (seen.get(lineKind(line)) ?? 0) + 1);
+    logged.push(...filter.accept(stamp(line)));
+  };
+  const vips = Array.from({ length: 10 }, (_, i) => `198.18.0.${200 + i}`);
+  let transitions = 0;
+  const day = 24 * 3600 * 1000;
+  // Four polls a second, as the agent's sampler at a 250 ms advert interval.
+  for (let t = 0; t < day; t += 250) {
+    now += 250;
+    feed(`Printing VRRP as json for process(${7000 + (t % 3)}) on signal`);
+    // garp_master_refresh 60: every VIP's gratuitous ARP again, every minute.
+    if (t % 60_000 === 0) for (const vip of vips) feed(`Sending gratuitous ARP on eth0 for ${vip}`);
+    // An error that keepalived repeats at each poll for ten minutes in the fourth hour.
+    if (t >= 3 * 3600_000 && t < 3 * 3600_000 + 600_000) feed("Unable to open /run/kao/keepalived.json");
+    if (t % (3 * 3600_000) === 0) {
+      transitions++;
+      feed(`(web) Entering ${transitions % 2 === 0 ? "BACKUP" : "MASTER"} STATE`);
+    }
+    if (t % 1000 === 0) logged.push(...filter.flush());
+  }
+  now += DEFAULT_REPEAT_LIMITS.windowMs;
+  logged.push(...filter.flush());
+  t.diagnostic(
+    `${logged.length} lines logged for ${[...seen.values()].reduce((a, b) => a + b, 0)} newsworthy lines and ${transitions} transitions`,
+  );
+  assert.ok(logged.length <= 300, `${logged.length} lines logged in a day`);
+  assert.equal(logged.filter((l) => /Entering \w+ STATE/.test(l.line)).length, transitions);
+  assert.ok(logged.some((l) => l.line.includes("Unable to open")));
+  assert.equal(logged.filter((l) => l.line.includes("Printing VRRP")).length, 0);
+  // Counted, not sampled: each kind's logged lines and summed-up copies add up to what keepalived printed.
+  for (const [kind, count] of seen) {
+    const mine = logged.filter((l) => lineKind(l.line) === kind && !/STATE/.test(l.line));
+    assert.equal(
+      mine.reduce((n, l) => n + (l.repeated ?? 1), 0),
+      count,
+      kind,
+    );
+  }
+});
+
+test("RepeatFilter: a line quiet for a whole window is news again", () => {
+  let now = 0;
+  const filter = new RepeatFilter(() => now, { limit: 2, windowMs: 1000, kinds: 10 });
+  const lines = (line: string): string[] =>
+    filter.accept(line).map((l) => (l.repeated === undefined ? l.line : `${l.line} ×${l.repeated}`));
+  assert.deepEqual(lines("VRRP_Script(x) failed 1"), ["VRRP_Script(x) failed 1"]);
+  assert.deepEqual(lines("VRRP_Script(x) failed 2"), ["VRRP_Script(x) failed 2"]);
+  assert.deepEqual(lines("VRRP_Script(x) failed 3"), []);
+  now = 500;
+  assert.deepEqual(lines("VRRP_Script(x) failed 4"), []);
+  now = 1600;
+  assert.deepEqual(lines("VRRP_Script(x) failed 5"), [
+    "VRRP_Script(x) failed 4 ×2",
+    "VRRP_Script(x) failed 5",
+  ]);
+  assert.deepEqual(lines("(web) Entering MASTER STATE"), ["(web) Entering MASTER STATE"]);
+  assert.deepEqual(lines("(web) Entering MASTER STATE"), ["(web) Entering MASTER STATE"]);
 });
 
 test("isKeepalivedOf: a live keepalived on our config file, not a zombie, not another program", () => {
