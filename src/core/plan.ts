@@ -284,8 +284,11 @@ function announce(
 function finishServices(services: ReadonlyMap<string, ServicePlan>): ServicePlan[] {
   const plans = [...services.values()].sort(byKey);
   for (const plan of plans) {
-    plan.announced.sort((a, b) => compareIPs(parseIP(a.ip) as ParsedIP, parseIP(b.ip) as ParsedIP));
-    plan.diagnostics.sort(compareDiagnostics);
+    if (plan.announced.length > 1) {
+      const parsed = new Map(plan.announced.map((a) => [a.ip, parseIP(a.ip) as ParsedIP]));
+      plan.announced.sort((a, b) => compareIPs(parsed.get(a.ip) as ParsedIP, parsed.get(b.ip) as ParsedIP));
+    }
+    if (plan.diagnostics.length > 1) plan.diagnostics.sort(compareDiagnostics);
   }
   return plans;
 }
