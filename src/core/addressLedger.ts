@@ -109,7 +109,8 @@ export class AddressLedger {
   /** An IP of the Service's sharing key, in `pools` and of `family`, that it may join (no port in common). */
   shareableIp(claim: ServiceClaim, family: Family, pools: readonly Pool[]): ParsedIP | undefined {
     if (claim.sharingKey === undefined) return undefined;
-    const candidates = this.sharing.get(sharingIndexKey(claim.groupKey, claim.sharingKey)) ?? new Map();
+    const candidates =
+      this.sharing.get(sharingIndexKey(claim.groupKey, claim.sharingKey)) ?? new Map<string, HeldIp>();
     for (const holder of candidates.values()) {
       const ip = holder.ip;
       if (
