@@ -102,30 +102,80 @@ function scalar(value: unknown, kind: Shape["kind"]): boolean {
   }
 }
 
+/** Where a value is: made into text (`spec.ports[0].port`) only when a problem there is reported. */
+type At =
+  | { kind: "root"; text: string }
+  | { kind: "field" | "key"; up: At; name: string }
+  | { kind: "index"; up: At; index: number };
+
+function pathText(at: At): string {
+  switch (at.kind) {
+    case "root":
+      return at.text;
+    case "field": {
+      const up = pathText(at.up);
+      return up === "" ? at.name : `${up}.${at.name}`;
+    }
+    case "key":
+      return `${pathText(at.up)}[${keyText(at.name)}]`;
+    case "index":
+      return `${pathText(at.up)}[${at.index}]`;
+  }
+}
+
+/** Map entries in code-unit order of their keys (sorted only when they are not already). */
+function orderedEntries(value: Record<string, unknown>): [string, unknown][] {
+  const entries = Object.entries(value);
+  for (let i = 1; i < entries.length; i++)
+    if ((entries[i - 1]?.[0] ?? "") >= (entries[i]?.[0] ?? "")) return sortedEntries(value);
+  return entries;
+}
+
+/** The fields of an object shape, listed once per shape. */
+const FIELDS = new WeakMap<Shape, [string, Shape][]>();
+function fieldsOf(shape: Shape & { kind: "object" }): [string, Shape][] {
+  let fields = FIELDS.get(shape);
+  if (fields === undefined) {
+    fields = Object.entries(shape.fields);
+    FIELDS.set(shape, fields);
+  }
+  return fields;
+}
+
 /**
  * The part of `value` that has `shape`, or undefined when `value` itself has the wrong type. Every dropped
  * value is added to `problems`. Keys are copied onto null-prototype-free plain objects in input order.
  */
 export function conform(value: unknown, shape: Shape, path: string, problems: ShapeProblem[]): unknown {
+  return conformAt(value, shape, { kind: "root", text: path }, problems);
+}
+
+function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
   const wrong = (): unknown => {
-    problems.push({ path, problem: `must be ${EXPECTED[shape.kind]}, not ${describeValue(value)}` });
+    problems.push({
+      path: pathText(at),
+      problem: `must be ${EXPECTED[shape.kind]}, not ${describeValue(value)}`,
+    });
     return undefined;
   };
   switch (shape.kind) {
     case "map": {
       if (!isPlainObject(value)) return wrong();
       const out: Record<string, unknown> = {};
-      for (const [k, v] of sortedEntries(value)) {
-        const c = conform(v, shape.values, `${path}[${keyText(k)}]`, problems);
-        if (c !== undefined) Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
+      for (const [k, v] of orderedEntries(value)) {
+        const c = conformAt(v, shape.values, { kind: "key", up: at, name: k }, problems);
+        if (c === undefined) continue;
+        // A key such as __proto__ is data here: defined, never assigned through a setter.
+        if (k === "__proto__") Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
+        else out[k] = c;
       }
       return out;
     }
     case "list": {
       if (!Array.isArray(value)) return wrong();
       const out: unknown[] = [];
-      value.forEach((item: unknown, i) => {
-        const c = conform(item, shape.items, `${path}[${i}]`, problems);
+      value.forEach((item: unknown, index) => {
+        const c = conformAt(item, shape.items, { kind: "index", up: at, index }, problems);
         if (c !== undefined) out.push(c);
       });
       return out;
@@ -133,16 +183,19 @@ export function conform(value: unknown, shape: Shape, path: string, problems: Sh
     case "object": {
       if (!isPlainObject(value)) return wrong();
       const out: Record<string, unknown> = {};
-      for (const [k, fieldShape] of Object.entries(shape.fields)) {
+      for (const [k, fieldShape] of fieldsOf(shape)) {
         const v = Object.hasOwn(value, k) ? value[k] : undefined;
         if (v === undefined || v === null) continue;
-        const c = conform(v, fieldShape, path === "" ? k : `${path}.${k}`, problems);
+        const c = conformAt(v, fieldShape, { kind: "field", up: at, name: k }, problems);
         if (c !== undefined) out[k] = c;
       }
-      const missing = (shape.required ?? []).filter((k) => !Object.hasOwn(out, k));
+      const required = shape.required ?? [];
+      if (required.length === 0) return out;
+      const missing = required.filter((k) => !Object.hasOwn(out, k));
       for (const k of missing) {
         const given = Object.hasOwn(value, k) && value[k] !== undefined && value[k] !== null;
-        if (!given) problems.push({ path: path === "" ? k : `${path}.${k}`, problem: "is required" });
+        if (!given)
+          problems.push({ path: pathText({ kind: "field", up: at, name: k }), problem: "is required" });
       }
       return missing.length > 0 ? undefined : out;
     }
