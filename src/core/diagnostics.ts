@@ -29,7 +29,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
-  return formatDiagnostic(a) < formatDiagnostic(b) ? -1 : formatDiagnostic(a) > formatDiagnostic(b) ? 1 : 0;
+  const [x, y] = [formatDiagnostic(a), formatDiagnostic(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** The field path of an annotation, as diagnostics name it. */

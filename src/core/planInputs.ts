@@ -12,7 +12,7 @@ import {
   type ObjectRef,
 } from "./diagnostics.js";
 import { validateGroup, type GroupModel } from "./group.js";
-import { objectKey } from "./keys.js";
+import { byAge, objectKey } from "./keys.js";
 import type { KeepalivedGroup, NodeObject, ServiceObject } from "./objects.js";
 import type { PoolUsage } from "./addresses.js";
 import { parseService, type ServiceClaim } from "./service.js";
@@ -108,8 +108,9 @@ function serviceKeyOf(raw: unknown): string | undefined {
 }
 
 /**
- * A plan for every Service of ours (the first of a key wins), and the claims of those whose group is valid.
- * A Service naming a missing or invalid group gets a Warning saying which.
+ * A plan for every Service of ours (the first of a key wins), and the claims of those whose group is valid,
+ * oldest first (the order later steps sort them in, so their sorts find them in order). A Service naming a
+ * missing or invalid group gets a Warning saying which.
  */
 export function readServices(
   list: readonly ServiceObject[],
@@ -151,7 +152,7 @@ export function readServices(
       ),
     );
   }
-  return claims;
+  return claims.sort(byAge);
 }
 
 type ReadService =

@@ -35,7 +35,9 @@ export function withinDedicatedQuota(
       continue;
     }
     refused.add(claim.key);
-    over.set(claim.namespace, [...(over.get(claim.namespace) ?? []), claim.name]);
+    const names = over.get(claim.namespace);
+    if (names === undefined) over.set(claim.namespace, [claim.name]);
+    else names.push(claim.name);
     diagnostics.push(
       warningOn(
         serviceObject(claim),
