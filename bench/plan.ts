@@ -70,6 +70,12 @@ function snapshot(n: number, cluster: Cluster): ClusterSnapshot {
   };
 }
 
+/** The snapshot of cluster (a), (b) or (c) with n Services: for profiling one case. */
+export function snapshotFor(letter: string, n: number): ClusterSnapshot {
+  const cluster = CLUSTERS.find((c) => c.name[1] === letter) ?? CLUSTERS[0]!;
+  return snapshot(n, cluster);
+}
+
 /** Bytes of one node's share: the instances it runs, as JSON (the group-level fields are the same for all). */
 function shareBytes(plan: ReturnType<typeof planCluster>): number {
   const first = plan.groups[0];
@@ -78,16 +84,19 @@ function shareBytes(plan: ReturnType<typeof planCluster>): number {
   return Buffer.byteLength(JSON.stringify(instancesForNode(planV1(first), node)));
 }
 
-const sizes = process.argv.slice(2).map(Number);
+// Arguments: sizes, and optionally cluster letters (a, b, c) to run only those.
+const args = process.argv.slice(2);
+const only = args.filter((a) => /^[a-z]$/.test(a));
+const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
 const SIZES = sizes.length > 0 ? sizes : [1000, 2000, 5000, 10000, 20000];
 // Warm the process up (JIT, shapes) before timing anything.
-for (let k = 0; k < 3; k++) planCluster(snapshot(2000, CLUSTERS[1]!));
+if (!only.includes("z")) for (let k = 0; k < 3; k++) planCluster(snapshot(2000, CLUSTERS[1]!));
 
 const rows = [
   "| cluster | Services | median ms | fastest ms | CPU ms | µs / Service | announced | a node's share (bytes) |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
-for (const cluster of CLUSTERS) {
+for (const cluster of CLUSTERS.filter((c) => only.length === 0 || only.includes(c.name[1] ?? ""))) {
   for (const n of SIZES) {
     const s = snapshot(n, cluster);
     const times: number[] = [];

@@ -79,7 +79,8 @@ export class AddressLedger {
       holder.owners.push(claim);
       for (const p of claim.ports) holder.ports.add(p);
     }
-    this.held.set(claim.key, [...mine, ip]);
+    if (mine.length === 0) this.held.set(claim.key, [ip]);
+    else mine.push(ip);
     return true;
   }
 

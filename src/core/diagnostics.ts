@@ -33,6 +33,16 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** Sorts diagnostics in place as compareDiagnostics does, formatting each one once. */
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  if (list.length < 2) return list;
+  const texts = new Map(list.map((d) => [d, formatDiagnostic(d)]));
+  return list.sort((a, b) => {
+    const [x, y] = [texts.get(a) ?? "", texts.get(b) ?? ""];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 /** The field path of an annotation, as diagnostics name it. */
 export function annotationField(annotation: string): string {
   return `metadata.annotations[${annotation}]`;

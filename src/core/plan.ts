@@ -12,7 +12,7 @@ import type {
 } from "./clusterPlan.js";
 import {
   annotationField,
-  compareDiagnostics,
+  sortDiagnostics,
   groupObject,
   refKey,
   serviceObject,
@@ -242,7 +242,7 @@ function numberRouters(
     instances,
     routerIDs,
     placement: group.placement,
-    diagnostics: group.diagnostics.sort(compareDiagnostics),
+    diagnostics: sortDiagnostics(group.diagnostics),
     pools: group.pools,
   };
 }
@@ -288,7 +288,7 @@ function finishServices(services: ReadonlyMap<string, ServicePlan>): ServicePlan
       const parsed = new Map(plan.announced.map((a) => [a.ip, parseIP(a.ip) as ParsedIP]));
       plan.announced.sort((a, b) => compareIPs(parsed.get(a.ip) as ParsedIP, parsed.get(b.ip) as ParsedIP));
     }
-    if (plan.diagnostics.length > 1) plan.diagnostics.sort(compareDiagnostics);
+    sortDiagnostics(plan.diagnostics);
   }
   return plans;
 }

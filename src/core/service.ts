@@ -124,7 +124,7 @@ export function parseService(raw: ServiceObject): ServiceResult {
     requested: addresses.requested,
     loadBalancer: service.spec?.type === "LoadBalancer",
     ...ipFamilies(service, addresses.requested),
-    ports: (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
+    ports: sortedPorts(service),
     labels: service.metadata.labels ?? {},
     vipFields: addresses.vipFields,
     spreadVIPs,
@@ -178,6 +178,12 @@ function readGroupAnnotation(
   return group;
 }
 
+/** `PROTOCOL/port` of each port, sorted. */
+function sortedPorts(service: ServiceObject): string[] {
+  const ports = (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`);
+  return ports.length > 1 ? ports.sort() : ports;
+}
+
 type ServiceAddresses = Pick<ServiceClaim, "vips" | "trusted" | "external" | "requested" | "vipFields">;
 
 /** The IPs a Service names, each with the field it came from; the ones that cannot be VIPs are reported. */
@@ -186,6 +192,13 @@ function readAddresses(
   annotations: Record<string, string>,
   findings: Findings,
 ): ServiceAddresses {
+  const named =
+    (service.status?.loadBalancer?.ingress ?? []).length > 0 ||
+    (service.spec?.externalIPs ?? []).length > 0 ||
+    (service.spec?.loadBalancerIP ?? "") !== "" ||
+    annotations[LOAD_BALANCER_IPS_ANNOTATION] !== undefined;
+  // Most Services name no IP: they get one from a pool.
+  if (!named) return { vips: [], trusted: [], external: [], requested: [], vipFields: {} };
   const vipFields: Record<string, string> = {};
   const read = (raw: string | undefined, field: string): ParsedIP | undefined => {
     const ip = readVip(raw, field, findings);

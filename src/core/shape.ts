@@ -150,17 +150,19 @@ export function conform(value: unknown, shape: Shape, path: string, problems: Sh
   return conformAt(value, shape, { kind: "root", text: path }, problems);
 }
 
+/** Reports `value` at `at` as not of `shape`'s type; undefined, for the caller to return. */
+function wrongType(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
+  problems.push({
+    path: pathText(at),
+    problem: `must be ${EXPECTED[shape.kind]}, not ${describeValue(value)}`,
+  });
+  return undefined;
+}
+
 function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
-  const wrong = (): unknown => {
-    problems.push({
-      path: pathText(at),
-      problem: `must be ${EXPECTED[shape.kind]}, not ${describeValue(value)}`,
-    });
-    return undefined;
-  };
   switch (shape.kind) {
     case "map": {
-      if (!isPlainObject(value)) return wrong();
+      if (!isPlainObject(value)) return wrongType(value, shape, at, problems);
       const out: Record<string, unknown> = {};
       for (const [k, v] of orderedEntries(value)) {
         const c = conformAt(v, shape.values, { kind: "key", up: at, name: k }, problems);
@@ -172,7 +174,7 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
       return out;
     }
     case "list": {
-      if (!Array.isArray(value)) return wrong();
+      if (!Array.isArray(value)) return wrongType(value, shape, at, problems);
       const out: unknown[] = [];
       value.forEach((item: unknown, index) => {
         const c = conformAt(item, shape.items, { kind: "index", up: at, index }, problems);
@@ -181,7 +183,7 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
       return out;
     }
     case "object": {
-      if (!isPlainObject(value)) return wrong();
+      if (!isPlainObject(value)) return wrongType(value, shape, at, problems);
       const out: Record<string, unknown> = {};
       for (const [k, fieldShape] of fieldsOf(shape)) {
         const v = Object.hasOwn(value, k) ? value[k] : undefined;
@@ -200,7 +202,7 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
       return missing.length > 0 ? undefined : out;
     }
     default:
-      return scalar(value, shape.kind) ? value : wrong();
+      return scalar(value, shape.kind) ? value : wrongType(value, shape, at, problems);
   }
 }
 
