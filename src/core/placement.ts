@@ -10,6 +10,7 @@
 // - Planning again from its own result moves nothing.
 // Items that only some nodes may hold (local endpoints, unicast families) go over the bound when all of
 // their nodes are full; the bound then counts only the items every node may hold, so nothing moves later.
+import { sortSmall } from "./keys.js";
 
 /**
  * cyrb53 (a fast, well-mixed 53-bit string hash, public domain) of `prefix + suffix` for many suffixes: the
@@ -81,11 +82,10 @@ function scores(hashKey: string, nodes: readonly string[]): Scored[] {
 
 /** The `limit` best of the scored nodes, best first: a partial selection, so a few of many cost one pass each. */
 function best(scored: Scored[], limit: number): string[] {
-  if (limit >= scored.length || limit > 8)
-    return scored
-      .sort(byScore)
-      .slice(0, limit)
-      .map((x) => x.n);
+  if (limit >= scored.length || limit > 8) {
+    const sorted = sortSmall(scored, byScore);
+    return (limit < sorted.length ? sorted.slice(0, limit) : sorted).map((x) => x.n);
+  }
   if (limit === 1) {
     let top = scored[0] as Scored;
     for (const x of scored) if (byScore(x, top) < 0) top = x;

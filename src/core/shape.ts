@@ -82,11 +82,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Object keys in code-unit order, so problems come out in the same order whatever the input's order. */
-function sortedEntries(value: Record<string, unknown>): [string, unknown][] {
-  return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
 function scalar(value: unknown, kind: Shape["kind"]): boolean {
   switch (kind) {
     case "string":
@@ -124,11 +119,11 @@ function pathText(at: At): string {
 }
 
 /** Map entries in code-unit order of their keys (sorted only when they are not already). */
-function orderedEntries(value: Record<string, unknown>): [string, unknown][] {
-  const entries = Object.entries(value);
-  for (let i = 1; i < entries.length; i++)
-    if ((entries[i - 1]?.[0] ?? "") >= (entries[i]?.[0] ?? "")) return sortedEntries(value);
-  return entries;
+function orderedKeys(value: Record<string, unknown>): string[] {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] ?? "") >= (keys[i] ?? "")) return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys;
 }
 
 /** The fields of an object shape, listed once per shape. */
@@ -164,8 +159,12 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
     case "map": {
       if (!isPlainObject(value)) return wrongType(value, shape, at, problems);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of orderedEntries(value)) {
-        const c = conformAt(v, shape.values, { kind: "key", up: at, name: k }, problems);
+      for (const k of orderedKeys(value)) {
+        const v = value[k];
+        // A value of the right scalar type is taken as it is; anything else is looked at closely.
+        const c = scalar(v, shape.values.kind)
+          ? v
+          : conformAt(v, shape.values, { kind: "key", up: at, name: k }, problems);
         if (c === undefined) continue;
         // A key such as __proto__ is data here: defined, never assigned through a setter.
         if (k === "__proto__") Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
@@ -177,7 +176,9 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
       if (!Array.isArray(value)) return wrongType(value, shape, at, problems);
       const out: unknown[] = [];
       value.forEach((item: unknown, index) => {
-        const c = conformAt(item, shape.items, { kind: "index", up: at, index }, problems);
+        const c = scalar(item, shape.items.kind)
+          ? item
+          : conformAt(item, shape.items, { kind: "index", up: at, index }, problems);
         if (c !== undefined) out.push(c);
       });
       return out;
@@ -188,7 +189,9 @@ function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[
       for (const [k, fieldShape] of fieldsOf(shape)) {
         const v = Object.hasOwn(value, k) ? value[k] : undefined;
         if (v === undefined || v === null) continue;
-        const c = conformAt(v, fieldShape, { kind: "field", up: at, name: k }, problems);
+        const c = scalar(v, fieldShape.kind)
+          ? v
+          : conformAt(v, fieldShape, { kind: "field", up: at, name: k }, problems);
         if (c !== undefined) out[k] = c;
       }
       const required = shape.required ?? [];
