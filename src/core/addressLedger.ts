@@ -2,6 +2,7 @@
 import { SHARING_KEY_ANNOTATION } from "../api/names.js";
 import { serviceObject, warningOn, type Diagnostic } from "./diagnostics.js";
 import { compareIPs, type Family, type ParsedIP } from "./ip.js";
+import { sortSmall } from "./keys.js";
 import { inRanges, type IpRange, type Pool } from "./pools.js";
 import { isDedicated, type ServiceClaim } from "./service.js";
 
@@ -127,7 +128,7 @@ export class AddressLedger {
 
   /** Each Service's IPs, sorted. */
   vipsOf(claims: readonly ServiceClaim[]): Map<string, ParsedIP[]> {
-    return new Map(claims.map((claim) => [claim.key, [...this.heldBy(claim)].sort(compareIPs)]));
+    return new Map(claims.map((claim) => [claim.key, sortSmall([...this.heldBy(claim)], compareIPs)]));
   }
 
   /** Services that share each shared IP, sorted. */

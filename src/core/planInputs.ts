@@ -171,7 +171,7 @@ function readService(s: ServiceObject): ReadService {
         kind: "claim",
         key: result.claim.key,
         claim: result.claim,
-        diagnostics: [...result.diagnostics],
+        diagnostics: result.diagnostics,
       };
     const about = result.diagnostics[0]?.object;
     const k = about === undefined ? (key ?? "") : objectKey(about.namespace ?? "default", about.name);

@@ -143,17 +143,17 @@ export function parseService(raw: ServiceObject): ServiceResult {
 }
 
 function namesAreValid(ref: ObjectRef, findings: Findings): boolean {
-  for (const [field, value] of [
-    ["metadata.name", ref.name],
-    ["metadata.namespace", ref.namespace ?? ""],
-  ] as const) {
-    const p = dnsLabelProblem(value);
-    if (p !== undefined) {
-      findings.warn(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
-      return false;
-    }
-  }
-  return true;
+  return (
+    nameIsValid("metadata.name", ref.name, findings) &&
+    nameIsValid("metadata.namespace", ref.namespace ?? "", findings)
+  );
+}
+
+function nameIsValid(field: string, value: string, findings: Findings): boolean {
+  const p = dnsLabelProblem(value);
+  if (p === undefined) return true;
+  findings.warn(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
+  return false;
 }
 
 /** The group named by the annotation, `<namespace>/<group>`, or undefined after saying why not. */
