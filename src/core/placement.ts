@@ -177,17 +177,24 @@ export function placeItems(items: readonly PlacementItem[], nodes: readonly stri
   return result;
 }
 
-/** The best-ranked eligible node with room under `share`, else the least loaded (the best-ranked of those). */
+/**
+ * The best-ranked eligible node with room under `share`, else the least loaded (the best-ranked of those):
+ * what the first fitting node of the ranking would be, found in one pass without ranking every node.
+ */
 function pickNode(item: PlacementItem, eligible: readonly string[], loads: NodeLoads, share: number): string {
-  const scored = scores(item.hashKey, eligible);
-  // Most items fit on their first choice: one pass finds it; the whole ranking only when it is full.
-  const first = best(scored, 1)[0] as string;
-  if (loads.of(first) + item.weight <= share) return first;
-  const ranking = best(scored, Infinity);
-  return (
-    ranking.find((n) => loads.of(n) + item.weight <= share) ??
-    ranking.reduce((most, n) => (loads.of(n) < loads.of(most) ? n : most))
-  );
+  let fitting: Scored | undefined;
+  let lightest: Scored | undefined;
+  for (const x of scores(item.hashKey, eligible)) {
+    const load = loads.of(x.n);
+    if (load + item.weight <= share && (fitting === undefined || byScore(x, fitting) < 0)) fitting = x;
+    if (lightest === undefined) lightest = x;
+    else {
+      const other = loads.of(lightest.n);
+      if (load < other || (load === other && byScore(x, lightest) < 0)) lightest = x;
+    }
+  }
+  // Callers pass items with at least one eligible node, so one of the two is set.
+  return (fitting ?? lightest)?.n ?? "";
 }
 
 /**
