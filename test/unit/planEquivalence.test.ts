@@ -17,6 +17,15 @@ import {
 import type { KeepalivedGroup } from "../../src/api/types.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../../src/core/objects.js";
 import { planCluster, type ClusterPlan } from "../../src/core/plan.js";
+import fc from "fast-check";
+import {
+  groupNumbers,
+  groupStrings,
+  serviceStrings,
+  serviceVerbatim,
+  nodeFacts,
+} from "../hostile/arbitraries.js";
+import { caseObjects, loadWorld, plainCase } from "../hostile/corpus.js";
 import {
   planCluster as legacyPlanCluster,
   type ClusterPlan as LegacyPlan,
@@ -215,5 +224,42 @@ describe("the planner plans as it did before issue #13", () => {
       };
       assert.deepStrictEqual(planCluster(reordered), planCluster(snapshot), `seed ${seed}`);
     }
+  });
+
+  it("gives the same plan as the legacy planner on hostile inputs (fast-check, the hostile corpus's world)", () => {
+    const world = loadWorld();
+    let [announced, mistyped] = [0, 0];
+    const parts = fc.record({
+      group: fc.oneof(groupStrings, groupNumbers),
+      services: fc.array(fc.oneof(serviceStrings, serviceVerbatim), { minLength: 1, maxLength: 4 }),
+      nodes: nodeFacts.map(({ names, address }) =>
+        names.map((name) => ({
+          kind: "Node",
+          metadata: { name },
+          status: { addresses: [{ type: "InternalIP", address }] },
+        })),
+      ),
+    });
+    fc.assert(
+      fc.property(parts, (p) => {
+        const objects = caseObjects(
+          world,
+          plainCase("equivalence", p as unknown as Parameters<typeof plainCase>[1]),
+        );
+        const snapshot = {
+          groups: objects.groups,
+          services: objects.services,
+          nodes: objects.nodes,
+        } as unknown as ClusterSnapshot;
+        const now = planCluster(snapshot);
+        assert.deepStrictEqual(comparable(now), capped(legacyPlanCluster(snapshot), snapshot));
+        if (now.services.some((x) => x.announced.length > 0)) announced++;
+        const all = [...now.services, ...now.groups, ...now.invalidGroups].flatMap((x) => x.diagnostics);
+        if (all.some((d) => d.reason === "InvalidType")) mistyped++;
+      }),
+      { seed: 13, numRuns: 400 },
+    );
+    // The inputs reach both the announcing and the type-checking paths.
+    assert.ok(announced > 100 && mistyped > 20, `${announced} announcing, ${mistyped} mistyped`);
   });
 });
