@@ -156,8 +156,13 @@ function assignGroupAddresses(
     const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
     owner?.diagnostics.push(d);
   }
-  for (const c of claims)
-    groups.get(c.groupKey)?.claims.push({ ...c, vips: addresses.vips.get(c.key) ?? [] });
+  // The claims were made for this plan alone: each takes its accepted VIPs in place of its candidates.
+  for (const c of claims) {
+    const group = groups.get(c.groupKey);
+    if (group === undefined) continue;
+    c.vips = addresses.vips.get(c.key) ?? [];
+    group.claims.push(c);
+  }
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
 }
 
