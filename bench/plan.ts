@@ -1,10 +1,10 @@
 // Planner benchmark: planCluster over n LoadBalancer Services that take an address from a pool (the allocation
 // path); every other one carries a verbatimconfig (type checks, verbatim checks, quota, a dedicated instance).
-// Clusters: (a) one group of 5 nodes; (b) 100 nodes in 20 groups of 5 (distinct nodeSelectors); (c) one group
-// over all 100 nodes. Prints the median of 5 warm runs per size (wall clock, and CPU time, which other load on the machine
-// disturbs less), µs per Service (flat or slowly rising means
-// n log n or better), and the size of a node's share: its instances (instancesForNode) as JSON. Never fails on
-// time. Run after a build: node dist/bench/plan.js [sizes…]
+// Clusters: (a) one group of 5 nodes; (b) 100 nodes in 20 groups of 5 (distinct nodeSelectors, router IDs per
+// group); (c) one group over all 100 nodes. Prints per size the median and the fastest of 5 warm runs, the
+// median CPU time (less disturbed by other load on the machine; it includes the GC's helper threads), µs per
+// Service (flat or slowly rising: n log n or better), and a node's share: its instances (instancesForNode) as
+// JSON. Never fails on time. Run after a build: node dist/bench/plan.js [sizes…] [a|b|c…]
 import { GROUP_ANNOTATION, VERBATIM_CONFIG_ANNOTATION } from "../src/api/names.js";
 import type { KeepalivedGroup } from "../src/api/types.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../src/core/objects.js";
