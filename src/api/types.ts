@@ -66,6 +66,11 @@ export interface KeepalivedGroupSpec {
     preempt?: boolean;
     preemptDelaySeconds?: number;
     garp?: { masterDelaySeconds?: number; masterRepeat?: number; masterRefreshSeconds?: number };
+    /**
+     * Nodes that run each VRRP instance: its primary and the best-ranked backups (rendezvous hashing), so a
+     * node's config grows with the Services it may hold, not with the group. 2 to 255; default 5.
+     */
+    instanceNodes?: number;
   };
   spreadVIPs?: boolean;
   routerIDRange?: { min?: number; max?: number };

@@ -1,7 +1,8 @@
 // Who holds which IP during one address assignment, and on what terms a held IP may be shared. Pure.
 import { SHARING_KEY_ANNOTATION } from "../api/names.js";
 import { serviceObject, warningOn, type Diagnostic } from "./diagnostics.js";
-import { compareIPs, parseIP, type Family, type ParsedIP } from "./ip.js";
+import { compareIPs, type Family, type ParsedIP } from "./ip.js";
+import { sortSmall } from "./keys.js";
 import { inRanges, type IpRange, type Pool } from "./pools.js";
 import { isDedicated, type ServiceClaim } from "./service.js";
 
@@ -14,6 +15,11 @@ export interface Holder {
   ports: Set<string>;
   sharingKey?: string;
   dedicated: boolean;
+}
+
+/** A holder with the IP it holds. */
+interface HeldIp extends Holder {
+  ip: ParsedIP;
 }
 
 /**
@@ -37,9 +43,13 @@ export function sharingRefusal(holder: Holder, claim: ServiceClaim): string | un
 
 export class AddressLedger {
   /** Holder of each IP, by IP text, in the order the IPs were first taken. */
-  private readonly holders = new Map<string, Holder>();
+  private readonly holders = new Map<string, HeldIp>();
   /** IPs of each Service, by Service key, in the order it took them. */
   private readonly held = new Map<string, ParsedIP[]>();
+  /** The holders of each group and sharing key, in the order of `holders`: where a sharing Service looks. */
+  private readonly sharing = new Map<string, Map<string, HeldIp>>();
+  /** Held IP values per family, sorted; built when counted, dropped when the holders change. */
+  private sorted: Map<Family, bigint[]> | undefined;
 
   /** Refused takes are reported here, as Warnings on the Service. */
   constructor(private readonly diagnostics: Diagnostic[]) {}
@@ -50,7 +60,15 @@ export class AddressLedger {
     if (mine.some((m) => m.text === ip.text)) return true;
     const holder = this.holders.get(ip.text);
     if (holder === undefined) {
-      this.holders.set(ip.text, newHolder(claim));
+      const fresh = newHolder(claim, ip);
+      this.holders.set(ip.text, fresh);
+      this.sorted = undefined;
+      if (fresh.sharingKey !== undefined) {
+        const key = sharingIndexKey(fresh.group, fresh.sharingKey);
+        const list = this.sharing.get(key) ?? new Map<string, HeldIp>();
+        list.set(ip.text, fresh);
+        this.sharing.set(key, list);
+      }
     } else {
       const why = sharingRefusal(holder, claim);
       if (why !== undefined) {
@@ -62,7 +80,8 @@ export class AddressLedger {
       holder.owners.push(claim);
       for (const p of claim.ports) holder.ports.add(p);
     }
-    this.held.set(claim.key, [...mine, ip]);
+    if (mine.length === 0) this.held.set(claim.key, [ip]);
+    else mine.push(ip);
     return true;
   }
 
@@ -72,7 +91,11 @@ export class AddressLedger {
       const holder = this.holders.get(ip.text);
       if (holder === undefined) continue;
       holder.owners = holder.owners.filter((o) => o.key !== claim.key);
-      if (holder.owners.length === 0) this.holders.delete(ip.text);
+      if (holder.owners.length > 0) continue;
+      this.holders.delete(ip.text);
+      this.sorted = undefined;
+      if (holder.sharingKey !== undefined)
+        this.sharing.get(sharingIndexKey(holder.group, holder.sharingKey))?.delete(ip.text);
     }
     this.held.delete(claim.key);
   }
@@ -88,12 +111,11 @@ export class AddressLedger {
   /** An IP of the Service's sharing key, in `pools` and of `family`, that it may join (no port in common). */
   shareableIp(claim: ServiceClaim, family: Family, pools: readonly Pool[]): ParsedIP | undefined {
     if (claim.sharingKey === undefined) return undefined;
-    for (const [text, holder] of this.holders) {
-      const ip = parseIP(text);
+    const candidates =
+      this.sharing.get(sharingIndexKey(claim.groupKey, claim.sharingKey)) ?? new Map<string, HeldIp>();
+    for (const holder of candidates.values()) {
+      const ip = holder.ip;
       if (
-        ip !== undefined &&
-        holder.group === claim.groupKey &&
-        holder.sharingKey === claim.sharingKey &&
         ip.family === family &&
         pools.some((p) => inRanges(p.ranges, ip) !== undefined) &&
         !claim.ports.some((port) => holder.ports.has(port))
@@ -106,7 +128,7 @@ export class AddressLedger {
 
   /** Each Service's IPs, sorted. */
   vipsOf(claims: readonly ServiceClaim[]): Map<string, ParsedIP[]> {
-    return new Map(claims.map((claim) => [claim.key, [...this.heldBy(claim)].sort(compareIPs)]));
+    return new Map(claims.map((claim) => [claim.key, sortSmall([...this.heldBy(claim)], compareIPs)]));
   }
 
   /** Services that share each shared IP, sorted. */
@@ -120,17 +142,58 @@ export class AddressLedger {
 
   /** How many held IPs lie in the ranges. */
   countIn(ranges: readonly IpRange[]): number {
-    return [...this.holders.keys()].filter((ip) => inRanges(ranges, parseIP(ip) as ParsedIP) !== undefined)
-      .length;
+    if (this.sorted === undefined) {
+      this.sorted = new Map([
+        [4, []],
+        [6, []],
+      ]);
+      for (const holder of this.holders.values()) this.sorted.get(holder.ip.family)?.push(holder.ip.value);
+      for (const values of this.sorted.values()) values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    }
+    let count = 0;
+    for (const [family, values] of this.sorted)
+      for (const [first, last] of disjoint(ranges.filter((r) => r.family === family)))
+        count += firstAbove(values, last) - firstAbove(values, first - 1n);
+    return count;
   }
 }
 
-function newHolder(claim: ServiceClaim): Holder {
-  const holder: Holder = {
+/** Key of the sharing index: group and sharing key. */
+function sharingIndexKey(group: string, sharingKey: string): string {
+  return `${group}\u0000${sharingKey}`;
+}
+
+/** The ranges as sorted, non-overlapping [first, last] intervals (a pool's ranges may overlap). */
+function disjoint(ranges: readonly IpRange[]): [bigint, bigint][] {
+  const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.first <= last[1] + 1n) last[1] = r.last > last[1] ? r.last : last[1];
+    else out.push([r.first, r.last]);
+  }
+  return out;
+}
+
+/** Index of the first value above `v` in sorted `values`. */
+function firstAbove(values: readonly bigint[], v: bigint): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((values[mid] as bigint) <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function newHolder(claim: ServiceClaim, ip: ParsedIP): HeldIp {
+  const holder: HeldIp = {
     group: claim.groupKey,
     owners: [claim],
     ports: new Set(claim.ports),
     dedicated: isDedicated(claim),
+    ip,
   };
   if (claim.sharingKey !== undefined) holder.sharingKey = claim.sharingKey;
   return holder;

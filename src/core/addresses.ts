@@ -74,8 +74,10 @@ function holdersFirst(
   claims: readonly ServiceClaim[],
   previous: Readonly<Record<string, string[]>>,
 ): ServiceClaim[] {
-  const holds = (claim: ServiceClaim): number => ((previous[claim.key] ?? []).length > 0 ? 0 : 1);
-  return [...claims].sort((a, b) => holds(a) - holds(b) || byAge(a, b));
+  const holders: ServiceClaim[] = [];
+  const others: ServiceClaim[] = [];
+  for (const claim of claims) ((previous[claim.key] ?? []).length > 0 ? holders : others).push(claim);
+  return [...holders.sort(byAge), ...others.sort(byAge)];
 }
 
 /** Only a LoadBalancer Service that names no IP of its own gets one from a pool. */

@@ -30,7 +30,18 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
-  return formatDiagnostic(a) < formatDiagnostic(b) ? -1 : formatDiagnostic(a) > formatDiagnostic(b) ? 1 : 0;
+  const [x, y] = [formatDiagnostic(a), formatDiagnostic(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Sorts diagnostics in place as compareDiagnostics does, formatting each one once. */
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  if (list.length < 2) return list;
+  const texts = new Map(list.map((d) => [d, formatDiagnostic(d)]));
+  return list.sort((a, b) => {
+    const [x, y] = [texts.get(a) ?? "", texts.get(b) ?? ""];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
 /** The field path of an annotation, as diagnostics name it. */

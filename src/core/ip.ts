@@ -10,8 +10,22 @@ export interface ParsedIP {
   value: bigint;
 }
 
+/** A dotted quad's value; plain numbers until the end (32 bits fit), as this runs for every address read. */
+function v4ToNumber(s: string): number {
+  let value = 0;
+  let part = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      value = value * 256 + part;
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return value * 256 + part;
+}
+
 function v4ToBigint(s: string): bigint {
-  return s.split(".").reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  return BigInt(v4ToNumber(s));
 }
 
 function v6ToBigint(s: string): bigint {
@@ -30,8 +44,12 @@ function v6ToBigint(s: string): bigint {
   return parts.reduce((acc, p) => (acc << 16n) | BigInt(parseInt(p, 16)), 0n);
 }
 
+function numberToV4(n: number): string {
+  return `${Math.floor(n / 16777216) % 256}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
+}
+
 function bigintToV4(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 0xffn).toString()).join(".");
+  return numberToV4(Number(v & 0xffffffffn));
 }
 
 function bigintToV6(v: bigint): string {
@@ -62,8 +80,8 @@ export function parseIP(input: unknown): ParsedIP | undefined {
   if (typeof input !== "string" || input.length > 100) return undefined;
   const s = input.trim();
   if (isIPv4(s)) {
-    const value = v4ToBigint(s);
-    return { text: bigintToV4(value), family: 4, value };
+    const n = v4ToNumber(s);
+    return { text: numberToV4(n), family: 4, value: BigInt(n) };
   }
   if (isIPv6(s) && !s.includes("%")) {
     const value = v6ToBigint(s.toLowerCase());

@@ -23,6 +23,24 @@ export function byKey(a: { key: string }, b: { key: string }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/**
+ * Sorts in place, as Array.prototype.sort does (stable), without its scratch memory for the short lists
+ * met once per Service (a few settings, a few nodes): insertion sort up to 16 items.
+ */
+export function sortSmall<T>(list: T[], compare: (a: T, b: T) => number): T[] {
+  if (list.length > 16) return list.sort(compare);
+  for (let i = 1; i < list.length; i++) {
+    const item = list[i] as T;
+    let j = i - 1;
+    while (j >= 0 && compare(list[j] as T, item) > 0) {
+      list[j + 1] = list[j] as T;
+      j--;
+    }
+    list[j + 1] = item;
+  }
+  return list;
+}
+
 /** Something created at a time and known by a key. */
 export interface Aged {
   /** creationTimestamp (RFC 3339, so text order is time order). */

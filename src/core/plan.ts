@@ -12,7 +12,7 @@ import type {
 } from "./clusterPlan.js";
 import {
   annotationField,
-  compareDiagnostics,
+  sortDiagnostics,
   groupObject,
   refKey,
   serviceObject,
@@ -156,8 +156,13 @@ function assignGroupAddresses(
     const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
     owner?.diagnostics.push(d);
   }
-  for (const c of claims)
-    groups.get(c.groupKey)?.claims.push({ ...c, vips: addresses.vips.get(c.key) ?? [] });
+  // The claims were made for this plan alone: each takes its accepted VIPs in place of its candidates.
+  for (const c of claims) {
+    const group = groups.get(c.groupKey);
+    if (group === undefined) continue;
+    c.vips = addresses.vips.get(c.key) ?? [];
+    group.claims.push(c);
+  }
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
 }
 
@@ -242,7 +247,7 @@ function numberRouters(
     instances,
     routerIDs,
     placement: group.placement,
-    diagnostics: group.diagnostics.sort(compareDiagnostics),
+    diagnostics: sortDiagnostics(group.diagnostics),
     pools: group.pools,
   };
 }
@@ -284,8 +289,11 @@ function announce(
 function finishServices(services: ReadonlyMap<string, ServicePlan>): ServicePlan[] {
   const plans = [...services.values()].sort(byKey);
   for (const plan of plans) {
-    plan.announced.sort((a, b) => compareIPs(parseIP(a.ip) as ParsedIP, parseIP(b.ip) as ParsedIP));
-    plan.diagnostics.sort(compareDiagnostics);
+    if (plan.announced.length > 1) {
+      const parsed = new Map(plan.announced.map((a) => [a.ip, parseIP(a.ip) as ParsedIP]));
+      plan.announced.sort((a, b) => compareIPs(parsed.get(a.ip) as ParsedIP, parsed.get(b.ip) as ParsedIP));
+    }
+    sortDiagnostics(plan.diagnostics);
   }
   return plans;
 }

@@ -12,7 +12,7 @@ import {
   type ObjectRef,
 } from "./diagnostics.js";
 import { validateGroup, type GroupModel } from "./group.js";
-import { objectKey } from "./keys.js";
+import { byAge, objectKey } from "./keys.js";
 import type { KeepalivedGroup, NodeObject, ServiceObject } from "./objects.js";
 import type { PoolUsage } from "./addresses.js";
 import { parseService, type ServiceClaim } from "./service.js";
@@ -111,8 +111,9 @@ function serviceKeyOf(raw: unknown): string | undefined {
 }
 
 /**
- * A plan for every Service of ours (the first of a key wins), and the claims of those whose group is valid.
- * A Service naming a missing or invalid group gets a Warning saying which.
+ * A plan for every Service of ours (the first of a key wins), and the claims of those whose group is valid,
+ * oldest first (the order later steps sort them in, so their sorts find them in order). A Service naming a
+ * missing or invalid group gets a Warning saying which.
  */
 export function readServices(
   list: readonly ServiceObject[],
@@ -154,7 +155,7 @@ export function readServices(
       ),
     );
   }
-  return claims;
+  return claims.sort(byAge);
 }
 
 type ReadService =
@@ -173,7 +174,7 @@ function readService(s: ServiceObject): ReadService {
         kind: "claim",
         key: result.claim.key,
         claim: result.claim,
-        diagnostics: [...result.diagnostics],
+        diagnostics: result.diagnostics,
       };
     const about = result.diagnostics[0]?.object;
     const k = about === undefined ? (key ?? "") : objectKey(about.namespace ?? "default", about.name);

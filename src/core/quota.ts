@@ -10,7 +10,9 @@ import { isDedicated, type ServiceClaim } from "./service.js";
 
 /** Instances a dedicated claim needs: one per family of its VIPs. */
 function instancesOf(claim: ServiceClaim): number {
-  return new Set(claim.vips.map((v) => v.family)).size;
+  const v4 = claim.vips.some((v) => v.family === 4);
+  const v6 = claim.vips.some((v) => v.family === 6);
+  return (v4 ? 1 : 0) + (v6 ? 1 : 0);
 }
 
 /**
@@ -35,7 +37,9 @@ export function withinDedicatedQuota(
       continue;
     }
     refused.add(claim.key);
-    over.set(claim.namespace, [...(over.get(claim.namespace) ?? []), claim.name]);
+    const names = over.get(claim.namespace);
+    if (names === undefined) over.set(claim.namespace, [claim.name]);
+    else names.push(claim.name);
     diagnostics.push(
       warningOn(
         serviceObject(claim),

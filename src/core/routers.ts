@@ -133,6 +133,7 @@ function dedicatedRouters(
       vips: vips.map((v) => v.text),
       priorities: ranking
         .filter((n) => allowed.has(n))
+        .slice(0, group.model.vrrp.instanceNodes)
         .map((node, rank) => ({ node, priority: priorityForRank(rank) })),
       services: [claim.key],
       settings: claim.instanceSettings,
@@ -169,12 +170,14 @@ function pooledRouters(group: GroupSurroundings, pooled: Map<string, PooledVips>
     for (const node of nodes) {
       const key = nodeRouterKey(node, family);
       const entry = pooled.get(key) ?? { vips: [], services: new Set<string>() };
-      // Backups ranked without the family, so a dual-stack Service's VIPs fail over to the same node.
+      // Backups ranked without the family, so a dual-stack Service's VIPs fail over to the same node; the
+      // best instanceNodes - 1 of them (rendezvous hashing: a node joining changes only the instances it enters).
       const ranking = [
         node,
         ...rankNodes(
           `node/${node}`,
           nodes.filter((n) => n !== node),
+          group.model.vrrp.instanceNodes - 1,
         ),
       ];
       routers.push({

@@ -142,7 +142,7 @@ export function parseService(raw: ServiceObject): ServiceResult {
     requested: addresses.requested,
     loadBalancer: service.spec?.type === "LoadBalancer",
     ...ipFamilies(service, addresses.requested),
-    ports: (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`).sort(),
+    ports: sortedPorts(service),
     labels: service.metadata.labels ?? {},
     vipFields: addresses.vipFields,
     spreadVIPs,
@@ -161,17 +161,17 @@ export function parseService(raw: ServiceObject): ServiceResult {
 }
 
 function namesAreValid(ref: ObjectRef, findings: Findings): boolean {
-  for (const [field, value] of [
-    ["metadata.name", ref.name],
-    ["metadata.namespace", ref.namespace ?? ""],
-  ] as const) {
-    const p = dnsLabelProblem(value);
-    if (p !== undefined) {
-      findings.warn(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
-      return false;
-    }
-  }
-  return true;
+  return (
+    nameIsValid("metadata.name", ref.name, findings) &&
+    nameIsValid("metadata.namespace", ref.namespace ?? "", findings)
+  );
+}
+
+function nameIsValid(field: string, value: string, findings: Findings): boolean {
+  const p = dnsLabelProblem(value);
+  if (p === undefined) return true;
+  findings.warn(field, "InvalidName", `${quote(value)} ${p}; the Service is ignored.`);
+  return false;
 }
 
 /** The group named by the annotation, `<namespace>/<group>`, or undefined after saying why not. */
@@ -196,6 +196,12 @@ function readGroupAnnotation(
   return group;
 }
 
+/** `PROTOCOL/port` of each port, sorted. */
+function sortedPorts(service: ServiceObject): string[] {
+  const ports = (service.spec?.ports ?? []).map((p) => `${p.protocol ?? "TCP"}/${p.port ?? 0}`);
+  return ports.length > 1 ? ports.sort() : ports;
+}
+
 type ServiceAddresses = Pick<ServiceClaim, "vips" | "trusted" | "external" | "requested" | "vipFields">;
 
 /** The IPs a Service names, each with the field it came from; the ones that cannot be VIPs are reported. */
@@ -204,6 +210,13 @@ function readAddresses(
   annotations: Record<string, string>,
   findings: Findings,
 ): ServiceAddresses {
+  const named =
+    (service.status?.loadBalancer?.ingress ?? []).length > 0 ||
+    (service.spec?.externalIPs ?? []).length > 0 ||
+    (service.spec?.loadBalancerIP ?? "") !== "" ||
+    annotations[LOAD_BALANCER_IPS_ANNOTATION] !== undefined;
+  // Most Services name no IP: they get one from a pool.
+  if (!named) return { vips: [], trusted: [], external: [], requested: [], vipFields: {} };
   const vipFields: Record<string, string> = {};
   const read = (raw: string | undefined, field: string): ParsedIP | undefined => {
     const ip = readVip(raw, field, findings);

@@ -102,11 +102,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Object keys in code-unit order, so problems come out in the same order whatever the input's order. */
-function sortedEntries(value: Record<string, unknown>): [string, unknown][] {
-  return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
 function scalar(value: unknown, shape: Shape): boolean {
   switch (shape.kind) {
     case "string":
@@ -127,54 +122,119 @@ function scalar(value: unknown, shape: Shape): boolean {
   }
 }
 
+/** Where a value is: made into text (`spec.ports[0].port`) only when a problem there is reported. */
+type At =
+  | { kind: "root"; text: string }
+  | { kind: "field" | "key"; up: At; name: string }
+  | { kind: "index"; up: At; index: number };
+
+function pathText(at: At): string {
+  switch (at.kind) {
+    case "root":
+      return at.text;
+    case "field": {
+      const up = pathText(at.up);
+      return up === "" ? at.name : `${up}.${at.name}`;
+    }
+    case "key":
+      return `${pathText(at.up)}[${keyText(at.name)}]`;
+    case "index":
+      return `${pathText(at.up)}[${at.index}]`;
+  }
+}
+
+/** Map entries in code-unit order of their keys (sorted only when they are not already). */
+function orderedKeys(value: Record<string, unknown>): string[] {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] ?? "") >= (keys[i] ?? "")) return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys;
+}
+
+/** The fields of an object shape, listed once per shape. */
+const FIELDS = new WeakMap<Shape, [string, Shape][]>();
+function fieldsOf(shape: Shape & { kind: "object" }): [string, Shape][] {
+  let fields = FIELDS.get(shape);
+  if (fields === undefined) {
+    fields = Object.entries(shape.fields);
+    FIELDS.set(shape, fields);
+  }
+  return fields;
+}
+
 /**
  * The part of `value` that has `shape`, or undefined when `value` itself has the wrong type. Every dropped
  * value is added to `problems`. Keys are copied onto null-prototype-free plain objects in input order.
  */
 export function conform(value: unknown, shape: Shape, path: string, problems: ShapeProblem[]): unknown {
-  const wrong = (): unknown => {
-    problems.push({ path, problem: `must be ${expected(shape)}, not ${describeValue(value)}` });
-    return undefined;
-  };
+  return conformAt(value, shape, { kind: "root", text: path }, problems);
+}
+
+/** Reports `value` at `at` as not of `shape`'s type; undefined, for the caller to return. */
+function wrongType(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
+  problems.push({
+    path: pathText(at),
+    problem: `must be ${expected(shape)}, not ${describeValue(value)}`,
+  });
+  return undefined;
+}
+
+function conformAt(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
   switch (shape.kind) {
     case "map": {
-      if (!isPlainObject(value)) return wrong();
+      if (!isPlainObject(value)) return wrongType(value, shape, at, problems);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of sortedEntries(value)) {
-        const c = conform(v, shape.values, `${path}[${keyText(k)}]`, problems);
-        if (c !== undefined) Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
+      for (const k of orderedKeys(value)) {
+        const v = value[k];
+        // A value of the right scalar type is taken as it is; anything else is looked at closely.
+        const c = scalar(v, shape.values)
+          ? v
+          : conformAt(v, shape.values, { kind: "key", up: at, name: k }, problems);
+        if (c === undefined) continue;
+        // A key such as __proto__ is data here: defined, never assigned through a setter.
+        if (k === "__proto__") Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
+        else out[k] = c;
       }
       return out;
     }
     case "list": {
-      if (!Array.isArray(value)) return wrong();
+      if (!Array.isArray(value)) return wrongType(value, shape, at, problems);
       const out: unknown[] = [];
-      value.forEach((item: unknown, i) => {
-        const c = conform(item, shape.items, `${path}[${i}]`, problems);
+      value.forEach((item: unknown, index) => {
+        const c = scalar(item, shape.items)
+          ? item
+          : conformAt(item, shape.items, { kind: "index", up: at, index }, problems);
         if (c !== undefined) out.push(c);
       });
       return out;
     }
     case "object": {
-      if (!isPlainObject(value)) return wrong();
+      if (!isPlainObject(value)) return wrongType(value, shape, at, problems);
       const out: Record<string, unknown> = {};
-      for (const [k, fieldShape] of Object.entries(shape.fields)) {
+      for (const [k, fieldShape] of fieldsOf(shape)) {
         const v = Object.hasOwn(value, k) ? value[k] : undefined;
         if (v === undefined || (v === null && fieldShape.kind !== "notNull")) continue;
-        const c = conform(v, fieldShape, path === "" ? k : `${path}.${k}`, problems);
+        const c = scalar(v, fieldShape)
+          ? v
+          : conformAt(v, fieldShape, { kind: "field", up: at, name: k }, problems);
         if (c !== undefined) out[k] = c;
       }
-      const missing = (shape.required ?? []).filter((k) => !Object.hasOwn(out, k));
+      const required = shape.required ?? [];
+      if (required.length === 0) return out;
+      const missing = required.filter((k) => !Object.hasOwn(out, k));
       for (const k of missing) {
         const given = Object.hasOwn(value, k) && value[k] !== undefined && value[k] !== null;
-        if (!given) problems.push({ path: path === "" ? k : `${path}.${k}`, problem: "is required" });
+        if (!given)
+          problems.push({ path: pathText({ kind: "field", up: at, name: k }), problem: "is required" });
       }
       return missing.length > 0 ? undefined : out;
     }
     case "notNull":
-      return value === null ? wrong() : conform(value, shape.shape, path, problems);
+      return value === null
+        ? wrongType(value, shape, at, problems)
+        : conformAt(value, shape.shape, at, problems);
     default:
-      return scalar(value, shape) ? value : wrong();
+      return scalar(value, shape) ? value : wrongType(value, shape, at, problems);
   }
 }
 

@@ -2,6 +2,7 @@
 // it, so only the keys of an allow-list pass, each value checked by type and range (verbatimValues.ts), and
 // pairs keepalived refuses together are refused here. A refused key is dropped; the Service keeps its other
 // settings and its VIPs. However many keys are refused, the Service gets ONE diagnostic that sums them up.
+import { sortSmall } from "./keys.js";
 import type { GroupModel } from "./group.js";
 import { flag, intIn, secondsIn, valueProblem, type Check } from "./verbatimValues.js";
 
@@ -50,7 +51,7 @@ function valueOf(raw: unknown): string | undefined {
 function checkEach(entries: [string, unknown][]): { pairs: [string, string][]; problems: VerbatimProblem[] } {
   const pairs: [string, string][] = [];
   const problems: VerbatimProblem[] = [];
-  for (const [key, raw] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [key, raw] of sortSmall(entries, ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const rule = Object.hasOwn(INSTANCE_VERBATIM_ALLOW_LIST, key)
       ? INSTANCE_VERBATIM_ALLOW_LIST[key]
       : undefined;
@@ -146,5 +147,6 @@ export function summarizeVerbatimProblems(problems: readonly VerbatimProblem[]):
 
 /** The allowed keys, for messages. */
 export function allowedInstanceKeys(): string {
-  return Object.keys(INSTANCE_VERBATIM_ALLOW_LIST).join(", ");
+  return ALLOWED_KEYS;
 }
+const ALLOWED_KEYS = Object.keys(INSTANCE_VERBATIM_ALLOW_LIST).join(", ");

@@ -29,7 +29,7 @@ export function vipItems(group: GroupSurroundings, claims: readonly ServiceClaim
   const nodeNames = group.nodes.map((n) => n.name);
   const members = new Map(group.nodes.map((n) => [n.name, n]));
   // With spreading off, one node holds every pooled VIP and the others stand by.
-  const activeNode = rankNodes(group.model.key, nodeNames)[0];
+  const activeNode = rankNodes(group.model.key, nodeNames, 1)[0];
   const items: VipItem[] = [];
   for (const claim of claims) {
     if (claim.vips.length === 0) continue;
@@ -48,6 +48,8 @@ export function vipItems(group: GroupSurroundings, claims: readonly ServiceClaim
         hashKey: sets.length > 1 ? first.text : claim.key,
         weight: vips.length,
         createdAt: claim.createdAt,
+        // A dedicated instance runs on the capped members of the item's ranking; a pooled VIP needs its node only.
+        members: isDedicated(claim) ? group.model.vrrp.instanceNodes : 1,
         claim,
         claims: [claim],
         vips,

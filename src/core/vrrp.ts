@@ -16,7 +16,12 @@ export interface VrrpSettings {
   garpMasterDelaySeconds: number;
   garpMasterRepeat: number;
   garpMasterRefreshSeconds: number;
+  /** Nodes that run each instance: its primary and at most instanceNodes - 1 backups. */
+  instanceNodes: number;
 }
+
+/** Members of an instance by default: the five spaced priorities (see clusterPlan.ts). */
+export const DEFAULT_INSTANCE_NODES = 5;
 
 /**
  * Advert interval of each spec.vrrp.timing profile (VRRPv3). A backup takes over 3 adverts (plus a skew)
@@ -72,6 +77,7 @@ export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSet
     garpMasterDelaySeconds: int(garp.masterDelaySeconds) ?? 1,
     garpMasterRepeat: int(garp.masterRepeat) ?? 3,
     garpMasterRefreshSeconds: int(garp.masterRefreshSeconds) ?? 0,
+    instanceNodes: int(asked.instanceNodes) ?? DEFAULT_INSTANCE_NODES,
   };
   for (const [field, value, min, max] of [
     ["preemptDelaySeconds", vrrp.preemptDelaySeconds, 0, 1000],
@@ -87,6 +93,12 @@ export function readVrrp(spec: KeepalivedGroupSpec, findings: Findings): VrrpSet
         `${value} is not a whole number from ${min} to ${max}.`,
       );
   }
+  if (vrrp.instanceNodes < 2 || vrrp.instanceNodes > 255)
+    findings.error(
+      "spec.vrrp.instanceNodes",
+      "InvalidVrrp",
+      `${vrrp.instanceNodes} is not a number of nodes per VRRP instance; use a whole number from 2 to 255, or remove it for ${DEFAULT_INSTANCE_NODES}.`,
+    );
   return vrrp;
 }
 

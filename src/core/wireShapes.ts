@@ -36,6 +36,7 @@ const VRRP = objectOf({
   preempt: BOOLEAN,
   preemptDelaySeconds: INTEGER,
   garp: objectOf({ masterDelaySeconds: INTEGER, masterRepeat: INTEGER, masterRefreshSeconds: INTEGER }),
+  instanceNodes: INTEGER,
 });
 
 const AGENT = objectOf({

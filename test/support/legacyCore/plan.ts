@@ -1,0 +1,291 @@
+// The planner: cluster snapshot → validated groups and Services → one plan per group saying which VRRP
+// instances (virtual routers) exist, which VIPs each carries, its router ID and each node's priority.
+// Pure and deterministic: the same snapshot gives the same plan, whatever the order of its lists.
+import { GROUP_ANNOTATION } from "../../../src/api/names.js";
+import type {
+  ClusterPlan,
+  GroupPlan,
+  ServicePlan,
+  UnnumberedRouter,
+  VipOutcome,
+  VirtualRouter,
+} from "./clusterPlan.js";
+import {
+  annotationField,
+  compareDiagnostics,
+  groupObject,
+  refKey,
+  serviceObject,
+  warningOn,
+  errorOn,
+  type Diagnostic,
+} from "./diagnostics.js";
+import type { GroupModel } from "./group.js";
+import { GroupIsolation } from "./isolation.js";
+import { groupNodes } from "./nodes.js";
+import { compareIPs, parseIP, type ParsedIP } from "./ip.js";
+import { byKey } from "./keys.js";
+import type { ClusterSnapshot, NodeObject } from "./objects.js";
+import { allocateRouterIds, type RouterIdAllocation, type RouterIdRequest } from "./routerIds.js";
+import { assignAddresses, type AddressInputs, type AddressOutcome } from "./addresses.js";
+import { openShiftPolicy, type OpenShiftPolicy } from "./openshift.js";
+import { readGroups, readNodes, readServices, type PendingGroup } from "./planInputs.js";
+import { withinDedicatedQuota } from "./quota.js";
+import { nodeAddresses, ReservedAddresses } from "./reserved.js";
+import { numberRouter, planRouters, settingsForGroup } from "./routers.js";
+import type { ServiceClaim } from "./service.js";
+import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
+
+export type {
+  ClusterPlan,
+  GroupPlan,
+  NodeMember,
+  NodePriority,
+  ServicePlan,
+  VipOutcome,
+  VirtualRouter,
+} from "./clusterPlan.js";
+export { HANDOVER_PRIORITY, priorityForRank } from "./clusterPlan.js";
+
+export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
+  const { groups, invalidGroups } = readGroups(snapshot.groups);
+  const derived = conformDerived(snapshot);
+  const nodes = readNodes(snapshot.nodes);
+  const isolation = new GroupIsolation(groups);
+  isolation.each("choosing the group's nodes", (group) => {
+    group.nodes = groupNodes(group.model, nodes, group.diagnostics);
+  });
+  const services = new Map<string, ServicePlan>();
+  const unplannable = new Set([...invalidGroups.map((g) => g.key), ...isolation.failedKeys()]);
+  const claims = readServices(snapshot.services, groups, unplannable, services);
+  assignGroupAddresses(claims, isolation, services, {
+    namespaces: snapshot.namespaces ?? [],
+    openshift: openShiftPolicy(snapshot.openshiftNetworks ?? []),
+    previous: derived.ownIngress,
+    nodes: nodes.map((n) => n.node),
+  });
+  isolation.each("placing the group's VIPs", (group) => {
+    placeGroup(group, services, derived);
+  });
+  const ids = isolation.all(
+    "numbering the group's VRRP instances",
+    (list) => allocateRouterIds(list.map(routerIdRequest)),
+    { assigned: new Map(), exhausted: new Map() },
+  );
+  const groupPlans: GroupPlan[] = [];
+  isolation.each("announcing the group's VIPs", (group) => {
+    groupPlans.push(numberRouters(group, ids, services));
+  });
+  const failedLater = new Set([...isolation.failedKeys()].filter((k) => !unplannable.has(k)));
+  tellServicesOfFailedGroups(failedLater, services);
+  return {
+    groups: groupPlans.sort((a, b) => byKey(a.group, b.group)),
+    invalidGroups: [...invalidGroups, ...isolation.failed].sort(byKey),
+    services: finishServices(services),
+  };
+}
+
+/** Services of a group whose planning failed after they were read: nothing announces them; say so. */
+function tellServicesOfFailedGroups(
+  failed: ReadonlySet<string>,
+  services: ReadonlyMap<string, ServicePlan>,
+): void {
+  for (const plan of services.values()) {
+    if (!failed.has(plan.groupKey)) continue;
+    plan.announced = [];
+    const [namespace = "", name = ""] = plan.key.split("/");
+    plan.diagnostics.push(
+      warningOn(
+        { kind: "Service", namespace, name },
+        annotationField(GROUP_ANNOTATION),
+        "GroupNotPlanned",
+        `KeepalivedGroup ${plan.groupKey} could not be planned (see its status conditions); its Services are not announced until that is fixed.`,
+      ),
+    );
+  }
+}
+
+const NO_ADDRESSES: AddressOutcome = {
+  vips: new Map(),
+  sharedWith: new Map(),
+  diagnostics: [],
+  poolUsage: new Map(),
+};
+
+interface AddressSources {
+  namespaces: readonly unknown[];
+  openshift: OpenShiftPolicy | undefined;
+  previous: Record<string, string[]>;
+  nodes: readonly NodeObject[];
+}
+
+/** Gives each claim its IPs (see assignAddresses) and each group its claims and pool usage. */
+function assignGroupAddresses(
+  claims: readonly ServiceClaim[],
+  isolation: GroupIsolation,
+  services: ReadonlyMap<string, ServicePlan>,
+  sources: AddressSources,
+): void {
+  const namespaceLabels: Record<string, Record<string, string>> = {};
+  for (const ns of readable(sources.namespaces, conformNamespace)) {
+    const name = ns.metadata.name;
+    if (name !== undefined)
+      Object.defineProperty(namespaceLabels, name, { value: ns.metadata.labels ?? {}, enumerable: true });
+  }
+  const reserved = new ReservedAddresses(nodeAddresses(sources.nodes), sources.openshift);
+  const addresses = isolation.all(
+    "assigning the group's addresses",
+    (list) => {
+      const keys = new Set(list.map((g) => g.model.key));
+      const inputs: AddressInputs = {
+        groups: new Map(list.map((group) => [group.model.key, group.model])),
+        namespaceLabels,
+        previous: sources.previous,
+        reserved,
+      };
+      if (sources.openshift !== undefined) inputs.openshift = sources.openshift;
+      return assignAddresses(
+        claims.filter((c) => keys.has(c.groupKey)),
+        inputs,
+      );
+    },
+    NO_ADDRESSES,
+  );
+  const groups = isolation.groups;
+  for (const d of addresses.diagnostics) {
+    const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
+    owner?.diagnostics.push(d);
+  }
+  for (const c of claims)
+    groups.get(c.groupKey)?.claims.push({ ...c, vips: addresses.vips.get(c.key) ?? [] });
+  for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
+}
+
+/** Places the group's VIPs and drafts its routers; problems of a Service go to that Service. */
+function placeGroup(
+  group: PendingGroup,
+  services: ReadonlyMap<string, ServicePlan>,
+  derived: Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">,
+): void {
+  const quota: Diagnostic[] = [];
+  // Settings the group cannot take are dropped first: a Service left without any is not dedicated any more.
+  const accepted = group.claims.map((c) => settingsForGroup(c, group.model, quota));
+  const placed = planRouters(
+    {
+      model: group.model,
+      nodes: group.nodes,
+      localEndpointNodes: derived.localEndpointNodes,
+      previous: derived.previousPlacement?.[group.model.key] ?? {},
+    },
+    withinDedicatedQuota(group.model, accepted, quota),
+  );
+  placed.diagnostics.unshift(...quota);
+  group.routers = placed.routers;
+  group.placement = placed.placement;
+  for (const d of placed.diagnostics) {
+    const service = d.object.kind === "Service" ? services.get(refKey(d.object)) : undefined;
+    (service?.diagnostics ?? group.diagnostics).push(d);
+  }
+}
+
+function routerIdRequest(group: PendingGroup): RouterIdRequest {
+  return {
+    groupKey: group.model.key,
+    createdAt: group.model.createdAt,
+    scope: group.model.routerIdScope,
+    range: group.model.routerIdRange,
+    blacklist: group.model.blacklist,
+    keys: group.routers.map((r) => r.key),
+    recorded: group.model.recordedRouterIds,
+  };
+}
+
+/** The group's plan: its routers that got an ID; each Service learns where its VIPs are, or why not. */
+function numberRouters(
+  group: PendingGroup,
+  ids: RouterIdAllocation,
+  services: ReadonlyMap<string, ServicePlan>,
+): GroupPlan {
+  const model = group.model;
+  const assigned = ids.assigned.get(model.key) ?? {};
+  const lost = ids.exhausted.get(model.key) ?? [];
+  if (lost.length > 0) group.diagnostics.push(routerIdsExhausted(model, lost));
+  const claims = new Map(group.claims.map((c) => [c.key, c]));
+  const instances: VirtualRouter[] = [];
+  for (const router of group.routers) {
+    const routerId = assigned[router.key];
+    if (routerId === undefined) {
+      for (const key of router.services) {
+        const claim = claims.get(key);
+        if (claim === undefined) continue;
+        services
+          .get(key)
+          ?.diagnostics.push(
+            warningOn(
+              serviceObject(claim),
+              annotationField(GROUP_ANNOTATION),
+              "RouterIDsExhausted",
+              `group ${model.key} has no free virtual router ID for ${router.vips.join(", ")}; see the group's status.`,
+            ),
+          );
+      }
+      continue;
+    }
+    instances.push(numberRouter(router, routerId, model));
+    announce(router, claims, services);
+  }
+  const routerIDs: Record<string, number> = {};
+  for (const i of instances) routerIDs[i.key] = i.routerId;
+  return {
+    group: model,
+    nodes: group.nodes,
+    instances,
+    routerIDs,
+    placement: group.placement,
+    diagnostics: group.diagnostics.sort(compareDiagnostics),
+    pools: group.pools,
+  };
+}
+
+function routerIdsExhausted(model: GroupModel, lost: readonly string[]): Diagnostic {
+  const { min, max } = model.routerIdRange;
+  return errorOn(
+    groupObject(model),
+    "spec.routerIDRange",
+    "RouterIDsExhausted",
+    `no free virtual router ID in ${min}-${max} for ${lost.length} instance(s) (${lost.slice(0, 3).join(", ")}${lost.length > 3 ? ", …" : ""}); widen spec.routerIDRange, shorten spec.blacklistRouterIDs, set spec.routerIDScope to Group if this group has a network of its own, or move Services to another group.`,
+  );
+}
+
+/** Tells each Service of the router which of its VIPs it carries, and on which node. */
+function announce(
+  router: UnnumberedRouter,
+  claims: ReadonlyMap<string, ServiceClaim>,
+  services: ReadonlyMap<string, ServicePlan>,
+): void {
+  const node = router.priorities[0]?.node;
+  // A VIP can be listed twice (a spreading Service sharing with one that does not): announced as often.
+  const times = new Map<string, number>();
+  for (const vip of router.vips) times.set(vip, (times.get(vip) ?? 0) + 1);
+  for (const key of router.services) {
+    const plan = services.get(key);
+    if (plan === undefined) continue;
+    for (const vip of claims.get(key)?.vips ?? []) {
+      for (let n = times.get(vip.text) ?? 0; n > 0; n--) {
+        const outcome: VipOutcome = { ip: vip.text, instance: router.name };
+        if (node !== undefined) outcome.node = node;
+        plan.announced.push(outcome);
+      }
+    }
+  }
+}
+
+/** Every Service plan sorted by key, its announced IPs and diagnostics sorted. */
+function finishServices(services: ReadonlyMap<string, ServicePlan>): ServicePlan[] {
+  const plans = [...services.values()].sort(byKey);
+  for (const plan of plans) {
+    plan.announced.sort((a, b) => compareIPs(parseIP(a.ip) as ParsedIP, parseIP(b.ip) as ParsedIP));
+    plan.diagnostics.sort(compareDiagnostics);
+  }
+  return plans;
+}
