@@ -87,6 +87,11 @@ export function encodePlan(plan: PlanV1): string {
   return `${JSON.stringify(sortedKeys(plan), null, 2)}\n`;
 }
 
+/** The plan's text on one line: what a node plan object stores (agents download it, people use `render`). */
+export function compactPlan(plan: PlanV1): string {
+  return `${JSON.stringify(sortedKeys(plan))}\n`;
+}
+
 export function serializeGroupPlan(plan: GroupPlan): string {
   return encodePlan(planV1(plan));
 }
