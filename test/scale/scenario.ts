@@ -54,7 +54,12 @@ export function service(name: string, ip?: string): Manifest {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace: SERVICE_NS, annotations },
-    spec: { type: "LoadBalancer", ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 80 }] },
+    spec: {
+      type: "LoadBalancer",
+      // Without this the API server runs out of NodePorts (30000-32767) at 2,768 Services.
+      allocateLoadBalancerNodePorts: false,
+      ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 80 }],
+    },
   };
 }
 
