@@ -3,6 +3,7 @@
 // only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import {
+  APPLIED_HASH_ANNOTATION,
   GROUP_LABEL,
   GROUP_VERSION,
   KIND,
@@ -86,17 +87,31 @@ function setGauges(m: Metrics, gauges: Decision["gauges"]): void {
   m.refused.set(gauges.servicesWithProblems);
 }
 
-/** A group's previous placement, parsed again only when its ConfigMap changed. */
-function memoizedPlacement(): (cm: ConfigMapObject) => Record<string, string> | undefined {
+/**
+ * A plan object's placement: the one the controller computed for that content hash when it decided (its own
+ * writes are never parsed back), else parsed once per resourceVersion (objects written before a restart).
+ */
+function memoizedPlacement(): {
+  read: (cm: ConfigMapObject) => Record<string, string> | undefined;
+  decided: (byHash: Map<string, Record<string, string>>) => void;
+} {
   const cache = new Map<string, { rv: string; placement: Record<string, string> | undefined }>();
-  return (cm) => {
-    const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
-    const rv = cm.metadata.resourceVersion ?? "";
-    const cached = cache.get(key);
-    if (cached?.rv === rv) return cached.placement;
-    const placement = placementOfConfigMap(cm);
-    cache.set(key, { rv, placement });
-    return placement;
+  let byHash = new Map<string, Record<string, string>>();
+  return {
+    read: (cm) => {
+      const known = byHash.get(cm.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? "");
+      if (known !== undefined) return known;
+      const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
+      const rv = cm.metadata.resourceVersion ?? "";
+      const cached = cache.get(key);
+      if (cached?.rv === rv) return cached.placement;
+      const placement = placementOfConfigMap(cm);
+      cache.set(key, { rv, placement });
+      return placement;
+    },
+    decided: (next) => {
+      byHash = next;
+    },
   };
 }
 
@@ -258,12 +273,13 @@ export class Controller {
   /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
   private async decideNow(): Promise<Decision> {
     const state = this.state();
-    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf };
+    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf.read };
     const plan = planState(state, seen);
     // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
     await new Promise((resolve) => setImmediate(resolve));
     const decision = decidePlan(plan, state, seen);
     this.holders = decision.holders;
+    this.placementOf.decided(decision.planPlacements);
     setGauges(this.m, decision.gauges);
     for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
     await new Promise((resolve) => setImmediate(resolve));

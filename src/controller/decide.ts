@@ -57,6 +57,8 @@ export interface Decision {
   nodeProblems: string[];
   /** Holders observed now: pass them back as `holders` next time. */
   holders: Holders;
+  /** Placement of every node plan by its content hash: read back without parsing what was written. */
+  planPlacements: Map<string, Record<string, string>>;
 }
 
 /** The placement recorded in a plan ConfigMap (a node's share, or an earlier release's group plan). */
@@ -66,6 +68,7 @@ export const placementOfConfigMap = placementOfPlanObject;
 class ActionList {
   readonly actions: Action[] = [];
   readonly nodeProblems: string[] = [];
+  readonly planPlacements = new Map<string, Record<string, string>>();
 
   constructor(private readonly live: LiveObjects) {}
 
@@ -111,6 +114,7 @@ function decideGroup(
   if (group === undefined || uid === "") return undefined;
   const plans = decideNodePlans(gp, uid, live.configMaps.values());
   out.push(...plans.actions);
+  for (const [hash, placement] of plans.placements) out.planPlacements.set(hash, placement);
   const ds = desiredDaemonSet(gp, { uid }, ctx.metricsPorts.get(key));
   if (appliedHash(live.daemonSets.get(key)) !== appliedHash(ds)) out.push({ kind: "apply", manifest: ds });
   // A plan that cannot be written leaves the group not Ready (and says which node and what to do).
@@ -212,6 +216,7 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
     gauges: { groups, servicesWithProblems },
     nodeProblems: out.nodeProblems,
     holders,
+    planPlacements: out.planPlacements,
   };
 }
 

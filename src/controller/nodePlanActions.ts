@@ -2,10 +2,10 @@
 // the group ConfigMap of an earlier release once every node has its own; a share too large to store is an
 // Error on the group (never Ready). Pure.
 import type { ConfigMapObject, Manifest } from "../api/kube.js";
-import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, nodePlanName } from "../api/names.js";
+import { APPLIED_HASH_ANNOTATION, GROUP_LABEL } from "../api/names.js";
 import { errorOn, groupObject, type Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
-import { desiredNodePlans, isNodePlan, NODE_PLAN_LIMIT } from "../render/nodePlans.js";
+import { isNodePlan, NODE_PLAN_LIMIT, nodePlanEntries } from "../render/nodePlans.js";
 
 type PlanAction = { kind: "apply"; manifest: Manifest } | { kind: "delete"; target: Manifest };
 
@@ -44,36 +44,35 @@ function tooLarge(gp: GroupPlan, node: string, bytes: number): Diagnostic {
 }
 
 /**
- * The writes that make the group's node plans match `gp`, and the problems that leave the group not Ready.
+ * The writes that make the group's node plans match `gp`, the problems that leave the group not Ready, and
+ * the placement of every share by content hash (what the controller reads back without parsing its writes).
  * `uid` is the group's, for the owner references.
  */
 export function decideNodePlans(
   gp: GroupPlan,
   uid: string,
   live: Iterable<ConfigMapObject>,
-): { actions: PlanAction[]; problems: Diagnostic[] } {
+): { actions: PlanAction[]; problems: Diagnostic[]; placements: [string, Record<string, string>][] } {
   const g = gp.group;
-  const { manifests, unwritable } = desiredNodePlans(gp, { uid });
+  const entries = nodePlanEntries(gp, { uid });
   const { nodePlans, legacy } = groupPlanObjects(live, g.namespace, g.name);
   const byName = new Map(nodePlans.map((cm) => [cm.metadata.name ?? "", cm]));
   const actions: PlanAction[] = [];
-  for (const { manifest } of manifests) {
-    if (appliedHash(byName.get(manifest.metadata.name)) !== appliedHash(manifest))
-      actions.push({ kind: "apply", manifest });
+  const problems: Diagnostic[] = [];
+  for (const e of entries) {
+    if (appliedHash(byName.get(e.name)) === e.hash) continue;
+    const manifest = e.manifest();
+    // Too large: not written; the node keeps its last object (its agent runs it) and the group is not Ready.
+    if (typeof manifest === "number") problems.push(tooLarge(gp, e.node, manifest));
+    else actions.push({ kind: "apply", manifest });
   }
-  // Nodes that left the group; a node whose share is too large keeps its last object (its agent runs it).
-  const keep = new Set(manifests.map((m) => m.manifest.metadata.name));
-  for (const u of unwritable) keep.add(nodePlanName(g.name, u.node));
+  // Nodes that left the group.
+  const keep = new Set(entries.map((e) => e.name));
   for (const name of byName.keys()) {
-    if (keep.has(name)) continue;
-    actions.push({ kind: "delete", target: target(g.namespace, name) });
+    if (!keep.has(name)) actions.push({ kind: "delete", target: target(g.namespace, name) });
   }
   // The earlier release's group ConfigMap goes once every node has a plan object of its own (see migration.md).
-  if (
-    legacy !== undefined &&
-    manifests.length > 0 &&
-    manifests.every((m) => byName.has(m.manifest.metadata.name))
-  )
+  if (legacy !== undefined && entries.length > 0 && entries.every((e) => byName.has(e.name)))
     actions.push({ kind: "delete", target: target(g.namespace, g.name) });
-  return { actions, problems: unwritable.map((u) => tooLarge(gp, u.node, u.bytes)) };
+  return { actions, problems, placements: entries.map((e) => [e.hash, e.placement]) };
 }

@@ -50,6 +50,12 @@ export function previousPlacement(
   parse: (cm: ConfigMapObject) => Record<string, string> | undefined,
 ): Record<string, Record<string, string>> {
   const fromNodes: Record<string, Record<string, string>> = {};
+  const labels = new Map<string, string>();
+  const labelOf = (holder: string): string => {
+    let l = labels.get(holder);
+    if (l === undefined) labels.set(holder, (l = labelValue(holder)));
+    return l;
+  };
   const legacy: Record<string, Record<string, string>> = {};
   const sorted = [...configMaps].sort((a, b) => ((a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1));
   for (const cm of sorted) {
@@ -66,7 +72,7 @@ export function previousPlacement(
     }
     const merged = (fromNodes[key] ??= {});
     for (const [vip, holder] of Object.entries(placement)) {
-      if (merged[vip] === undefined || labelValue(holder) === node) merged[vip] = holder;
+      if (merged[vip] === undefined || labelOf(holder) === node) merged[vip] = holder;
     }
   }
   return { ...legacy, ...fromNodes };

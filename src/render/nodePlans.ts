@@ -11,11 +11,11 @@ import {
   labelValue,
   nodePlanName,
 } from "../api/names.js";
-import type { PlanV1 } from "../api/plan.js";
+import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
 import type { GroupPlan } from "../core/plan.js";
 import { instancesForNode } from "./membership.js";
 import { ownedMetadata, hashOf, type GroupIdentity } from "./objects.js";
-import { compactPlan, placementOfPlan, planV1 } from "./planCodec.js";
+import { compactJson, placementOfPlan, planV1 } from "./planCodec.js";
 
 /** Largest object the controller writes (etcd takes 1.5 MiB; agents download it at every change of it). */
 export const NODE_PLAN_LIMIT = 256 * 1024;
@@ -24,14 +24,40 @@ const METADATA_ROOM = 8 * 1024;
 /** Plain text up to this size stays readable (`kubectl get cm -o yaml`); larger shares are gzipped. */
 const PLAIN_LIMIT = NODE_PLAN_LIMIT - METADATA_ROOM;
 
+/** The placement entries of each instance's VIPs, and those naming each node: a share's placement from parts. */
+export interface PlacementIndex {
+  byInstance: Map<PlanInstanceV1, [string, string][]>;
+  byHolder: Map<string, [string, string][]>;
+}
+
+export function placementIndex(plan: PlanV1): PlacementIndex {
+  const byHolder = new Map<string, [string, string][]>();
+  for (const [vip, holder] of Object.entries(plan.placement)) {
+    const list = byHolder.get(holder);
+    if (list === undefined) byHolder.set(holder, [[vip, holder]]);
+    else list.push([vip, holder]);
+  }
+  const byInstance = new Map<PlanInstanceV1, [string, string][]>();
+  for (const i of plan.instances) {
+    byInstance.set(
+      i,
+      i.vips.flatMap((vip): [string, string][] => {
+        const holder = plan.placement[vip];
+        return holder === undefined ? [] : [[vip, holder]];
+      }),
+    );
+  }
+  return { byInstance, byHolder };
+}
+
 /** Node `node`'s share of a group's wire plan: what its agent needs to render its keepalived.conf. */
-export function nodeShare(plan: PlanV1, node: string): PlanV1 {
+export function nodeShare(plan: PlanV1, node: string, index = placementIndex(plan)): PlanV1 {
   const instances = instancesForNode(plan, node);
   const members = new Set([node, ...instances.flatMap((i) => i.priorities.map((p) => p.node))]);
-  const vips = new Set(instances.flatMap((i) => i.vips));
-  const placement = Object.fromEntries(
-    Object.entries(plan.placement).filter(([vip, holder]) => holder === node || vips.has(vip)),
-  );
+  const placement: Record<string, string> = {};
+  for (const [vip, holder] of index.byHolder.get(node) ?? []) placement[vip] = holder;
+  for (const i of instances)
+    for (const [vip, holder] of index.byInstance.get(i) ?? []) placement[vip] = holder;
   return {
     apiVersion: plan.apiVersion,
     group: plan.group,
@@ -48,43 +74,78 @@ export interface UnwritableShare {
   bytes: number;
 }
 
+/** One node's plan object, built only when it must be written (building may gzip). */
+export interface NodePlanEntry {
+  node: string;
+  name: string;
+  /** The content hash, as the object's APPLIED_HASH_ANNOTATION holds it. */
+  hash: string;
+  /** The share's placement: what the controller reads back as the previous placement. */
+  placement: Record<string, string>;
+  /** The ConfigMap, or the size in bytes of a share that does not fit even gzipped. */
+  manifest(): Manifest | number;
+}
+
 export interface NodePlans {
   /** One ConfigMap per node that fits, sorted by node. */
   manifests: { node: string; manifest: Manifest }[];
   unwritable: UnwritableShare[];
 }
 
-/** The data of a share: plain JSON when it fits, else gzipped into binaryData, else undefined. */
+/** The data of a share: plain JSON when it fits, else gzipped into binaryData, else its gzipped size. */
 function shareData(
   text: string,
 ): { data: Record<string, string> } | { binaryData: Record<string, string> } | number {
   if (Buffer.byteLength(text, "utf8") <= PLAIN_LIMIT) return { data: { [PLAN_KEY]: text } };
   // Deterministic: Node's gzip writes no file name and a zero mtime, so the same text gives the same bytes.
-  const packed = gzipSync(text, { level: 9 }).toString("base64");
+  const packed = gzipSync(text, { level: 6 }).toString("base64");
   return packed.length <= PLAIN_LIMIT ? { binaryData: { [PLAN_GZIP_KEY]: packed } } : packed.length;
 }
 
-/** Every node's plan ConfigMap of a valid group, owned by the group (garbage-collected with it). */
-export function desiredNodePlans(plan: GroupPlan, owner: GroupIdentity): NodePlans {
+/**
+ * Every node's plan object of a valid group, sorted by node, owned by the group (garbage-collected with it).
+ * Each instance is turned into text once, however many shares hold it; the text of a share is exactly
+ * compactPlan(nodeShare(...)), assembled from those parts (keys in sorted order).
+ */
+export function nodePlanEntries(plan: GroupPlan, owner: GroupIdentity): NodePlanEntry[] {
   const wire = planV1(plan);
   const g = plan.group;
-  const out: NodePlans = { manifests: [], unwritable: [] };
-  for (const node of [...plan.nodes.map((n) => n.name)].sort()) {
-    const text = compactPlan(nodeShare(wire, node));
-    const content = shareData(text);
-    if (typeof content === "number") {
-      out.unwritable.push({ node, bytes: content });
-      continue;
-    }
+  const head = `{"apiVersion":${JSON.stringify(wire.apiVersion)},"group":${compactJson(wire.group)},"instances":[`;
+  const texts = new Map<PlanInstanceV1, string>();
+  const instanceText = (i: PlanInstanceV1): string => {
+    let t = texts.get(i);
+    if (t === undefined) texts.set(i, (t = compactJson(i)));
+    return t;
+  };
+  const index = placementIndex(wire);
+  return [...plan.nodes.map((n) => n.name)].sort().map((node) => {
+    const share = nodeShare(wire, node, index);
+    const text =
+      `${head}${share.instances.map(instanceText).join(",")}],"nodes":${compactJson(share.nodes)},` +
+      `"placement":${compactJson(share.placement)}}\n`;
     const meta = ownedMetadata(plan, owner);
     meta.name = nodePlanName(g.name, node);
     meta.labels = { ...meta.labels, [NODE_LABEL]: labelValue(node) };
-    // The hash of the content only: an unchanged share is never written again.
-    meta.annotations = { [APPLIED_HASH_ANNOTATION]: hashOf({ meta, text }) };
-    out.manifests.push({
-      node,
-      manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content },
-    });
+    // The hash of the content only: an unchanged share is never written (nor gzipped) again.
+    const hash = hashOf({ meta, text });
+    meta.annotations = { [APPLIED_HASH_ANNOTATION]: hash };
+    const manifest = (): Manifest | number => {
+      const content = shareData(text);
+      return typeof content === "number"
+        ? content
+        : { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content };
+    };
+    return { node, name: meta.name, hash, placement: share.placement, manifest };
+  });
+}
+
+/** Every node's plan ConfigMap of a valid group, built. */
+export function desiredNodePlans(plan: GroupPlan, owner: GroupIdentity): NodePlans {
+  const out: NodePlans = { manifests: [], unwritable: [] };
+  for (const e of nodePlanEntries(plan, owner)) {
+    const manifest = e.manifest();
+    if (typeof manifest === "number") out.unwritable.push({ node: e.node, bytes: manifest });
+    else out.manifests.push({ node: e.node, manifest });
   }
   return out;
 }

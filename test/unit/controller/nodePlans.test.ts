@@ -10,7 +10,7 @@ import { decideNodePlans } from "../../../src/controller/nodePlanActions.js";
 import type { GroupPlan } from "../../../src/core/plan.js";
 import { instancesForNode } from "../../../src/render/membership.js";
 import { desiredNodePlans, NODE_PLAN_LIMIT, nodePlanText, nodeShare } from "../../../src/render/nodePlans.js";
-import { parsePlan, planV1 } from "../../../src/render/planCodec.js";
+import { compactPlan, parsePlan, planV1 } from "../../../src/render/planCodec.js";
 import { NOW, cluster, converged, node, planConfigMap, service, settled, web } from "./cluster.js";
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -77,6 +77,18 @@ describe("node shares", () => {
       );
       const vips = share.instances.flatMap((i) => i.vips).sort();
       assert.deepEqual(Object.keys(share.placement).sort(), vips);
+    }
+  });
+
+  it("each stored text is exactly compactPlan(nodeShare(...)), and parses back to the share", () => {
+    const gp = planned([web(), service("api", { externalIPs: ["198.18.6.11"] })]);
+    const wire = planV1(gp);
+    const { manifests } = desiredNodePlans(gp, { uid: "u" });
+    assert.equal(manifests.length, wire.nodes.length);
+    for (const { node, manifest } of manifests) {
+      const text = (manifest.data as Record<string, string>)["plan.json"];
+      assert.equal(text, compactPlan(nodeShare(wire, node)));
+      assert.deepEqual(parsePlan(text, "test"), nodeShare(wire, node));
     }
   });
 
