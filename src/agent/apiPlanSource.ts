@@ -32,14 +32,15 @@ export function planFromConfigMap(ref: GroupRef, cm: ConfigMapObject | undefined
   const where = `ConfigMap ${ref.namespace}/${name}`;
   const key = `${ref.namespace}/${ref.name}`;
   if (cm === undefined) {
-    if (last?.nodes.some((n) => n.name === ref.node) === true) {
-      const left: PlanV1 = {
+    // Gone after a plan with this node, or still gone after that (the same answer again: a repeat).
+    if (last !== undefined && (last.nodes.some((n) => n.name === ref.node) || last.instances.length === 0)) {
+      const plan: PlanV1 = {
         ...last,
         nodes: last.nodes.filter((n) => n.name !== ref.node),
         instances: [],
         placement: {},
       };
-      return { plan: left, text: `(${where} deleted: node ${ref.node} left KeepalivedGroup ${key})` };
+      return { plan, text: `(${where} deleted: node ${ref.node} left KeepalivedGroup ${key})` };
     }
     return {
       error: `${where} not found; the controller writes it for node ${ref.node} of KeepalivedGroup ${key}: check that the group exists, is valid (its status conditions), selects this node (spec.nodeSelector) and that the controller runs`,

@@ -73,13 +73,19 @@ function clipName(name: string, max: number): string {
     .replace(/[^a-z0-9]+$/, "");
 }
 
-/** FNV-1a (64-bit) of the text as 10 hex digits: a name suffix, not a security hash. */
+/** FNV-1a (64-bit) of the text, finished with MurmurHash3's fmix64 so every input byte moves every output bit; 10 hex digits: a name suffix, not a security hash. */
 function nameHash(text: string): string {
+  const mask = 0xffffffffffffffffn;
   let h = 0xcbf29ce484222325n;
   for (const byte of Buffer.from(text, "utf8")) {
     h ^= BigInt(byte);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+    h = (h * 0x100000001b3n) & mask;
   }
+  h ^= h >> 33n;
+  h = (h * 0xff51afd7ed558ccdn) & mask;
+  h ^= h >> 33n;
+  h = (h * 0xc4ceb9fe1a85ec53n) & mask;
+  h ^= h >> 33n;
   return h.toString(16).padStart(16, "0").slice(0, 10);
 }
 

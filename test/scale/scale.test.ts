@@ -10,6 +10,7 @@ import { eventually, metricValue, startController } from "../support/kube.js";
 import { readGroupPlans, type GroupPlans } from "../support/nodePlans.js";
 import {
   GROUP,
+  LEADER_ELECTION,
   NS,
   PlanWatch,
   applyToPlan,
@@ -52,7 +53,12 @@ describe(
       const t0 = performance.now();
       await createServices(world.admin, SERVICES);
       const created = performance.now();
-      plans = await converged(world.admin, SERVICES, 600_000);
+      try {
+        plans = await converged(world.admin, SERVICES, 600_000);
+      } catch (err) {
+        console.log(world.controller.logs.slice(-20).join("\n"));
+        throw err;
+      }
       const done = performance.now();
       ingress = await ingressByService(world.admin);
       ids = await routerIds(world.admin);
@@ -83,7 +89,7 @@ describe(
 
     it("a controller restart changes no IP, no placement, no router ID, and rewrites no plan", async () => {
       await world.controller.kill("SIGKILL");
-      world.controller = await startController(world.kubeconfig, "scale-b");
+      world.controller = await startController(world.kubeconfig, "scale-b", LEADER_ELECTION);
       await eventually(
         "the new controller's first reconcile",
         async () => {

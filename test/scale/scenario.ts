@@ -34,6 +34,11 @@ const SERVICE_NS = "scale";
 /** Pool of 32,768 addresses; Services created by `applyOne` ask for addresses in 198.18.200.0/22 of it. */
 const POOL = "198.18.128.0/17";
 const LABEL = { "node-role.kubernetes.io/loadbalancer": "" };
+/**
+ * The controller's default leader-election timers: the integration tests' 3 s lease is too short for a
+ * reconcile of thousands of Services on two busy cores (its renewal misses the 2 s deadline and it stops).
+ */
+export const LEADER_ELECTION = ["--lease-duration", "15", "--renew-deadline", "10", "--retry-period", "2"];
 const quiet: Logger = { info() {}, warn() {}, error() {}, with: () => quiet };
 
 export interface ScaleWorld {
@@ -87,7 +92,7 @@ export async function startWorld(nodes: number): Promise<ScaleWorld> {
     metadata: { name: GROUP, namespace: NS },
     spec: { interface: "eth0", nodeSelector: LABEL, addressPools: [{ name: "scale", addresses: [POOL] }] },
   });
-  const controller = await startController(kubeconfig, "scale-a");
+  const controller = await startController(kubeconfig, "scale-a", LEADER_ELECTION);
   return { cp, admin, kubeconfig, controller };
 }
 

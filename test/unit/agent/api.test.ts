@@ -208,6 +208,9 @@ test("planFromConfigMap: the node's object gone after a plan with the node means
   assert.deepEqual(left.plan.instances, []);
   assert.deepEqual(left.plan.nodes, []);
   assert.match(left.text, /node a left KeepalivedGroup ns\/g/);
+  // Still gone at the next relist: the same plan and text again, so nothing is delivered twice.
+  assert.ok("plan" in left);
+  assert.deepEqual(planFromConfigMap(ref, undefined, left.plan), left);
   // Without a last plan naming the node, a missing object stays an error.
   assert.ok("error" in planFromConfigMap({ ...ref, node: "b" }, undefined, last));
 });
