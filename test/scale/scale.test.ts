@@ -19,6 +19,7 @@ import {
   ingressByService,
   nodeName,
   percentile,
+  reconcileTimes,
   routerIds,
   rssMiB,
   shareProblems,
@@ -120,6 +121,7 @@ describe(
     it(`${APPLIES} Services applied one at a time: each reaches its node's plan; bytes per change recorded`, async () => {
       const watch = new PlanWatch(world.admin);
       await watch.start();
+      const logMark = world.controller.logs.length;
       const samples: number[] = [];
       try {
         for (let i = 0; i < APPLIES; i++) {
@@ -132,6 +134,12 @@ describe(
         watch.stop();
       }
       samples.sort((a, b) => a - b);
+      const r = reconcileTimes(world.controller.logs, logMark);
+      const p = (l: number[]): string =>
+        `p50 ${percentile(l, 0.5).toFixed(0)} p95 ${percentile(l, 0.95).toFixed(0)}`;
+      console.log(
+        `# reconciles during the applies: ${r.total.length}; whole ms ${p(r.total)}; planner (core/) ms ${p(r.plan)}; decision ms ${p(r.decide)}`,
+      );
       console.log(
         `# Service apply → node plan updated (${APPLIES} applies): p50 ${percentile(samples, 0.5).toFixed(0)} ms, p95 ${percentile(samples, 0.95).toFixed(0)} ms, max ${percentile(samples, 1).toFixed(0)} ms; plan objects written ${watch.objectsWritten} (${(watch.objectsWritten / APPLIES).toFixed(1)} per change), ${(watch.bytesWritten / APPLIES / 1024).toFixed(1)} KiB per change`,
       );

@@ -96,15 +96,32 @@ export async function startWorld(nodes: number): Promise<ScaleWorld> {
   return { cp, admin, kubeconfig, controller };
 }
 
-/** Creates `count` Services named svc-<i>, `concurrency` requests at a time. */
+/** Creates `count` Services named svc-<i> (POST: cheaper for the API server than apply), `concurrency` at a time. */
 export async function createServices(admin: KubeClient, count: number, concurrency = 32): Promise<void> {
   await forEachLimited(
     Array.from({ length: count }, (_, i) => i),
     concurrency,
     async (i) => {
-      await apply(admin, service(`svc-${i}`));
+      await admin.request("POST", `/api/v1/namespaces/${SERVICE_NS}/services`, { body: service(`svc-${i}`) });
     },
   );
+}
+
+/** Times of the controller's reconciles logged since line `from`: total, planner and decision, in ms. */
+export function reconcileTimes(
+  logs: readonly string[],
+  from: number,
+): { total: number[]; plan: number[]; decide: number[] } {
+  const out = { total: [] as number[], plan: [] as number[], decide: [] as number[] };
+  for (const line of logs.slice(from)) {
+    if (!line.includes('"reconciled"')) continue;
+    const r = JSON.parse(line) as { seconds?: number; planSeconds?: number; decideSeconds?: number };
+    out.total.push((r.seconds ?? NaN) * 1000);
+    out.plan.push((r.planSeconds ?? NaN) * 1000);
+    out.decide.push((r.decideSeconds ?? NaN) * 1000);
+  }
+  for (const list of Object.values(out)) list.sort((a, b) => a - b);
+  return out;
 }
 
 interface ServiceList {
