@@ -24,46 +24,19 @@ const METADATA_ROOM = 8 * 1024;
 /** Plain text up to this size stays readable (`kubectl get cm -o yaml`); larger shares are gzipped. */
 const PLAIN_LIMIT = NODE_PLAN_LIMIT - METADATA_ROOM;
 
-/** The placement entries of each instance's VIPs, and those naming each node: a share's placement from parts. */
-export interface PlacementIndex {
-  byInstance: Map<PlanInstanceV1, [string, string][]>;
-  byHolder: Map<string, [string, string][]>;
-}
-
-export function placementIndex(plan: PlanV1): PlacementIndex {
-  const byHolder = new Map<string, [string, string][]>();
-  for (const [vip, holder] of Object.entries(plan.placement)) {
-    const list = byHolder.get(holder);
-    if (list === undefined) byHolder.set(holder, [[vip, holder]]);
-    else list.push([vip, holder]);
-  }
-  const byInstance = new Map<PlanInstanceV1, [string, string][]>();
-  for (const i of plan.instances) {
-    byInstance.set(
-      i,
-      i.vips.flatMap((vip): [string, string][] => {
-        const holder = plan.placement[vip];
-        return holder === undefined ? [] : [[vip, holder]];
-      }),
-    );
-  }
-  return { byInstance, byHolder };
-}
-
 /** Node `node`'s share of a group's wire plan: what its agent needs to render its keepalived.conf. */
-export function nodeShare(plan: PlanV1, node: string, index = placementIndex(plan)): PlanV1 {
+export function nodeShare(plan: PlanV1, node: string): PlanV1 {
   const instances = instancesForNode(plan, node);
   const members = new Set([node, ...instances.flatMap((i) => i.priorities.map((p) => p.node))]);
-  const placement: Record<string, string> = {};
-  for (const [vip, holder] of index.byHolder.get(node) ?? []) placement[vip] = holder;
-  for (const i of instances)
-    for (const [vip, holder] of index.byInstance.get(i) ?? []) placement[vip] = holder;
+  const vips = new Set(instances.flatMap((i) => i.vips));
   return {
     apiVersion: plan.apiVersion,
     group: plan.group,
     nodes: plan.nodes.filter((n) => members.has(n.name)),
     instances,
-    placement,
+    placement: Object.fromEntries(
+      Object.entries(plan.placement).filter(([vip, holder]) => holder === node || vips.has(vip)),
+    ),
   };
 }
 
@@ -117,12 +90,19 @@ export function nodePlanEntries(plan: GroupPlan, owner: GroupIdentity): NodePlan
     if (t === undefined) texts.set(i, (t = compactJson(i)));
     return t;
   };
-  const index = placementIndex(wire);
+  // The placement sorted once, each entry's text made once: a share's placement is a filter of it.
+  const placed = Object.entries(wire.placement)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([vip, holder]) => ({ vip, holder, text: `${JSON.stringify(vip)}:${JSON.stringify(holder)}` }));
   return [...plan.nodes.map((n) => n.name)].sort().map((node) => {
-    const share = nodeShare(wire, node, index);
+    const instances = instancesForNode(wire, node);
+    const members = new Set([node, ...instances.flatMap((i) => i.priorities.map((p) => p.node))]);
+    const vips = new Set(instances.flatMap((i) => i.vips));
+    const mine = placed.filter((p) => p.holder === node || vips.has(p.vip));
+    const nodes = wire.nodes.filter((n) => members.has(n.name));
     const text =
-      `${head}${share.instances.map(instanceText).join(",")}],"nodes":${compactJson(share.nodes)},` +
-      `"placement":${compactJson(share.placement)}}\n`;
+      `${head}${instances.map(instanceText).join(",")}],"nodes":${compactJson(nodes)},` +
+      `"placement":{${mine.map((p) => p.text).join(",")}}}\n`;
     const meta = ownedMetadata(plan, owner);
     meta.name = nodePlanName(g.name, node);
     meta.labels = { ...meta.labels, [NODE_LABEL]: labelValue(node) };
@@ -135,7 +115,8 @@ export function nodePlanEntries(plan: GroupPlan, owner: GroupIdentity): NodePlan
         ? content
         : { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content };
     };
-    return { node, name: meta.name, hash, placement: share.placement, manifest };
+    const placement = Object.fromEntries(mine.map((p) => [p.vip, p.holder]));
+    return { node, name: meta.name, hash, placement, manifest };
   });
 }
 
