@@ -49,10 +49,3 @@ export async function readGroupPlans(
   const placement = previousPlacement(items, placementOfPlanObject)[`${namespace}/${group}`] ?? {};
   return { byNode, placement };
 }
-
-/** Every instance of the group's plans, once each (by name), sorted by name. */
-export function groupInstances(plans: GroupPlans): PlanV1["instances"] {
-  const out = new Map<string, PlanV1["instances"][number]>();
-  for (const p of plans.byNode.values()) for (const i of p.plan.instances) out.set(i.name, i);
-  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-}
