@@ -1,5 +1,5 @@
 // The node's interface addresses, through iproute2: what a dead keepalived left behind, and where to remove it.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import type { PlanGroupV1 } from "../api/plan.js";
 import { parseIP } from "../core/ip.js";
@@ -12,12 +12,42 @@ interface IpAddrJson {
   addr_info?: { family?: string; local?: string; prefixlen?: number }[];
 }
 
+/** Longest a command that reads addresses may take. */
+const READ_TIMEOUT_MS = 10_000;
+
+/**
+ * A command's whole standard output, however long: execFile stops at its 1 MiB maxBuffer, which `ip -j addr`
+ * passes near 7,000 addresses. Rejects, naming the command, when it fails or takes too long.
+ */
+export function commandOutput(file: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], timeout: READ_TIMEOUT_MS });
+    const out: Buffer[] = [];
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    // Only the start of stderr is worth a message.
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (err.length < 4096) err += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
+      else
+        reject(
+          new Error(
+            `${[file, ...args].join(" ")} failed (${signal ?? `exit ${code ?? "?"}`}): ${err.trim()}`,
+          ),
+        );
+    });
+  });
+}
+
 /** Addresses on the interface as `ip/prefix`, canonical. */
 export async function interfaceAddresses(
   iface: string,
   cmdPrefix: CommandPrefix = NO_PREFIX,
 ): Promise<{ ip: string; prefix: number }[]> {
-  const { stdout } = await execFileP(...prefixed(cmdPrefix, "ip", ["-j", "addr", "show", "dev", iface]));
+  const stdout = await commandOutput(...prefixed(cmdPrefix, "ip", ["-j", "addr", "show", "dev", iface]));
   return parseIpAddrJson(stdout);
 }
 

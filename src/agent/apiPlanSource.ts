@@ -1,37 +1,61 @@
-// The agent's desired config from the cluster: the group's ConfigMap (plan.json, written by the controller)
-// and, when the group has passwordAuth, its Secret. Each is followed by its own informer narrowed to one
-// name, so a new plan or a rotated password reaches keepalived within one watch event.
+// The agent's desired config from the cluster: its own node's plan ConfigMap (the node's share of the group's
+// plan, written by the controller; render/nodePlans.ts) and, when the group has passwordAuth, its Secret. Each
+// is followed by its own informer narrowed to one name, so a new plan or a rotated password reaches keepalived
+// within one watch event, and the agent downloads its node's share only.
 import type { ConfigMapObject, SecretObject } from "../api/kube.js";
-import { PLAN_KEY } from "../api/names.js";
+import { nodePlanName } from "../api/names.js";
 import type { PlanV1 } from "../api/plan.js";
 import { Informer } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Logger } from "../lib/log.js";
+import { nodePlanText } from "../render/nodePlans.js";
 import { parsePlan } from "../render/planCodec.js";
 import type { DesiredConfig, PlanSource } from "./planSource.js";
 
 export interface GroupRef {
   namespace: string;
   name: string;
+  /** The node whose share this agent follows. */
+  node: string;
 }
 
-/** The ConfigMap's plan, or why it cannot be run. Pure. */
-export function planFromConfigMap(
-  ref: GroupRef,
-  cm: ConfigMapObject | undefined,
-): { plan: PlanV1; text: string } | { error: string } {
-  const where = `ConfigMap ${ref.namespace}/${ref.name}`;
-  if (cm === undefined)
+type PlanRead = { plan: PlanV1; text: string } | { error: string };
+
+/**
+ * The node plan's PlanV1, or why it cannot be run. Pure. An object that is gone after a plan with this node
+ * was delivered means the node left the group (the controller deletes the plans of nodes that left): the
+ * answer is the last plan without this node, so the agent hands its VIPs over and lets go, as it does when
+ * a plan leaves it out.
+ */
+export function planFromConfigMap(ref: GroupRef, cm: ConfigMapObject | undefined, last?: PlanV1): PlanRead {
+  const name = nodePlanName(ref.name, ref.node);
+  const where = `ConfigMap ${ref.namespace}/${name}`;
+  const key = `${ref.namespace}/${ref.name}`;
+  if (cm === undefined) {
+    // Gone after a plan with this node, or still gone after that (the same answer again: a repeat).
+    if (last !== undefined && (last.nodes.some((n) => n.name === ref.node) || last.instances.length === 0)) {
+      const plan: PlanV1 = {
+        ...last,
+        nodes: last.nodes.filter((n) => n.name !== ref.node),
+        instances: [],
+        placement: {},
+      };
+      return { plan, text: `(${where} deleted: node ${ref.node} left KeepalivedGroup ${key})` };
+    }
     return {
-      error: `${where} not found; the controller writes it for KeepalivedGroup ${ref.namespace}/${ref.name}: check that the group exists, is valid (its status conditions) and that the controller runs`,
+      error: `${where} not found; the controller writes it for node ${ref.node} of KeepalivedGroup ${key}: check that the group exists, is valid (its status conditions), selects this node (spec.nodeSelector) and that the controller runs`,
     };
-  const text = cm.data?.[PLAN_KEY];
-  if (text === undefined)
-    return {
-      error: `${where} has no key ${PLAN_KEY}; it is the controller's to write, do not edit it by hand`,
-    };
+  }
+  const read = nodePlanText(cm);
+  if ("error" in read)
+    return { error: `${where} ${read.error}; it is the controller's to write, do not edit it by hand` };
   try {
-    return { plan: parsePlan(text, `${where} key ${PLAN_KEY}`), text };
+    const plan = parsePlan(read.text, where);
+    if (plan.group.key !== key)
+      return {
+        error: `${where} holds a plan of KeepalivedGroup ${plan.group.key}, not ${key}; it is the controller's to write, do not edit it by hand`,
+      };
+    return { plan, text: read.text };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -65,7 +89,7 @@ export function passwordFromSecret(
 export class ApiPlanSource implements PlanSource {
   private configMaps: Informer<ConfigMapObject> | undefined;
   private secret: { name: string; informer: Informer<SecretObject> } | undefined;
-  private delivered: { text: string; password: string | undefined } | undefined;
+  private delivered: { text: string; password: string | undefined; plan: PlanV1 } | undefined;
   private lastError = "";
   private stopped = false;
   private onPlan: (desired: DesiredConfig) => void = () => undefined;
@@ -84,7 +108,7 @@ export class ApiPlanSource implements PlanSource {
       this.client,
       {
         path: `/api/v1/namespaces/${this.ref.namespace}/configmaps`,
-        fieldSelector: `metadata.name=${this.ref.name}`,
+        fieldSelector: `metadata.name=${nodePlanName(this.ref.name, this.ref.node)}`,
       },
       () => {
         this.evaluate();
@@ -94,7 +118,7 @@ export class ApiPlanSource implements PlanSource {
     this.configMaps.start();
   }
 
-  /** Resolves after the ConfigMap has been listed once. */
+  /** Resolves after the node's plan ConfigMap has been listed once. */
   async synced(): Promise<void> {
     await this.configMaps?.synced;
   }
@@ -130,7 +154,12 @@ export class ApiPlanSource implements PlanSource {
 
   private evaluate(): void {
     if (this.stopped || this.configMaps === undefined) return;
-    const read = planFromConfigMap(this.ref, this.configMaps.get(this.ref.namespace, this.ref.name));
+    const name = nodePlanName(this.ref.name, this.ref.node);
+    const read = planFromConfigMap(
+      this.ref,
+      this.configMaps.get(this.ref.namespace, name),
+      this.delivered?.plan,
+    );
     if ("error" in read) {
       this.fail(read.error);
       return;
@@ -150,7 +179,7 @@ export class ApiPlanSource implements PlanSource {
     }
     this.lastError = "";
     if (this.delivered?.text === read.text && this.delivered.password === password) return;
-    this.delivered = { text: read.text, password };
+    this.delivered = { text: read.text, password, plan: read.plan };
     const desired: DesiredConfig = { plan: read.plan, text: read.text };
     if (password !== undefined) desired.password = password;
     this.onPlan(desired);

@@ -43,7 +43,8 @@ export async function testConfigFile(
 ): Promise<string[]> {
   const [file, args] = prefixed(cmdPrefix, binary, ["--config-test", "-f", path, "-l"]);
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => {
+    // No 1 MiB cap: a config of thousands of VIPs may draw a long report.
+    execFile(file, args, { timeout: 10_000, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
       resolve(configTestProblems(`${stdout}\n${stderr}`, code));
     });

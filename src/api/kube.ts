@@ -28,6 +28,8 @@ export interface Manifest {
 
 export interface ConfigMapObject extends KubeObject {
   data?: Record<string, string>;
+  /** base64, as the API serves it. */
+  binaryData?: Record<string, string>;
 }
 
 export interface SecretObject extends KubeObject {

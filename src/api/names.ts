@@ -50,9 +50,50 @@ export const METRICS_PORT = 9650;
 
 /** Annotation holding the hash of what the controller last applied, so unchanged objects are not written. */
 export const APPLIED_HASH_ANNOTATION = `${ANNOTATION_PREFIX}/applied-hash`;
-/** ConfigMap key with the machine-readable plan that agents follow. */
+/** ConfigMap key with the machine-readable plan that agents follow (a node's share, or an earlier release's group plan). */
 export const PLAN_KEY = "plan.json";
-/** ConfigMap key with an example keepalived.conf, for people. */
+/** ConfigMap binaryData key with a node's share gzipped, used when the plain text would exceed the object budget. */
+export const PLAN_GZIP_KEY = "plan.json.gz";
+/** ConfigMap key of an earlier release's example keepalived.conf (no longer stored; `render` prints it). */
 export const CONF_KEY = "keepalived.conf";
 /** ServiceAccount the agents run as. */
 export const AGENT_SERVICE_ACCOUNT = "keepalived-agent";
+
+/** Label value of a name: itself when it is a valid label value, else a clipped prefix plus a hash (≤ 63). */
+export function labelValue(name: string): string {
+  if (/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(name)) return name;
+  return `${clipName(name, 52)}-${nameHash(name)}`;
+}
+
+/** A prefix of a DNS name, at most `max` characters, that ends in a letter or digit ("" when none does). */
+function clipName(name: string, max: number): string {
+  return name
+    .slice(0, max)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+$/, "");
+}
+
+/** FNV-1a (64-bit) of the text, finished with MurmurHash3's fmix64 so every input byte moves every output bit; 10 hex digits: a name suffix, not a security hash. */
+function nameHash(text: string): string {
+  const mask = 0xffffffffffffffffn;
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text, "utf8")) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & mask;
+  }
+  h ^= h >> 33n;
+  h = (h * 0xff51afd7ed558ccdn) & mask;
+  h ^= h >> 33n;
+  h = (h * 0xc4ceb9fe1a85ec53n) & mask;
+  h ^= h >> 33n;
+  return h.toString(16).padStart(16, "0").slice(0, 10);
+}
+
+/**
+ * Name of the ConfigMap holding node `node`'s share of group `group`'s plan: readable prefixes of both names
+ * and a hash of the pair, so that it is a DNS subdomain of at most 1+80+1+120+1+10 characters and two pairs
+ * never share a name (`a-b`/`c` and `a`/`b-c` differ in the hash).
+ */
+export function nodePlanName(group: string, node: string): string {
+  return `${clipName(group, 80) || "g"}-${clipName(node, 120) || "n"}-${nameHash(`${group}\n${node}`)}`;
+}

@@ -21,10 +21,10 @@ const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
                                  [--metrics-address <host:port>]
 
-Runs keepalived for one node of a KeepalivedGroup. With --group it follows the group's ConfigMap (plan.json,
-written by the controller) and, with passwordAuth, the group's Secret; it reports the node's VRRP states in
-the Lease <name>-<node> next to the group. With --plan-file it follows a plan file instead (PlanV1, as
-in the ConfigMap's plan.json). Each change is rendered, checked with keepalived --config-test and loaded with
+Runs keepalived for one node of a KeepalivedGroup. With --group it follows the node's own plan ConfigMap
+(<name>-<node>-<hash>, labelled keepalivedGroup=<name>; its share of the group's plan, written by the
+controller) and, with passwordAuth, the group's Secret; it reports the node's VRRP states in the Lease
+<name>-<node> next to the group. With --plan-file it follows a plan file instead (PlanV1, as in plan.json). Each change is rendered, checked with keepalived --config-test and loaded with
 SIGHUP; a config keepalived refuses is never loaded. On SIGTERM the node hands its VIPs to its peers first.
 --netns runs keepalived and every ip command in that network namespace (ip netns exec); the agent itself
 stays in its own, e.g. to reach an API server on 127.0.0.1.
@@ -165,7 +165,11 @@ function sourceFor(
     );
   }
   return {
-    source: new ApiPlanSource(client, { namespace: s.source.namespace, name: s.source.group }, log),
+    source: new ApiPlanSource(
+      client,
+      { namespace: s.source.namespace, name: s.source.group, node: s.node },
+      log,
+    ),
     client,
   };
 }

@@ -3,6 +3,7 @@
 // only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import {
+  APPLIED_HASH_ANNOTATION,
   GROUP_LABEL,
   GROUP_VERSION,
   KIND,
@@ -86,17 +87,31 @@ function setGauges(m: Metrics, gauges: Decision["gauges"]): void {
   m.refused.set(gauges.servicesWithProblems);
 }
 
-/** A group's previous placement, parsed again only when its ConfigMap changed. */
-function memoizedPlacement(): (cm: ConfigMapObject) => Record<string, string> | undefined {
+/**
+ * A plan object's placement: the one the controller computed for that content hash when it decided (its own
+ * writes are never parsed back), else parsed once per resourceVersion (objects written before a restart).
+ */
+function memoizedPlacement(): {
+  read: (cm: ConfigMapObject) => Record<string, string> | undefined;
+  decided: (byHash: Map<string, Record<string, string>>) => void;
+} {
   const cache = new Map<string, { rv: string; placement: Record<string, string> | undefined }>();
-  return (cm) => {
-    const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
-    const rv = cm.metadata.resourceVersion ?? "";
-    const cached = cache.get(key);
-    if (cached?.rv === rv) return cached.placement;
-    const placement = placementOfConfigMap(cm);
-    cache.set(key, { rv, placement });
-    return placement;
+  let byHash = new Map<string, Record<string, string>>();
+  return {
+    read: (cm) => {
+      const known = byHash.get(cm.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? "");
+      if (known !== undefined) return known;
+      const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
+      const rv = cm.metadata.resourceVersion ?? "";
+      const cached = cache.get(key);
+      if (cached?.rv === rv) return cached.placement;
+      const placement = placementOfConfigMap(cm);
+      cache.set(key, { rv, placement });
+      return placement;
+    },
+    decided: (next) => {
+      byHash = next;
+    },
   };
 }
 
@@ -256,18 +271,23 @@ export class Controller {
   }
 
   /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
-  private async decideNow(): Promise<Decision> {
+  private async decideNow(): Promise<{ decision: Decision; planMs: number; decideMs: number }> {
+    const t0 = performance.now();
     const state = this.state();
-    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf };
+    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf.read };
     const plan = planState(state, seen);
+    const t1 = performance.now();
     // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
     await new Promise((resolve) => setImmediate(resolve));
+    const t2 = performance.now();
     const decision = decidePlan(plan, state, seen);
+    const decideMs = performance.now() - t2;
     this.holders = decision.holders;
+    this.placementOf.decided(decision.planPlacements);
     setGauges(this.m, decision.gauges);
     for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
     await new Promise((resolve) => setImmediate(resolve));
-    return decision;
+    return { decision, planMs: t1 - t0, decideMs };
   }
 
   /** One pass: decide from the caches, write what differs. */
@@ -276,7 +296,7 @@ export class Controller {
     if (runner === undefined) throw new Error("reconcile before startReconciling");
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
-    const decision = await this.decideNow();
+    const { decision, planMs, decideMs } = await this.decideNow();
     const held = this.correlator.suppressed;
     let failures: Error[];
     try {
@@ -299,6 +319,9 @@ export class Controller {
       services: plan.services.length,
       actions: decision.actions.length,
       seconds: Number(seconds.toFixed(4)),
+      // Where the time went: the planner (core/), the decision (render/ and controller/), the writes (the rest).
+      planSeconds: Number((planMs / 1000).toFixed(4)),
+      decideSeconds: Number((decideMs / 1000).toFixed(4)),
       result,
     });
     this.lastPlan = plan;

@@ -2,19 +2,13 @@
 // Pure: no I/O, no clock (the time arrives as a value), no randomness; the same inputs in any order give the
 // same actions.
 import type { ConfigMapObject, Manifest } from "../api/kube.js";
-import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND, PLAN_KEY } from "../api/names.js";
+import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from "../core/plan.js";
 import { metricsPortClaims, metricsPorts } from "../render/metricsPorts.js";
-import {
-  desiredConfigMap,
-  desiredDaemonSet,
-  groupStatus,
-  invalidGroupStatus,
-  sameStatus,
-} from "../render/objects.js";
-import { placementOfPlan } from "../render/planCodec.js";
+import { placementOfPlanObject } from "../render/nodePlans.js";
+import { desiredDaemonSet, groupStatus, invalidGroupStatus, sameStatus } from "../render/objects.js";
 import { desiredIngress, ownsIngress, sameIngress } from "../render/serviceStatus.js";
 import {
   announcers,
@@ -26,7 +20,8 @@ import {
 } from "./events.js";
 import { actualHolders } from "./holders.js";
 import { liveObjects, objectKey, sortedByKey, type ClusterState, type LiveObjects } from "./live.js";
-import { buildSnapshot } from "./snapshot.js";
+import { decideNodePlans } from "./nodePlanActions.js";
+import { buildSnapshot, previousPlacement } from "./snapshot.js";
 
 export type { EventAction, Holders, InvolvedObject } from "./events.js";
 export type { ClusterState } from "./live.js";
@@ -43,7 +38,7 @@ export interface Observations {
   nowMs: number;
   /** Holders from the previous reconcile; undefined on the first, so a restart emits no stale Events. */
   holders: Holders | undefined;
-  /** Reads the placement from a group's ConfigMap (a memo of placementOfPlan may be passed in). */
+  /** Reads the placement from a plan ConfigMap (a memo of placementOfPlan may be passed in). */
   placementOf?: (cm: ConfigMapObject) => Record<string, string> | undefined;
 }
 
@@ -62,17 +57,18 @@ export interface Decision {
   nodeProblems: string[];
   /** Holders observed now: pass them back as `holders` next time. */
   holders: Holders;
+  /** Placement of every node plan by its content hash: read back without parsing what was written. */
+  planPlacements: Map<string, Record<string, string>>;
 }
 
-/** The placement recorded in a ConfigMap's plan. */
-export function placementOfConfigMap(cm: ConfigMapObject): Record<string, string> | undefined {
-  return placementOfPlan(cm.data?.[PLAN_KEY] ?? "");
-}
+/** The placement recorded in a plan ConfigMap (a node's share, or an earlier release's group plan). */
+export const placementOfConfigMap = placementOfPlanObject;
 
 /** Collects actions and logged problems in the order they are decided. */
 class ActionList {
   readonly actions: Action[] = [];
   readonly nodeProblems: string[] = [];
+  readonly planPlacements = new Map<string, Record<string, string>>();
 
   constructor(private readonly live: LiveObjects) {}
 
@@ -99,14 +95,14 @@ function statusManifest(apiVersion: string, kind: string, key: string, status: u
   return { apiVersion, kind, metadata: { name, namespace }, status };
 }
 
-/** A valid group: its ConfigMap and DaemonSet where the hash differs, its status, its Events. */
+/** A valid group: its node plans and DaemonSet where the hash differs, its status, its Events. */
 function decideGroup(
   gp: GroupPlan,
   live: LiveObjects,
   ctx: {
     now: string;
     byVip: ReadonlyMap<string, ServicePlan>;
-    placementOf: (cm: ConfigMapObject) => Record<string, string> | undefined;
+    previous: Readonly<Record<string, Record<string, string>>>;
     metricsPorts: ReadonlyMap<string, number>;
   },
   out: ActionList,
@@ -116,17 +112,19 @@ function decideGroup(
   const group = live.groups.get(key);
   const uid = group?.metadata.uid ?? "";
   if (group === undefined || uid === "") return undefined;
-  const cm = desiredConfigMap(gp, { uid });
+  const plans = decideNodePlans(gp, uid, live.configMaps.values());
+  out.push(...plans.actions);
+  for (const [hash, placement] of plans.placements) out.planPlacements.set(hash, placement);
   const ds = desiredDaemonSet(gp, { uid }, ctx.metricsPorts.get(key));
-  const liveCm = live.configMaps.get(key);
-  const previousPlacement = liveCm === undefined ? {} : (ctx.placementOf(liveCm) ?? {});
-  if (appliedHash(liveCm) !== appliedHash(cm)) out.push({ kind: "apply", manifest: cm });
   if (appliedHash(live.daemonSets.get(key)) !== appliedHash(ds)) out.push({ kind: "apply", manifest: ds });
-  const status = groupStatus(gp, group.status, ctx.now);
+  // A plan that cannot be written leaves the group not Ready (and says which node and what to do).
+  const judged =
+    plans.problems.length === 0 ? gp : { ...gp, diagnostics: [...gp.diagnostics, ...plans.problems] };
+  const status = groupStatus(judged, group.status, ctx.now);
   if (!sameStatus(group.status, status))
     out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, key, status) });
-  out.diagnostics(gp.diagnostics, group.metadata.uid);
-  out.push(...placementEvents(gp, previousPlacement, ctx.byVip, live));
+  out.diagnostics(judged.diagnostics, group.metadata.uid);
+  out.push(...placementEvents(gp, ctx.previous[key] ?? {}, ctx.byVip, live));
   return { group: g.key, vips: status.vips ?? 0, nodes: status.nodes ?? 0 };
 }
 
@@ -179,9 +177,11 @@ function orphans(state: ClusterState, live: LiveObjects): Action[] {
   return owned.flatMap(({ apiVersion, kind, o }): Action[] => {
     const group = o.metadata.labels?.[GROUP_LABEL];
     const namespace = o.metadata.namespace ?? "";
-    if (group === undefined || group !== o.metadata.name || live.groups.has(`${namespace}/${group}`))
-      return [];
-    return [{ kind: "delete", target: { apiVersion, kind, metadata: { name: group, namespace } } }];
+    const name = o.metadata.name ?? "";
+    // A DaemonSet is named as its group; a ConfigMap too (an earlier release's) or per node (node plans).
+    const ours = kind === "ConfigMap" || group === name;
+    if (group === undefined || !ours || live.groups.has(`${namespace}/${group}`)) return [];
+    return [{ kind: "delete", target: { apiVersion, kind, metadata: { name, namespace } } }];
   });
 }
 
@@ -197,11 +197,12 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
   const byVip = announcers(plan);
+  const previous = previousPlacement(state.configMaps, placementOf);
   const groups: GroupGauges[] = [];
   // One metrics hostPort per group, so that agents of several groups can share a node.
   const ports = metricsPorts(metricsPortClaims(live.groups.values(), live.daemonSets)).ports;
   for (const gp of plan.groups) {
-    const gauges = decideGroup(gp, live, { now, byVip, placementOf, metricsPorts: ports }, out);
+    const gauges = decideGroup(gp, live, { now, byVip, previous, metricsPorts: ports }, out);
     if (gauges !== undefined) groups.push(gauges);
   }
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
@@ -215,6 +216,7 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
     gauges: { groups, servicesWithProblems },
     nodeProblems: out.nodeProblems,
     holders,
+    planPlacements: out.planPlacements,
   };
 }
 

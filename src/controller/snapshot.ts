@@ -1,6 +1,6 @@
 // Caches → ClusterSnapshot. Pure: reads plain objects, knows which inputs the planner needs.
 import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
-import { GROUP_LABEL, PLAN_KEY } from "../api/names.js";
+import { GROUP_LABEL, labelValue, NODE_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { ClusterSnapshot, NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
@@ -40,19 +40,42 @@ export function localEndpointNodes(
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }
 
-/** Previous placement of each group, read from the plan in its ConfigMap. */
+/**
+ * Previous placement of each group: the union of its node plans' placements (an entry from the plan of the
+ * node it names wins over a stale copy in a peer's), or, before its first node plan, the group plan of an
+ * earlier release.
+ */
 export function previousPlacement(
   configMaps: ConfigMapObject[],
   parse: (cm: ConfigMapObject) => Record<string, string> | undefined,
 ): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const cm of configMaps) {
+  const fromNodes: Record<string, Record<string, string>> = {};
+  const labels = new Map<string, string>();
+  const labelOf = (holder: string): string => {
+    let l = labels.get(holder);
+    if (l === undefined) labels.set(holder, (l = labelValue(holder)));
+    return l;
+  };
+  const legacy: Record<string, Record<string, string>> = {};
+  const sorted = [...configMaps].sort((a, b) => ((a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1));
+  for (const cm of sorted) {
     const group = cm.metadata.labels?.[GROUP_LABEL];
-    if (group === undefined || group !== cm.metadata.name || cm.data?.[PLAN_KEY] === undefined) continue;
+    if (group === undefined) continue;
+    const key = `${cm.metadata.namespace ?? ""}/${group}`;
+    const node = cm.metadata.labels?.[NODE_LABEL];
+    if (node === undefined && group !== cm.metadata.name) continue;
     const placement = parse(cm);
-    if (placement !== undefined) out[`${cm.metadata.namespace ?? ""}/${group}`] = placement;
+    if (placement === undefined) continue;
+    if (node === undefined) {
+      legacy[key] = placement;
+      continue;
+    }
+    const merged = (fromNodes[key] ??= {});
+    for (const [vip, holder] of Object.entries(placement)) {
+      if (merged[vip] === undefined || labelOf(holder) === node) merged[vip] = holder;
+    }
   }
-  return out;
+  return { ...legacy, ...fromNodes };
 }
 
 export function buildSnapshot(

@@ -3,22 +3,18 @@ import { createHash } from "node:crypto";
 import {
   AGENT_SERVICE_ACCOUNT,
   APPLIED_HASH_ANNOTATION,
-  CONF_KEY,
   GROUP_LABEL,
   GROUP_VERSION,
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   METRICS_PORT,
-  PLAN_KEY,
 } from "../api/names.js";
 import type { Manifest } from "../api/kube.js";
 import type { Condition, KeepalivedGroupStatus } from "../api/types.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
 import { failoverEstimate } from "../core/vrrp.js";
-import { renderKeepalivedConf } from "./keepalivedConf.js";
-import { encodePlan, planV1 } from "./planCodec.js";
 
 export interface GroupIdentity {
   uid: string;
@@ -39,7 +35,7 @@ function withHash(obj: Manifest): Manifest {
   };
 }
 
-function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): Manifest["metadata"] {
+export function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): Manifest["metadata"] {
   const g = plan.group;
   return {
     name: g.name,
@@ -56,36 +52,6 @@ function ownedMetadata(plan: GroupPlan, owner: GroupIdentity): Manifest["metadat
       },
     ],
   };
-}
-
-/** The ConfigMap the agents follow: the plan as JSON, plus one node's keepalived.conf for people to read. */
-export function desiredConfigMap(plan: GroupPlan, owner: GroupIdentity): Manifest {
-  const g = plan.group;
-  // The example is rendered from the very plan the agents read, as they render theirs.
-  const wire = planV1(plan);
-  const example = plan.nodes[0];
-  let conf = `# KeepalivedGroup ${g.key} has no nodes yet.\n`;
-  if (example !== undefined) {
-    const header =
-      `# Example: the file of node ${example.name}. Each node's agent renders its own from ${PLAN_KEY}` +
-      (g.interfaceFromIP !== undefined
-        ? `,\n# with the interface of its route to ${g.interfaceFromIP.text}`
-        : "") +
-      (g.password !== undefined ? ",\n# with the password read from the Secret (never stored here)" : "") +
-      ".\n";
-    const ctx: Parameters<typeof renderKeepalivedConf>[1] = {
-      node: example.name,
-      interface: g.interface ?? "auto",
-    };
-    if (g.password !== undefined) ctx.password = "********";
-    conf = header + renderKeepalivedConf(wire, ctx);
-  }
-  return withHash({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: ownedMetadata(plan, owner),
-    data: { [CONF_KEY]: conf, [PLAN_KEY]: encodePlan(wire) },
-  });
 }
 
 /**

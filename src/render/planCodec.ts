@@ -87,6 +87,16 @@ export function encodePlan(plan: PlanV1): string {
   return `${JSON.stringify(sortedKeys(plan), null, 2)}\n`;
 }
 
+/** A value as one line of JSON with its keys sorted at every depth: a part of a compact plan. */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(sortedKeys(value));
+}
+
+/** The plan's text on one line: what a node plan object stores (agents download it, people use `render`). */
+export function compactPlan(plan: PlanV1): string {
+  return `${compactJson(plan)}\n`;
+}
+
 export function serializeGroupPlan(plan: GroupPlan): string {
   return encodePlan(planV1(plan));
 }

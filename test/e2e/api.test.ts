@@ -14,8 +14,11 @@ import {
   REFUSED_INSTANCES_ANNOTATION,
   VERBATIM_CONFIG_ANNOTATION,
   VRRP_STATES_ANNOTATION,
+  nodePlanName,
 } from "../../src/api/names.js";
 import { planCluster } from "../../src/core/plan.js";
+import type { ConfigMapObject } from "../../src/api/kube.js";
+import { nodePlanText } from "../../src/render/nodePlans.js";
 import { encodePlan, planV1 } from "../../src/render/planCodec.js";
 import { Informer } from "../../src/kube/informer.js";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
@@ -124,18 +127,24 @@ function firstReply(lab: Lab, vip: string, timeoutMs = 20_000): Promise<number> 
   });
 }
 
-/** Times at which the test first saw each text of a ConfigMap's plan.json (its own watch). */
+/** Times at which the test first saw each text of the group's node plans (its own watch). */
 function watchPlans(
   client: KubeClient,
-  name: string,
+  group: string,
 ): { seen: { at: number; text: string }[]; stop(): void } {
   const seen: { at: number; text: string }[] = [];
-  const informer: Informer<{ metadata: { name?: string }; data?: Record<string, string> }> = new Informer(
+  const last = new Map<string, string>();
+  const informer: Informer<ConfigMapObject> = new Informer(
     client,
-    { path: `/api/v1/namespaces/${NS}/configmaps`, fieldSelector: `metadata.name=${name}` },
+    { path: `/api/v1/namespaces/${NS}/configmaps`, labelSelector: `keepalivedGroup=${group}` },
     () => {
-      const text = informer.get(NS, name)?.data?.["plan.json"];
-      if (text !== undefined && seen.at(-1)?.text !== text) seen.push({ at: Date.now(), text });
+      for (const cm of informer.list()) {
+        const read = nodePlanText(cm);
+        const name = cm.metadata.name ?? "";
+        if ("error" in read || last.get(name) === read.text) continue;
+        last.set(name, read.text);
+        seen.push({ at: Date.now(), text: read.text });
+      }
     },
     quiet,
   );
@@ -282,7 +291,7 @@ describe(
           await apply(admin, service(`svc-${i}`, FAST, vip));
           const t1 = await replied;
           answer.push(t1 - t0);
-          // ConfigMap change seen by the test → the last of the three agents has loaded it into keepalived.
+          // Node plan change seen by the test → the last of the three agents has loaded it into keepalived.
           const cmSeen = plans!.seen.slice(planMark).find((s) => s.text.includes(`"${vip}"`))?.at;
           assert.ok(cmSeen !== undefined, `the test saw no plan with ${vip}`);
           // Every agent logs once per plan it has loaded, whether or not its own keepalived.conf changed.
@@ -318,13 +327,13 @@ describe(
           `# apply → VIP answering (${vipCount} Services): ms ${answer.join(", ")}; p50 ${percentile(answer, 50)} p95 ${percentile(answer, 95)}`,
         );
         console.log(
-          `# ConfigMap update → config loaded by all 3 agents: ms ${cmToApplied.join(", ")}; p50 ${percentile(cmToApplied, 50)} max ${Math.max(...cmToApplied)}`,
+          `# node plan update → config loaded by all 3 agents: ms ${cmToApplied.join(", ")}; p50 ${percentile(cmToApplied, 50)} max ${Math.max(...cmToApplied)}`,
         );
         console.log(
           `# holder holds the VIP → its Lease shows it: ms ${leaseDelay.join(", ")}; p50 ${percentile(leaseDelay, 50)} max ${Math.max(...leaseDelay)}`,
         );
         for (const d of cmToApplied)
-          assert.ok(d < 1000, `a ConfigMap change took ${d} ms to reach keepalived`);
+          assert.ok(d < 1000, `a node plan change took ${d} ms to reach keepalived`);
         for (const d of leaseDelay) assert.ok(d < 2000, `a Lease took ${d} ms to show a new MASTER`);
         // The Lease carries the VRRP states as sorted JSON.
         const lease = leases!.informer.list().find((x) => x.spec?.holderIdentity === "node-1")!;
@@ -424,8 +433,9 @@ describe(
         const lab3 = await createLab(3);
         const isolatedAgents: ApiAgent[] = [];
         const name = "isolated";
-        // A plan written straight into the ConfigMap the agents follow (no KeepalivedGroup: the controller
-        // leaves it alone), as a hostile verbatimconfig that validation missed would make it.
+        // A plan written straight into the node plans the agents follow (no KeepalivedGroup: the controller
+        // leaves them alone), as a hostile verbatimconfig that validation missed would make it. Each node's
+        // object gets the whole group's plan, which is a valid share too.
         const plan = planCluster({
           groups: [{ ...labGroup(), metadata: { ...labGroup().metadata, name } }],
           services: [
@@ -439,12 +449,15 @@ describe(
         }).groups[0]!;
         const wire = planV1(plan);
         const bad = wire.instances.find((i) => i.services.join() === "default/bad")!;
-        const configMap = (text: string) => ({
+        const configMap = (node: string, text: string) => ({
           apiVersion: "v1",
           kind: "ConfigMap",
-          metadata: { name, namespace: NS },
+          metadata: { name: nodePlanName(name, node), namespace: NS },
           data: { "plan.json": text },
         });
+        const writePlans = async (text: string) => {
+          for (const n of lab3.nodes) await apply(admin, configMap(n.name, text));
+        };
         const refusedOf = async (node: string) => {
           const lease = await get<LeaseObject>(admin, {
             apiVersion: "coordination.k8s.io/v1",
@@ -455,7 +468,7 @@ describe(
         };
         try {
           bad.settings = [["advert_int", "255"]];
-          await apply(admin, configMap(encodePlan(wire)));
+          await writePlans(encodePlan(wire));
           for (const n of lab3.nodes)
             isolatedAgents.push(await startApiAgent(lab3, n, name, agentKubeconfig));
           const goodHolder = await settledHolder(lab3, labVip(40), 30_000);
@@ -477,7 +490,7 @@ describe(
           assert.deepEqual(await holdersOf(lab3, labVip(40)), [goodHolder]);
           // Fixed: the annotation goes away (server-side apply drops what the agent no longer lists).
           bad.settings = [];
-          await apply(admin, configMap(encodePlan(wire)));
+          await writePlans(encodePlan(wire));
           await settledHolder(lab3, labVip(41), 30_000);
           await eventually("the refused-instances annotation to leave every Lease", async () =>
             (await Promise.all(lab3.nodes.map((n) => refusedOf(n.name)))).every((a) => a === undefined)
@@ -487,7 +500,7 @@ describe(
         } finally {
           await Promise.all(isolatedAgents.map((a) => stopAgent(a, 5000)));
           await lab3.cleanup();
-          await del(admin, configMap(""));
+          for (const n of lab3.nodes) await del(admin, configMap(n.name, ""));
         }
       },
     );

@@ -18,6 +18,7 @@ import {
   type ControllerProcess,
   type KubeClient,
 } from "../support/kube.js";
+import { readGroupPlans } from "../support/nodePlans.js";
 
 interface Service {
   metadata: { managedFields?: { manager: string; subresource?: string }[] };
@@ -190,14 +191,10 @@ describe("address pools and the VIP security policy on a real API server", { tim
     await apply(admin, lb("ext-ok", { type: "ClusterIP", externalIPs: ["198.18.40.10", "198.18.41.10"] }));
     await apply(admin, lb("ext-rejected", { type: "ClusterIP", externalIPs: ["198.18.40.200"] }));
     await apply(admin, lb("ext-hijack", { type: "ClusterIP", externalIPs: ["198.18.99.1"] }));
-    const plan = async (): Promise<string> => {
-      const cm = await get<{ data?: Record<string, string> }>(admin, {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "edge", namespace: "keepalived-operator" },
-      });
-      return cm?.data?.["plan.json"] ?? "";
-    };
+    const plan = async (): Promise<string> =>
+      JSON.stringify(
+        [...(await readGroupPlans(admin, "keepalived-operator", "edge")).byNode.values()].map((p) => p.plan),
+      );
     await eventually("allowed externalIPs announced", async () =>
       (await plan()).includes("198.18.40.10") && (await plan()).includes("198.18.41.10") ? true : undefined,
     );

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
-import { GROUP_ANNOTATION } from "../../src/api/names.js";
+import { GROUP_ANNOTATION, nodePlanName } from "../../src/api/names.js";
 import {
   adminClient,
   apply,
@@ -17,6 +17,7 @@ import {
   type ControllerProcess,
   type KubeClient,
 } from "../support/kube.js";
+import { readGroupPlans } from "../support/nodePlans.js";
 
 interface ConfigMap {
   metadata: { ownerReferences?: { kind: string; name: string }[]; labels?: Record<string, string> };
@@ -47,7 +48,7 @@ const GROUP = {
 const CM = {
   apiVersion: "v1",
   kind: "ConfigMap",
-  metadata: { name: "keepalivedgroup-workers", namespace: "keepalived-operator" },
+  metadata: { name: nodePlanName("keepalivedgroup-workers", "master-0"), namespace: "keepalived-operator" },
 };
 
 function service(
@@ -72,9 +73,13 @@ function service(
 }
 
 async function plannedVips(client: KubeClient): Promise<Record<string, string>> {
-  const cm = await get<ConfigMap>(client, CM);
-  const plan = JSON.parse(cm?.data?.["plan.json"] ?? "{}") as { placement?: Record<string, string> };
-  return plan.placement ?? {};
+  return (await readGroupPlans(client, "keepalived-operator", "keepalivedgroup-workers")).placement;
+}
+
+/** The node plans' texts, by node: what the agents run. */
+async function planTexts(client: KubeClient, ns = "keepalived-operator", group = "keepalivedgroup-workers") {
+  const plans = await readGroupPlans(client, ns, group);
+  return JSON.stringify([...plans.byNode.entries()].map(([n, p]) => [n, p.resourceVersion, p.plan]));
 }
 
 async function events(client: KubeClient, ns: string, name: string): Promise<EventList["items"]> {
@@ -116,7 +121,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     await cp.stop();
   });
 
-  it("the seed's group and demo Service: ConfigMap, DaemonSet, statuses, Events", async () => {
+  it("the seed's group and demo Service: node plans, DaemonSet, statuses, Events", async () => {
     // OpenShift's autoAssignCIDRs writes the demo Service's ingress; the test plays that part as admin.
     await apply(admin, service("demo"));
     await apply(
@@ -129,13 +134,20 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
       },
       "status",
     );
-    const placement = await eventually("demo VIP in the ConfigMap", async () => {
+    const placement = await eventually("demo VIP in the node plans", async () => {
       const p = await plannedVips(admin);
       return p["172.21.6.50"] === undefined ? undefined : p;
     });
     assert.ok(["master-0", "master-1"].includes(placement["172.21.6.50"]!), "a load-balancer node holds it");
     const cm = (await get<ConfigMap>(admin, CM))!;
-    assert.match(cm.data?.["keepalived.conf"] ?? "", /172\.21\.6\.50\/32/);
+    assert.match(cm.data?.["plan.json"] ?? "", /"172\.21\.6\.50"/);
+    assert.equal(cm.data?.["keepalived.conf"], undefined, "no example config is stored");
+    const plans = await readGroupPlans(admin, "keepalived-operator", "keepalivedgroup-workers");
+    assert.deepEqual(
+      [...plans.byNode.keys()].sort(),
+      ["master-0", "master-1"],
+      "one plan per node of the group",
+    );
     assert.deepEqual(
       cm.metadata.ownerReferences?.map((o) => [o.kind, o.name]),
       [["KeepalivedGroup", "keepalivedgroup-workers"]],
@@ -158,7 +170,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
             };
           };
         };
-      }>(admin, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: CM.metadata }),
+      }>(admin, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: GROUP.metadata }),
     );
     const pod = ds.spec.template.spec;
     assert.equal(pod.hostNetwork, true);
@@ -287,8 +299,8 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     assert.ok(vips["172.21.6.50"] !== undefined, "the demo VIP is still there");
   });
 
-  it("an invalid group gets Ready=False naming the field; its ConfigMap keeps the last good plan", async () => {
-    const before = (await get<ConfigMap>(admin, CM))?.data?.["plan.json"];
+  it("an invalid group gets Ready=False naming the field; its node plans keep the last good plan", async () => {
+    const before = await planTexts(admin);
     await apply(admin, {
       ...GROUP,
       spec: {
@@ -305,7 +317,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     });
     assert.equal(g.reason, "InvalidVerbatimConfig");
     assert.match(g.message, /notify_fifo_script/);
-    assert.equal((await get<ConfigMap>(admin, CM))?.data?.["plan.json"], before);
+    assert.equal(await planTexts(admin), before);
     await applyFile(admin, "test/fixtures/controller/keepalivedgroup.yaml");
     await eventually("Ready again", async () =>
       (await get<Group>(admin, GROUP))?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True"
@@ -325,15 +337,23 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
         allowedCIDRs: ["198.18.6.0/24"],
       },
     });
-    const edgeCm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "edge", namespace: "other" } };
+    const edgeCm = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: nodePlanName("edge", "master-0"), namespace: "other" },
+    };
+    const edgeDs = {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "edge", namespace: "other" },
+    };
     await apply(admin, service("mover", { externalIPs: ["198.18.6.30"] }));
     await eventually("in workers", async () =>
       (await plannedVips(admin))["198.18.6.30"] !== undefined ? true : undefined,
     );
     await apply(admin, service("mover", { externalIPs: ["198.18.6.30"], group: "other/edge" }));
     await eventually("moved to edge", async () => {
-      const cm = await get<ConfigMap>(admin, edgeCm);
-      const inEdge = (cm?.data?.["plan.json"] ?? "").includes("198.18.6.30");
+      const inEdge = (await planTexts(admin, "other", "edge")).includes("198.18.6.30");
       return inEdge && (await plannedVips(admin))["198.18.6.30"] === undefined ? true : undefined;
     });
     const ids = await eventually(
@@ -352,7 +372,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     });
     await eventually("edge objects gone", async () => {
       const cm = await get(admin, edgeCm);
-      const ds = await get(admin, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: edgeCm.metadata });
+      const ds = await get(admin, edgeDs);
       return cm === undefined && ds === undefined ? true : undefined;
     });
   });
@@ -383,10 +403,9 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     const took = performance.now() - t0;
     console.log(`EndpointSlice change → plan: ${took.toFixed(0)} ms`);
     assert.ok(took < 2000, `followed within 2 s (${took} ms)`);
-    const cm = (await get<ConfigMap>(admin, CM))!;
-    const plan = JSON.parse(cm.data?.["plan.json"] ?? "{}") as {
-      instances: { vips: string[]; priorities: { node: string }[]; healthCheckNodePort?: number }[];
-    };
+    const plan = (await readGroupPlans(admin, "keepalived-operator", "keepalivedgroup-workers")).byNode.get(
+      "master-0",
+    )!.plan;
     const instance = plan.instances.find((i) => i.vips.includes("198.18.6.40"))!;
     assert.deepEqual(
       instance.priorities.map((p) => p.node),
@@ -396,7 +415,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     assert.ok((instance.healthCheckNodePort ?? 0) > 0, "kube-proxy's health check port is tracked");
   });
 
-  it("measures apply → ConfigMap latency over 20 Services", async () => {
+  it("measures apply → node plan latency over 20 Services", async () => {
     const samples: number[] = [];
     for (let i = 0; i < 20; i++) {
       const ip = `198.18.7.${i + 1}`;
@@ -414,7 +433,7 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     const p = (q: number): number =>
       samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)]!;
     console.log(
-      `apply → ConfigMap: p50 ${p(0.5).toFixed(0)} ms, p95 ${p(0.95).toFixed(0)} ms, max ${p(1).toFixed(0)} ms (20 Services)`,
+      `apply → node plan: p50 ${p(0.5).toFixed(0)} ms, p95 ${p(0.95).toFixed(0)} ms, max ${p(1).toFixed(0)} ms (20 Services)`,
     );
     assert.ok(p(0.95) < 10_000, "only catches hangs");
   });

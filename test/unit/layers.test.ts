@@ -22,7 +22,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 const PURE_BUILTINS: Record<string, readonly string[]> = {
   api: [],
   core: ["node:net"],
-  render: ["node:crypto"],
+  render: ["node:crypto", "node:zlib"],
 };
 
 const SRC = join(process.cwd(), "src");

@@ -2,7 +2,7 @@
 // the metrics text, backoff and listen addresses. One line per case where a table fits.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { leftoverVips, parseIpAddrJson } from "../../../src/agent/addresses.js";
+import { commandOutput, leftoverVips, parseIpAddrJson } from "../../../src/agent/addresses.js";
 import { configTestProblems } from "../../../src/agent/config.js";
 import { Histogram, renderMetrics } from "../../../src/agent/metrics.js";
 import { parseNotifyLine } from "../../../src/agent/notify.js";
@@ -161,4 +161,15 @@ test("parseListenAddress", () => {
   assert.deepEqual(parseListenAddress("[::1]:9650"), { host: "::1", port: 9650 });
   assert.equal(parseListenAddress("9650"), undefined);
   assert.equal(parseListenAddress("host:99999"), undefined);
+});
+
+test("commandOutput: reads an output far over execFile's 1 MiB buffer whole; a failure names the command", async () => {
+  // 7,000 VIPs of `ip -j addr` are about 1.4 MB; read 4 MiB.
+  const size = 4 * 1024 * 1024;
+  const out = await commandOutput(process.execPath, ["-e", `process.stdout.write("x".repeat(${size}))`]);
+  assert.equal(out.length, size);
+  await assert.rejects(
+    commandOutput(process.execPath, ["-e", "process.stderr.write('no such device'); process.exit(2)"]),
+    /failed \(exit 2\): no such device$/,
+  );
 });

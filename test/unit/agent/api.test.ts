@@ -2,6 +2,7 @@
 // command seam and the agent's flags. One line per case where a table fits.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { passwordFromSecret, planFromConfigMap } from "../../../src/agent/apiPlanSource.js";
 import { netnsPrefix, NO_PREFIX, prefixed } from "../../../src/agent/command.js";
 import {
@@ -13,6 +14,7 @@ import {
 import {
   GROUP_ANNOTATION,
   HELD_VIPS_ANNOTATION,
+  nodePlanName,
   REFUSED_INSTANCES_ANNOTATION,
   VRRP_STATES_ANNOTATION,
 } from "../../../src/api/names.js";
@@ -167,24 +169,50 @@ const groupPlan = (passwordAuth?: { secretRef: { name: string }; secretKey?: str
     nodes: [{ metadata: { name: "a" } }],
   }).groups[0]!;
 
-test("planFromConfigMap: missing ConfigMap, missing key and a broken plan each say what to do", () => {
-  const ref = { namespace: "ns", name: "g" };
+test("planFromConfigMap: missing object, missing key, a broken plan, another group's plan each say what to do", () => {
+  const ref = { namespace: "ns", name: "g", node: "a" };
+  const name = nodePlanName("g", "a");
   const text = serializeGroupPlan(groupPlan());
   const ok = planFromConfigMap(ref, { metadata: {}, data: { "plan.json": text } });
   assert.ok("plan" in ok && ok.text === text && ok.plan.group.key === "ns/g");
   const error = (r: ReturnType<typeof planFromConfigMap>): string => ("error" in r ? r.error : "(no error)");
-  assert.match(
+  assert.equal(
     error(planFromConfigMap(ref, undefined)),
-    /^ConfigMap ns\/g not found; .*KeepalivedGroup ns\/g/,
+    `ConfigMap ns/${name} not found; the controller writes it for node a of KeepalivedGroup ns/g: check that the group exists, is valid (its status conditions), selects this node (spec.nodeSelector) and that the controller runs`,
   );
   assert.match(
     error(planFromConfigMap(ref, { metadata: {}, data: {} })),
-    /ConfigMap ns\/g has no key plan\.json/,
+    new RegExp(
+      `^ConfigMap ns/${name} has neither data\\.plan\\.json nor binaryData\\.plan\\.json\\.gz; .*do not edit it by hand`,
+    ),
   );
   assert.match(
     error(planFromConfigMap(ref, { metadata: {}, data: { "plan.json": "{" } })),
-    /ConfigMap ns\/g key plan\.json: \(file\): not valid JSON/,
+    new RegExp(`^ConfigMap ns/${name}: \\(file\\): not valid JSON`),
   );
+  assert.match(
+    error(planFromConfigMap({ ...ref, name: "h" }, { metadata: {}, data: { "plan.json": text } })),
+    /holds a plan of KeepalivedGroup ns\/g, not ns\/h/,
+  );
+  const gz = gzipSync(text).toString("base64");
+  const packed = planFromConfigMap(ref, { metadata: {}, data: {}, binaryData: { "plan.json.gz": gz } });
+  assert.ok("plan" in packed && packed.text === text);
+});
+
+test("planFromConfigMap: the node's object gone after a plan with the node means it left: no instances", () => {
+  const ref = { namespace: "ns", name: "g", node: "a" };
+  const last = planV1(groupPlan());
+  assert.ok(last.instances.length > 0);
+  const left = planFromConfigMap(ref, undefined, last);
+  assert.ok("plan" in left);
+  assert.deepEqual(left.plan.instances, []);
+  assert.deepEqual(left.plan.nodes, []);
+  assert.match(left.text, /node a left KeepalivedGroup ns\/g/);
+  // Still gone at the next relist: the same plan and text again, so nothing is delivered twice.
+  assert.ok("plan" in left);
+  assert.deepEqual(planFromConfigMap(ref, undefined, left.plan), left);
+  // Without a last plan naming the node, a missing object stays an error.
+  assert.ok("error" in planFromConfigMap({ ...ref, node: "b" }, undefined, last));
 });
 
 test("passwordFromSecret: decodes, drops one trailing newline, names the Secret, key and field", () => {

@@ -4,7 +4,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Manifest } from "../../../src/api/kube.js";
-import { GROUP_LABEL } from "../../../src/api/names.js";
+import {
+  GROUP_LABEL,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  NODE_LABEL,
+  nodePlanName,
+} from "../../../src/api/names.js";
+import { parsePlan } from "../../../src/render/planCodec.js";
 import type { KeepalivedGroupStatus } from "../../../src/api/types.js";
 import {
   decide,
@@ -45,7 +52,8 @@ function line(a: Action): string {
     return `event ${a.type} ${a.reason} ${o.kind} ${o.namespace}/${o.name}${a.standing ? "" : " (each time)"}`;
   }
   const m = a.kind === "delete" ? a.target : a.manifest;
-  const name = `${m.kind} ${m.metadata.namespace ?? ""}/${m.metadata.name}`;
+  // A node plan's name ends in a hash of (group, node): written as "#" to keep the table readable.
+  const name = `${m.kind} ${m.metadata.namespace ?? ""}/${m.metadata.name.replace(/-[0-9a-f]{10}$/, "-#")}`;
   if (a.kind === "apply") return `apply ${name}`;
   if (a.kind === "delete") return `delete ${name}`;
   const lb = (a.manifest.status as ServiceWithManagedFields["status"])?.loadBalancer;
@@ -98,10 +106,11 @@ const heldBy = (vip: string, ...nodes: string[]): Holders =>
 
 const cases: Case[] = [
   {
-    name: "a valid group with a Service: ConfigMap, DaemonSet, status, VIPAssigned, ingress",
+    name: "a valid group with a Service: node plans, DaemonSet, status, VIPAssigned, ingress",
     state: () => cluster({ services: [web()] }),
     want: [
-      "apply ConfigMap kao/workers",
+      "apply ConfigMap kao/workers-master-0-#",
+      "apply ConfigMap kao/workers-master-1-#",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "status Service demo/web ingress=[198.18.6.10]",
@@ -113,7 +122,15 @@ const cases: Case[] = [
         cm.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),
         [["KeepalivedGroup", "workers", "uid-workers"]],
       );
-      assert.equal(cm.metadata.labels?.[GROUP_LABEL], "workers");
+      assert.equal(cm.metadata.name, nodePlanName("workers", "master-0"));
+      assert.deepEqual(cm.metadata.labels, {
+        [GROUP_LABEL]: "workers",
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [NODE_LABEL]: "master-0",
+      });
+      const share = parsePlan((cm.data as Record<string, string>)["plan.json"] ?? "", "test");
+      assert.deepEqual(share.nodes.map((n) => n.name).sort(), ["master-0", "master-1"]);
+      assert.deepEqual(Object.keys(cm.data as object), ["plan.json"], "no example config is stored");
       const status = applied(d, "KeepalivedGroup").status as KeepalivedGroupStatus;
       assert.deepEqual([status.nodes, status.vips], [2, 1]);
       const ready = status.conditions?.find((c) => c.type === "Ready");
@@ -184,7 +201,8 @@ const cases: Case[] = [
     state: () =>
       cluster({ services: [service("demo", { ingress: ["172.21.6.50"], managedFields: theirs })] }),
     want: [
-      "apply ConfigMap kao/workers",
+      "apply ConfigMap kao/workers-master-0-#",
+      "apply ConfigMap kao/workers-master-1-#",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "event Normal VIPAssigned Service demo/demo",
@@ -205,7 +223,8 @@ const cases: Case[] = [
     name: "a ClusterIP Service with externalIPs: the VIP is announced, no status is written",
     state: () => cluster({ services: [service("cip", { type: "ClusterIP", externalIPs: ["198.18.6.12"] })] }),
     want: [
-      "apply ConfigMap kao/workers",
+      "apply ConfigMap kao/workers-master-0-#",
+      "apply ConfigMap kao/workers-master-1-#",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "event Normal VIPAssigned Service demo/cip",
@@ -216,7 +235,8 @@ const cases: Case[] = [
     state: () =>
       cluster({ services: [web()], configMaps: [planConfigMap("workers", { "198.18.6.10": "master-2" })] }),
     want: [
-      "apply ConfigMap kao/workers",
+      "apply ConfigMap kao/workers-master-0-#",
+      "apply ConfigMap kao/workers-master-1-#",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "status Service demo/web ingress=[198.18.6.10]",
@@ -293,7 +313,7 @@ const cases: Case[] = [
       ],
       daemonSets: [...converged(cluster()).daemonSets, owned("DaemonSet", "old")],
     }),
-    want: ["delete ConfigMap kao/old", "delete DaemonSet kao/old"],
+    want: ["delete ConfigMap kao/old", "delete ConfigMap kao/stray", "delete DaemonSet kao/old"],
   },
   {
     name: "problems of Services become Warning Events on them; other Services are unaffected",
@@ -307,7 +327,8 @@ const cases: Case[] = [
         ],
       }),
     want: [
-      "apply ConfigMap kao/workers",
+      "apply ConfigMap kao/workers-master-0-#",
+      "apply ConfigMap kao/workers-master-1-#",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "status Service demo/good ingress=[198.18.6.22]",
@@ -337,7 +358,6 @@ const cases: Case[] = [
     name: "a problem of a group becomes a Warning on it and its status",
     state: () => cluster({ nodes: [node("master-2", 2, {})] }),
     want: [
-      "apply ConfigMap kao/workers",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "event Warning NoNodes KeepalivedGroup kao/workers",

@@ -1,0 +1,157 @@
+// The controller at scale on the real API server: 5,000 LoadBalancer Services created at once, 20 Node
+// objects, one group with an address pool. Asserts counts and states, never time: every Service gets exactly
+// one IP, all distinct; a restart changes no IP, placement or router ID; every node's plan object holds
+// exactly its share and none is over 256 KiB. Timings and memory are printed as diagnostics.
+// SCALE_SERVICES / SCALE_NODES change the size (bench/scale.ts runs 10,000 and 100).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { NODE_PLAN_LIMIT } from "../../src/render/nodePlans.js";
+import { eventually, metricValue, startController } from "../support/kube.js";
+import { readGroupPlans, type GroupPlans } from "../support/nodePlans.js";
+import {
+  GROUP,
+  LEADER_ELECTION,
+  NS,
+  PlanWatch,
+  applyToPlan,
+  converged,
+  createServices,
+  ingressByService,
+  nodeName,
+  percentile,
+  reconcileTimes,
+  routerIds,
+  rssMiB,
+  shareProblems,
+  startWorld,
+  storedInstances,
+  type ScaleWorld,
+} from "./scenario.js";
+
+const SERVICES = Number(process.env.SCALE_SERVICES ?? 5000);
+const NODES = Number(process.env.SCALE_NODES ?? 20);
+const APPLIES = 50;
+
+describe(
+  `controller at scale: ${SERVICES} Services, ${NODES} nodes, real API server`,
+  { timeout: 900_000 },
+  () => {
+    let world: ScaleWorld;
+    let plans: GroupPlans;
+    let ingress: Map<string, string[]>;
+    let ids: Record<string, number>;
+    const nodes = Array.from({ length: NODES }, (_, i) => nodeName(i));
+
+    before(async () => {
+      world = await startWorld(NODES);
+    });
+    after(async () => {
+      await world.controller.kill();
+      await world.cp.stop();
+    });
+
+    it(`${SERVICES} Services created at once: each gets exactly one IP, all distinct, each placed once`, async () => {
+      const t0 = performance.now();
+      await createServices(world.admin, SERVICES);
+      const created = performance.now();
+      try {
+        plans = await converged(world.admin, SERVICES, 600_000);
+      } catch (err) {
+        console.log(world.controller.logs.slice(-20).join("\n"));
+        throw err;
+      }
+      const done = performance.now();
+      ingress = await ingressByService(world.admin);
+      ids = await routerIds(world.admin);
+      console.log(
+        `# created ${SERVICES} Services in ${((created - t0) / 1000).toFixed(1)} s; converged ${((done - t0) / 1000).toFixed(1)} s after the first; controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB`,
+      );
+      assert.equal(ingress.size, SERVICES);
+      const notOne = [...ingress].filter(([, ips]) => ips.length !== 1).map(([n]) => n);
+      assert.deepEqual(notOne, [], "Services without exactly one IP");
+      const all = [...ingress.values()].flat();
+      assert.equal(new Set(all).size, SERVICES, "IPs are distinct");
+      const vips = storedInstances(plans).flatMap((i) => i.vips);
+      assert.equal(vips.length, new Set(vips).size, "each VIP in exactly one instance");
+      assert.deepEqual([...vips].sort(), [...all].sort(), "the plans announce exactly the Services' IPs");
+      assert.ok(Object.keys(ids).length >= NODES, "a router ID per node's instance");
+    });
+
+    it("every node's plan object holds exactly its share; none is over 256 KiB", () => {
+      assert.deepEqual(shareProblems(plans, nodes), []);
+      assert.equal(plans.byNode.size, NODES);
+      const sizes = [...plans.byNode.values()].map((p) => p.bytes).sort((a, b) => a - b);
+      console.log(
+        `# node plan objects: ${sizes.length}, bytes min ${sizes[0]} median ${percentile(sizes, 0.5)} max ${sizes.at(-1)}; instances per share: ${[...new Set([...plans.byNode.values()].map((p) => p.plan.instances.length))].sort((a, b) => a - b).join(",")}`,
+      );
+      const over = [...plans.byNode.values()].filter((p) => p.bytes > NODE_PLAN_LIMIT).map((p) => p.name);
+      assert.deepEqual(over, [], "objects over 256 KiB");
+    });
+
+    it("a controller restart changes no IP, no placement, no router ID, and rewrites no plan", async () => {
+      await world.controller.kill("SIGKILL");
+      world.controller = await startController(world.kubeconfig, "scale-b", LEADER_ELECTION);
+      await eventually(
+        "the new controller's first reconcile",
+        async () => {
+          const m = await world.controller.metrics();
+          return metricValue(m, "keepalived_operator_reconciles_total") >= 1 ? m : undefined;
+        },
+        300_000,
+        500,
+      );
+      const after = await readGroupPlans(world.admin, NS, GROUP);
+      assert.deepEqual(await ingressByService(world.admin), ingress);
+      assert.deepEqual(await routerIds(world.admin), ids);
+      assert.deepEqual(after.placement, plans.placement);
+      const rewritten = [...after.byNode].filter(
+        ([n, p]) => plans.byNode.get(n)?.resourceVersion !== p.resourceVersion,
+      );
+      assert.deepEqual(
+        rewritten.map(([n]) => n),
+        [],
+        "plans written again with the same content",
+      );
+      const m = await world.controller.metrics();
+      console.log(
+        `# restart: controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB, writes ${metricValue(m, "keepalived_operator_writes_total")}`,
+      );
+    });
+
+    it(`${APPLIES} Services applied one at a time: each reaches its node's plan; bytes per change recorded`, async () => {
+      const watch = new PlanWatch(world.admin);
+      await watch.start();
+      const logMark = world.controller.logs.length;
+      const samples: number[] = [];
+      try {
+        for (let i = 0; i < APPLIES; i++) {
+          const ip = `198.18.200.${i + 1}`;
+          samples.push(await applyToPlan(world.admin, watch, `late-${i}`, ip));
+        }
+        // The last write of the last change may land after its VIP appeared: let the watch see it.
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        watch.stop();
+      }
+      samples.sort((a, b) => a - b);
+      const r = reconcileTimes(world.controller.logs, logMark);
+      const p = (l: number[]): string =>
+        `p50 ${percentile(l, 0.5).toFixed(0)} p95 ${percentile(l, 0.95).toFixed(0)}`;
+      console.log(
+        `# reconciles during the applies: ${r.total.length}; whole ms ${p(r.total)}; planner (core/) ms ${p(r.plan)}; decision ms ${p(r.decide)}`,
+      );
+      console.log(
+        `# Service apply → node plan updated (${APPLIES} applies): p50 ${percentile(samples, 0.5).toFixed(0)} ms, p95 ${percentile(samples, 0.95).toFixed(0)} ms, max ${percentile(samples, 1).toFixed(0)} ms; plan objects written ${watch.objectsWritten} (${(watch.objectsWritten / APPLIES).toFixed(1)} per change), ${(watch.bytesWritten / APPLIES / 1024).toFixed(1)} KiB per change`,
+      );
+      assert.equal(samples.length, APPLIES);
+      const now = await readGroupPlans(world.admin, NS, GROUP);
+      assert.deepEqual(shareProblems(now, nodes), []);
+      for (const [vip, node] of Object.entries(plans.placement))
+        assert.equal(now.placement[vip], node, `${vip} stayed on ${node}`);
+      const idsNow = await routerIds(world.admin);
+      for (const [key, id] of Object.entries(ids))
+        assert.equal(idsNow[key], id, `${key} kept router ID ${id}`);
+      console.log(`# controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB`);
+    });
+  },
+);

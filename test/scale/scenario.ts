@@ -1,0 +1,305 @@
+// The scale scenario on the real control plane, shared by test/scale/scale.test.ts (5,000 Services, 20 nodes,
+// asserting counts) and bench/scale.ts (10,000 and 100, printing figures): plain Node objects (no kubelet),
+// one KeepalivedGroup with an address pool, Services created concurrently, the controller as its own process.
+import { readFileSync } from "node:fs";
+import type { ConfigMapObject, Manifest } from "../../src/api/kube.js";
+import {
+  GROUP_ANNOTATION,
+  GROUP_LABEL,
+  LOAD_BALANCER_IPS_ANNOTATION,
+  NODE_LABEL,
+} from "../../src/api/names.js";
+import type { PlanInstanceV1 } from "../../src/api/plan.js";
+import { forEachLimited } from "../../src/controller/writer.js";
+import { Informer } from "../../src/kube/informer.js";
+import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
+import type { Logger } from "../../src/lib/log.js";
+import { nodePlanText } from "../../src/render/nodePlans.js";
+import { parsePlan } from "../../src/render/planCodec.js";
+import {
+  adminClient,
+  apply,
+  applyFile,
+  eventually,
+  get,
+  startController,
+  type ControllerProcess,
+  type KubeClient,
+} from "../support/kube.js";
+import { readGroupPlans, type GroupPlans } from "../support/nodePlans.js";
+
+export const NS = "keepalived-operator";
+export const GROUP = "scale";
+const SERVICE_NS = "scale";
+/** Pool of 32,768 addresses; Services created by `applyOne` ask for addresses in 198.18.200.0/22 of it. */
+const POOL = "198.18.128.0/17";
+const LABEL = { "node-role.kubernetes.io/loadbalancer": "" };
+/**
+ * The controller's default leader-election timers: the integration tests' 3 s lease is too short for a
+ * reconcile of thousands of Services on two busy cores (its renewal misses the 2 s deadline and it stops).
+ */
+export const LEADER_ELECTION = ["--lease-duration", "15", "--renew-deadline", "10", "--retry-period", "2"];
+const quiet: Logger = { info() {}, warn() {}, error() {}, with: () => quiet };
+
+export interface ScaleWorld {
+  cp: ControlPlane;
+  admin: KubeClient;
+  kubeconfig: string;
+  controller: ControllerProcess;
+}
+
+export function nodeName(i: number): string {
+  return `node-${String(i).padStart(3, "0")}`;
+}
+
+export function service(name: string, ip?: string): Manifest {
+  const annotations: Record<string, string> = { [GROUP_ANNOTATION]: `${NS}/${GROUP}` };
+  if (ip !== undefined) annotations[LOAD_BALANCER_IPS_ANNOTATION] = ip;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: SERVICE_NS, annotations },
+    spec: {
+      type: "LoadBalancer",
+      // Without this the API server runs out of NodePorts (30000-32767) at 2,768 Services.
+      allocateLoadBalancerNodePorts: false,
+      ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 80 }],
+    },
+  };
+}
+
+/** Control plane, RBAC, `nodes` Node objects, the group, and the controller under its own ServiceAccount. */
+export async function startWorld(nodes: number): Promise<ScaleWorld> {
+  const cp = await startControlPlane();
+  const admin = adminClient(cp);
+  for (const ns of [NS, SERVICE_NS])
+    await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  await applyFile(admin, "deploy/rbac/controller.yaml");
+  const kubeconfig = await cp.mintServiceAccountKubeconfig(NS, "keepalived-operator");
+  await forEachLimited(
+    Array.from({ length: nodes }, (_, i) => i),
+    8,
+    async (i) => {
+      const node = { apiVersion: "v1", kind: "Node", metadata: { name: nodeName(i), labels: LABEL } };
+      await apply(admin, node);
+      const address = `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+      await apply(admin, { ...node, status: { addresses: [{ type: "InternalIP", address }] } }, "status");
+    },
+  );
+  await apply(admin, {
+    apiVersion: "redhatcop.redhat.io/v1alpha1",
+    kind: "KeepalivedGroup",
+    metadata: { name: GROUP, namespace: NS },
+    spec: { interface: "eth0", nodeSelector: LABEL, addressPools: [{ name: "scale", addresses: [POOL] }] },
+  });
+  const controller = await startController(kubeconfig, "scale-a", LEADER_ELECTION);
+  return { cp, admin, kubeconfig, controller };
+}
+
+/** Creates `count` Services named svc-<i> (POST: cheaper for the API server than apply), `concurrency` at a time. */
+export async function createServices(admin: KubeClient, count: number, concurrency = 32): Promise<void> {
+  await forEachLimited(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      await admin.request("POST", `/api/v1/namespaces/${SERVICE_NS}/services`, { body: service(`svc-${i}`) });
+    },
+  );
+}
+
+/** Times of the controller's reconciles logged since line `from`: total, planner and decision, in ms. */
+export function reconcileTimes(
+  logs: readonly string[],
+  from: number,
+): { total: number[]; plan: number[]; decide: number[] } {
+  const out = { total: [] as number[], plan: [] as number[], decide: [] as number[] };
+  for (const line of logs.slice(from)) {
+    if (!line.includes('"reconciled"')) continue;
+    const r = JSON.parse(line) as { seconds?: number; planSeconds?: number; decideSeconds?: number };
+    out.total.push((r.seconds ?? NaN) * 1000);
+    out.plan.push((r.planSeconds ?? NaN) * 1000);
+    out.decide.push((r.decideSeconds ?? NaN) * 1000);
+  }
+  for (const list of Object.values(out)) list.sort((a, b) => a - b);
+  return out;
+}
+
+interface ServiceList {
+  items: { metadata: { name: string }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }[];
+}
+
+/** Ingress IPs of every Service of the scenario, by name. */
+export async function ingressByService(admin: KubeClient): Promise<Map<string, string[]>> {
+  const list = await admin.request<ServiceList>("GET", `/api/v1/namespaces/${SERVICE_NS}/services`);
+  return new Map(
+    list.items.map((s) => [
+      s.metadata.name,
+      (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip])),
+    ]),
+  );
+}
+
+/** Waits until `count` Services have an IP and the node plans place every one of them. */
+export async function converged(admin: KubeClient, count: number, limitMs: number): Promise<GroupPlans> {
+  return eventually(
+    `${count} Services with an IP, placed in the node plans`,
+    async () => {
+      const ingress = await ingressByService(admin);
+      const withIp = [...ingress.values()].filter((ips) => ips.length > 0).length;
+      if (withIp < count) return undefined;
+      const plans = await readGroupPlans(admin, NS, GROUP);
+      const placed = [...ingress.values()].every((ips) =>
+        ips.every((ip) => plans.placement[ip] !== undefined),
+      );
+      return placed ? plans : undefined;
+    },
+    limitMs,
+    1000,
+  );
+}
+
+export async function routerIds(admin: KubeClient): Promise<Record<string, number>> {
+  const g = await get<{ status?: { routerIDs?: Record<string, number> } }>(admin, {
+    apiVersion: "redhatcop.redhat.io/v1alpha1",
+    kind: "KeepalivedGroup",
+    metadata: { name: GROUP, namespace: NS },
+  });
+  return g?.status?.routerIDs ?? {};
+}
+
+/** Resident memory of a process, in MiB (VmRSS of /proc/<pid>/status). */
+export function rssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid ?? 0}/status`, "utf8");
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/**
+ * Problems with the stored node plans, counted: each share must hold exactly the instances that list its node
+ * (the same content in every member's share), the addresses of their members, and nothing else.
+ */
+export function shareProblems(plans: GroupPlans, nodes: readonly string[]): string[] {
+  const problems: string[] = [];
+  const byName = new Map<string, { text: string; members: string[]; holders: Set<string> }>();
+  for (const [node, stored] of plans.byNode) {
+    for (const i of stored.plan.instances) {
+      const text = JSON.stringify(i);
+      const seen = byName.get(i.name);
+      if (seen !== undefined && seen.text !== text) problems.push(`${i.name} differs in ${node}'s plan`);
+      const entry = seen ?? { text, members: i.priorities.map((p) => p.node), holders: new Set<string>() };
+      entry.holders.add(node);
+      byName.set(i.name, entry);
+      if (!i.priorities.some((p) => p.node === node))
+        problems.push(`${node}'s plan holds ${i.name}, not a member`);
+    }
+    const wantNodes = new Set([
+      node,
+      ...stored.plan.instances.flatMap((i) => i.priorities.map((p) => p.node)),
+    ]);
+    const got = stored.plan.nodes.map((n) => n.name);
+    if (got.length !== wantNodes.size || !got.every((n) => wantNodes.has(n)))
+      problems.push(`${node}'s plan lists nodes ${got.join(",")}`);
+  }
+  for (const [name, { members, holders }] of byName) {
+    for (const m of members)
+      if (!holders.has(m)) problems.push(`${m}'s plan lacks ${name}, of which it is a member`);
+  }
+  const missing = nodes.filter((n) => !plans.byNode.has(n));
+  if (missing.length > 0) problems.push(`no plan for ${missing.join(",")}`);
+  return problems;
+}
+
+/** Every instance of the stored plans, once. */
+export function storedInstances(plans: GroupPlans): PlanInstanceV1[] {
+  const out = new Map<string, PlanInstanceV1>();
+  for (const p of plans.byNode.values()) for (const i of p.plan.instances) out.set(i.name, i);
+  return [...out.values()];
+}
+
+/**
+ * Follows the group's node plans with a watch: per change (a batch of writes), the bytes written, and the
+ * moment a VIP first appears in its holder's plan.
+ */
+export class PlanWatch {
+  private readonly informer: Informer<ConfigMapObject>;
+  private readonly versions = new Map<string, string>();
+  private readonly waiting = new Map<string, (ms: number) => void>();
+  bytesWritten = 0;
+  objectsWritten = 0;
+
+  constructor(admin: KubeClient) {
+    this.informer = new Informer<ConfigMapObject>(
+      admin,
+      { path: `/api/v1/namespaces/${NS}/configmaps`, labelSelector: `${GROUP_LABEL}=${GROUP}` },
+      () => {
+        this.changed();
+      },
+      quiet,
+    );
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.synced;
+    for (const cm of this.informer.list())
+      this.versions.set(cm.metadata.name ?? "", cm.metadata.resourceVersion ?? "");
+  }
+
+  /** Resolves with the time (performance.now()) at which `vip` appeared in its holder's plan. */
+  placed(vip: string): Promise<number> {
+    return new Promise((resolve) => this.waiting.set(vip, resolve));
+  }
+
+  private changed(): void {
+    const now = performance.now();
+    for (const cm of this.informer.list()) {
+      const name = cm.metadata.name ?? "";
+      const rv = cm.metadata.resourceVersion ?? "";
+      if (this.versions.get(name) === rv) continue;
+      this.versions.set(name, rv);
+      this.objectsWritten++;
+      this.bytesWritten += Buffer.byteLength(JSON.stringify({ data: cm.data, binaryData: cm.binaryData }));
+      if (this.waiting.size === 0) continue;
+      const read = nodePlanText(cm);
+      if ("error" in read) continue;
+      const placement = parsePlan(read.text, name).placement;
+      for (const [vip, done] of this.waiting) {
+        if (placement[vip] !== undefined && cm.metadata.labels?.[NODE_LABEL] === placement[vip]) {
+          this.waiting.delete(vip);
+          done(now);
+        }
+      }
+    }
+  }
+
+  stop(): void {
+    this.informer.stop();
+  }
+}
+
+/** Applies one Service asking for `ip`; resolves with ms from the apply to the VIP in its holder's plan. */
+export async function applyToPlan(
+  admin: KubeClient,
+  watch: PlanWatch,
+  name: string,
+  ip: string,
+): Promise<number> {
+  const placed = watch.placed(ip);
+  const t0 = performance.now();
+  await apply(admin, service(name, ip));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<number>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`${ip} of Service ${name} not in its node's plan after 60 s`));
+    }, 60_000);
+  });
+  try {
+    return (await Promise.race([placed, late])) - t0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
