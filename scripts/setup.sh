@@ -4,7 +4,8 @@
 #        scripts/setup.sh kubelet   only what the kubelet lab adds (`lab up --kubelet`, test/e2e/kubelet.test.ts;
 #                                   they run it themselves): containerd, runc, the CNI plugins, the cluster
 #                                   components, the lab images and the operator's image. Prints, one per line:
-#                                   "cluster-bin <dir>", then "image <reference> <archive>" per image.
+#                                   "cluster-bin <dir>", "helm <binary>", then "image <reference> <archive>"
+#                                   per image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,7 @@ if [ "${1:-}" = kubelet ]; then
   need_packages containerd:containerd ctr:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
     iptables:iptables nsenter:util-linux umoci:umoci debootstrap:debootstrap
   echo "cluster-bin $(tools/cluster/build.sh | tail -n1)"
+  echo "helm $(tools/helm/build.sh | tail -n1)"
   images/lab-images.sh | tail -n2 | sed 's/^/image /'
   echo "image quay.io/redhat-cop/keepalived-operator-ts:$(node -p 'require("./package.json").version') $(images/build.sh | tail -n1)"
   exit 0

@@ -35,6 +35,7 @@ export interface ClusterImage {
 /** What scripts/setup.sh kubelet prints: the components' directory and the images' archives. */
 export interface ClusterPrereqs {
   binDir: string;
+  helm: string;
   images: ClusterImage[];
 }
 
@@ -68,13 +69,19 @@ export async function clusterPrereqs(log: (line: string) => void = () => undefin
   for (const line of stderr.split("\n").filter((l) => l !== "")) log(line);
   const lines = stdout.split("\n").map((l) => l.trim().split(/\s+/));
   const binDir = lines.find((l) => l[0] === "cluster-bin")?.[1];
+  const helm = lines.find((l) => l[0] === "helm")?.[1];
   const images = lines
     .filter((l) => l[0] === "image" && l.length === 3)
-    .map(([, ref = "", archive = ""]) => ({ ref, archive }));
-  if (binDir === undefined || images.length < 3) {
-    throw new Error(`${script} kubelet printed no cluster-bin and images lines:\n${stdout}\n${stderr}`);
+    .map(([, ref = "", archive = ""]): ClusterImage => ({ ref, archive }));
+  if (binDir === undefined || helm === undefined || images.length < 3) {
+    throw new Error(`${script} kubelet printed no cluster-bin, helm and image lines:\n${stdout}\n${stderr}`);
   }
-  return { binDir, images };
+  // The manifests name the operator's image :latest (the chart's default tag, the agents' default image).
+  for (const image of images) {
+    if (image.ref.includes("/keepalived-operator-ts:"))
+      image.alsoAs = [image.ref.replace(/:[^:/]+$/, ":latest")];
+  }
+  return { binDir, helm, images };
 }
 
 /** Starts a host process in the cluster's control cgroup. */
@@ -198,6 +205,18 @@ async function waitNodesReady(client: KubeClient, names: string[], c: KubeletClu
   });
 }
 
+/** Copies the cluster's logs (every *.log below `dir`) to `to`, when set (KAO_KEEP_LOGS), before removal. */
+async function keepLogs(dir: string, to: string | undefined): Promise<void> {
+  if (to === undefined || to === "" || !existsSync(dir)) return;
+  await mkdir(to, { recursive: true });
+  await execFileP("sh", [
+    "-c",
+    'cd "$0" && find . -maxdepth 2 -name "*.log" -exec cp --parents {} "$1" \\; || true',
+    dir,
+    to,
+  ]);
+}
+
 /** Starts the cluster; on failure everything started is removed again. */
 export async function startKubeletCluster(
   prereqs: ClusterPrereqs,
@@ -212,6 +231,7 @@ export async function startKubeletCluster(
   let cp: ControlPlane | undefined;
   const stop = async (): Promise<void> => {
     await removeCgroup(cgroup);
+    await keepLogs(dir, process.env.KAO_KEEP_LOGS);
     await lab.cleanup();
     await cp?.stop();
     await rm(dir, { recursive: true, force: true });
