@@ -81,6 +81,17 @@ async function startHolder(spec: NodeSpec): Promise<NodeProcess> {
     await writeFile(file, `${value}\n`);
     binds.push(`mount --bind ${file} /proc/sys/${key}`);
   }
+  // Paths the runtime and the kubelet use whatever they are told (runc's state, the container log links):
+  // the node's own directories take their place.
+  const own: [string, string][] = [
+    ["/run/containerd", "run-containerd"],
+    ["/var/log/containers", "container-logs"],
+  ];
+  for (const [target, mine] of own) {
+    await mkdir(target, { recursive: true });
+    await mkdir(join(spec.paths.dir, mine), { recursive: true });
+    binds.push(`mount --bind ${join(spec.paths.dir, mine)} ${target}`);
+  }
   const procs = cgroupProcsFile(`${spec.paths.cgroup}/daemons`);
   const script = [`echo $$ > ${procs}`, ...binds, "exec sleep infinity"].join(" && ");
   const log = join(spec.paths.dir, "holder.log");
