@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine (as root) for the tests and the lab; fast when everything is already there.
-# Usage: scripts/setup.sh           what `npm run lab` and the tests need first (packages, npm, control plane)
+# Usage: scripts/setup.sh           what `npm run lab` and the tests need first (packages, npm, control plane);
+#                                   helm, kustomize and the images are built when first used
 #        scripts/setup.sh kubelet   only what the kubelet lab adds (`lab up --kubelet`, test/e2e/kubelet.test.ts;
 #                                   they run it themselves): containerd, runc, the CNI plugins, the cluster
 #                                   components, the lab images and the operator's image. Prints, one per line:
@@ -39,5 +40,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 echo "setup: control plane binaries in $(tools/controlplane/build.sh)" >&2
-echo "setup: kustomize in $(tools/kustomize/build.sh), helm in $(tools/helm/build.sh)" >&2
+# helm, kustomize and the images are built by what uses them (the install test, the image test, the kubelet
+# lab), from the same cached scripts: the first `npm run lab` does not wait for them.
 npm run build --silent >&2
