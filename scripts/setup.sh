@@ -35,7 +35,11 @@ if [ "${1:-}" = kubelet ]; then
 fi
 
 need_packages keepalived:keepalived ip:iproute2 ping:iputils-ping promtool:prometheus curl:curl debootstrap:debootstrap umoci:umoci
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A symlinked node_modules belongs to another checkout (a git worktree sharing it): npm ci would empty that
+# checkout's through the link, so it is left alone.
+if [ -L node_modules ]; then
+  echo "setup: node_modules is a link to $(readlink node_modules): not reinstalled from here" >&2
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
