@@ -11,7 +11,7 @@ import type { KubeClient } from "../kube/rest.js";
 import { DEMO_IMAGE } from "./kubeletConfig.js";
 import type { KubeletCluster } from "./kubeletCluster.js";
 import type { Lab } from "./netns.js";
-import { parseProbeOutput, summarize, type ProbeSummary } from "./httpProbe.js";
+import { parseProbeOutput, summarize, type ProbeLine, type ProbeSummary } from "./httpProbe.js";
 import { apply, demoService, DEMO, GROUP_NAME, labGroup, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { repoRoot } from "./processes.js";
 import { waitFor } from "./wait.js";
@@ -210,7 +210,7 @@ export async function externalIP(client: KubeClient, timeoutMs = 60_000): Promis
 
 /** A running request loop in the client namespace (httpProbe.ts); stop() returns its counts. */
 export interface RunningProbe {
-  stop(): Promise<ProbeSummary>;
+  stop(): Promise<ProbeSummary & { lines: ProbeLine[] }>;
 }
 
 export function startProbe(c: KubeletCluster, url: string, pauseMs = 20, timeoutMs = 1000): RunningProbe {
@@ -233,7 +233,8 @@ export function startProbe(c: KubeletCluster, url: string, pauseMs = 20, timeout
     async stop() {
       child.kill("SIGTERM");
       await exited;
-      return summarize(parseProbeOutput(out));
+      const lines = parseProbeOutput(out);
+      return { ...summarize(lines), lines };
     },
   };
 }
