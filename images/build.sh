@@ -10,6 +10,7 @@
 # `podman load`, `ctr images import`).
 # Usage: images/build.sh        prints the archive's path (last line of stdout); progress goes to stderr.
 # Environment: KAO_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/keepalived-operator),
+#              KAO_IMAGE_REPOSITORY (default quay.io/redhat-cop/keepalived-operator-ts, as deploy/ and the agent default),
 #              KAO_DEBIAN_MIRROR, KAO_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list*).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -153,6 +154,9 @@ chown -R 0:0 "$app"
 
 # --- the image: base + app layer + config ---------------------------------------------------------------
 version=$("$node_bin" -p 'require(process.argv[1]).version' "$repo/package.json")
+# The index names the image by its full reference (org.opencontainers.image.ref.name), so `podman load`,
+# skopeo and `ctr images import` all see the name the manifests use (a bare "0.1.0" loads as localhost/0.1.0:latest).
+repository=${KAO_IMAGE_REPOSITORY:-quay.io/redhat-cop/keepalived-operator-ts}
 revision=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD -- src bin package.json package-lock.json 2>/dev/null || revision="$revision-dirty"
 created=$(date -u -d "@$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)" +%Y-%m-%dT%H:%M:%SZ)
@@ -161,7 +165,7 @@ rm -rf "$layout"
 cp -a "$base" "$layout"
 umoci insert --image "$layout:base" --history.created_by "keepalived-operator $version (images/build.sh)" \
   "$app" / >&2
-umoci config --image "$layout:base" --tag "$version" \
+umoci config --image "$layout:base" --tag "$repository:$version" \
   --created "$created" \
   --config.user 0:0 \
   --config.entrypoint /usr/local/bin/keepalived-operator \

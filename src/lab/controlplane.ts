@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   startupTimeoutMs?: number;
   /** Directory holding `etcd` and `kube-apiserver`; default: the output of tools/controlplane/build.sh. */
   binDir?: string;
+  /** More IP addresses the API server's certificate names (the kubelet lab's bridge address, ClusterIP). */
+  apiserverIPs?: string[];
   /** Appended to kube-apiserver's flags (feature gates, verbosity). */
   apiserverArgs?: string[];
   /** An audit.k8s.io/v1 Policy (YAML): the API server then writes its audit log to `auditLogPath`. */
@@ -280,7 +282,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   try {
     const deadline = Date.now() + (opts.startupTimeoutMs ?? 120_000);
     log(`generating certificates in ${pki}`);
-    await writePki(pki);
+    await writePki(pki, opts.apiserverIPs);
     const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     state.server = `https://127.0.0.1:${securePort}`;

@@ -42,8 +42,11 @@ async function issueCert(pki: string, name: string, subject: string, extensions:
   );
 }
 
-/** ca, apiserver and admin certificates and the ServiceAccount key pair (sa.key, sa.pub) in `pki`. */
-export async function writePki(pki: string): Promise<void> {
+/**
+ * ca, apiserver and admin certificates and the ServiceAccount key pair (sa.key, sa.pub) in `pki`; the API
+ * server's certificate also names `extraIPs` (the kubelet lab's bridge address and `kubernetes` ClusterIP).
+ */
+export async function writePki(pki: string, extraIPs: string[] = []): Promise<void> {
   await mkdir(pki, { recursive: true });
   await openssl(
     [
@@ -56,7 +59,8 @@ export async function writePki(pki: string): Promise<void> {
     pki,
     "apiserver",
     "/CN=kube-apiserver",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
+    `subjectAltName=${["IP:127.0.0.1", ...extraIPs.map((a) => `IP:${a}`), "DNS:localhost"].join(",")}\n` +
+      "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
   );
   // system:masters is bound to cluster-admin by the API server's bootstrap RBAC policy.
   await issueCert(

@@ -1,0 +1,94 @@
+// A client that sends one HTTP GET after another (each on a new connection, so each goes through kube-proxy's
+// DNAT again) to a URL and writes one JSON line per request: start time, milliseconds taken, and the answer
+// or the error. The kubelet lab runs it in the client namespace during a failover or a rollout; summarize()
+// counts the lost requests and the longest gap between answers. SIGTERM ends it after the request in flight.
+// Usage: node httpProbe.js <url> <pause between requests, ms> <timeout per request, ms>
+import { request } from "node:http";
+
+export interface ProbeLine {
+  /** When the request started (ms since the epoch). */
+  at: number;
+  ms: number;
+  ok: boolean;
+  /** The body (trimmed) or the error. */
+  answer: string;
+}
+
+export interface ProbeSummary {
+  requests: number;
+  lost: number;
+  /** Longest time between the ends of two answered requests (or from the start to the first answer). */
+  longestGapMs: number;
+  /** Answered requests per body ("demo-1 on node-1" …). */
+  answeredBy: Record<string, number>;
+  /** The errors of the lost requests, per message. */
+  errors: Record<string, number>;
+}
+
+/** Counts requests, losses and answers, and finds the longest gap between answers; pure. */
+export function summarize(lines: ProbeLine[]): ProbeSummary {
+  const answeredBy: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  let longestGapMs = 0;
+  let lastAnswer = lines[0]?.at;
+  for (const l of lines) {
+    const bucket = l.ok ? answeredBy : errors;
+    bucket[l.answer] = (bucket[l.answer] ?? 0) + 1;
+    if (l.ok && lastAnswer !== undefined) {
+      longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
+      lastAnswer = l.at + l.ms;
+    }
+  }
+  const lost = lines.filter((l) => !l.ok).length;
+  return { requests: lines.length, lost, longestGapMs: Math.round(longestGapMs), answeredBy, errors };
+}
+
+/** Parses the probe's output; lines that are not probe lines (a partial last line) are skipped. */
+export function parseProbeOutput(text: string): ProbeLine[] {
+  return text.split("\n").flatMap((line) => {
+    try {
+      const l = JSON.parse(line) as Partial<ProbeLine>;
+      return typeof l.at === "number" && typeof l.ok === "boolean" ? [l as ProbeLine] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function get(url: string, timeoutMs: number): Promise<{ ok: boolean; answer: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (s: string) => (body += s));
+      res.on("end", () => {
+        resolve({
+          ok: res.statusCode === 200,
+          answer: res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}`,
+        });
+      });
+      res.on("error", (err) => {
+        resolve({ ok: false, answer: err.message });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on("error", (err) => {
+      resolve({ ok: false, answer: err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "<addr>") });
+    });
+    req.end();
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [url = "", pauseText = "20", timeoutText = "1000"] = argv;
+  let running = true;
+  process.on("SIGTERM", () => (running = false));
+  process.on("SIGINT", () => (running = false));
+  while (running) {
+    const at = Date.now();
+    const { ok, answer } = await get(url, Number(timeoutText));
+    process.stdout.write(JSON.stringify({ at, ms: Date.now() - at, ok, answer }) + "\n");
+    await new Promise((r) => setTimeout(r, Number(pauseText)));
+  }
+}
+
+if (process.argv[1]?.endsWith("httpProbe.js") === true) await main(process.argv.slice(2));

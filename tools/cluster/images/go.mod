@@ -1,0 +1,3 @@
+module keepalived-operator/tools/cluster/images
+
+go 1.26.0
