@@ -80,6 +80,10 @@ function get(url: string, timeoutMs: number): Promise<{ ok: boolean; answer: str
 
 async function main(argv: string[]): Promise<void> {
   const [url = "", pauseText = "20", timeoutText = "1000"] = argv;
+  if (!URL.canParse(url) || !(Number(pauseText) >= 0) || !(Number(timeoutText) > 0)) {
+    process.stderr.write(`httpProbe: expected <url> <pause ms> <timeout ms>; got ${JSON.stringify(argv)}\n`);
+    process.exit(2);
+  }
   let running = true;
   process.on("SIGTERM", () => (running = false));
   process.on("SIGINT", () => (running = false));

@@ -58,6 +58,10 @@ export function containerdToml(p: NodePaths): string {
     `  sandbox_image = "${PAUSE_IMAGE}"`,
     '  stream_server_address = "127.0.0.1"',
     "  netns_mounts_under_state_dir = true",
+    // Without CAP_SYS_RESOURCE (this sandbox's bounding set lacks it) runc cannot lower oom_score_adj to the
+    // kubelet's -998 for Pod sandboxes: "nsexec: failed to update /proc/self/oom_score_adj: Permission denied".
+    // Clamp it to containerd's own instead.
+    "  restrict_oom_score_adj = true",
     // Pods of a non-root user may listen on port 80 (a sysctl of the Pod's own network namespace).
     "  enable_unprivileged_ports = true",
     `[${cri}.containerd]`,
@@ -153,5 +157,7 @@ export function kubeProxyConfigYaml(kubeconfig: string, nodeName: string): strin
     mode: "iptables",
     clusterCIDR: POD_CIDR,
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
+    // Lowering its own oom_score_adj needs CAP_SYS_RESOURCE, which the lab may not have.
+    oomScoreAdj: 0,
   });
 }

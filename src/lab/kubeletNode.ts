@@ -16,9 +16,10 @@ import {
   kubeletConfigYaml,
   kubeProxyConfigYaml,
   nodePodCidr,
+  SERVICE_CIDR,
   type NodePaths,
 } from "./kubeletConfig.js";
-import { ip, NODE_IP, type LabNode } from "./netns.js";
+import { ip, NODE_IFACE, NODE_IP, type LabNode } from "./netns.js";
 import { isAlive, spawnLogged, tail } from "./processes.js";
 import { waitFor } from "./wait.js";
 
@@ -124,6 +125,9 @@ async function startHolder(spec: NodeSpec): Promise<NodeProcess> {
 /** Routes to the other nodes' Pod ranges, and forwarding on, inside the node's own network namespace. */
 async function nodeRoutes(spec: NodeSpec): Promise<void> {
   await execFileP("ip", ["netns", "exec", spec.node.ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  // Host-network Pods (the agents) dial the `kubernetes` ClusterIP: the kernel routes a local packet before
+  // kube-proxy's DNAT, so without a route to the Service range it fails with ENETUNREACH.
+  await ip("-n", spec.node.ns, "route", "replace", SERVICE_CIDR, "dev", NODE_IFACE);
   for (let j = 0; j < spec.count; j++) {
     if (j !== spec.index) await ip("-n", spec.node.ns, "route", "replace", nodePodCidr(j), "via", NODE_IP(j));
   }

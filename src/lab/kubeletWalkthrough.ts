@@ -144,7 +144,14 @@ export async function labelNodes(client: KubeClient): Promise<void> {
 export async function applyWalkthrough(client: KubeClient): Promise<void> {
   await apply(client, labGroup());
   await apply(client, { apiVersion: "v1", kind: "Namespace", metadata: { name: DEMO.namespace } });
-  for (const p of DEMO_PODS) await apply(client, demoPod(p.name, p.node));
+  for (const p of DEMO_PODS) {
+    // Server-side apply, as labObjects.ts apply() does (kube/apply.ts knows no path for Pods).
+    await client.request("PATCH", `/api/v1/namespaces/${DEMO.namespace}/pods/${p.name}`, {
+      query: { fieldManager: "keepalived-operator-lab", force: true },
+      body: demoPod(p.name, p.node),
+      contentType: "application/apply-patch+yaml",
+    });
+  }
   await apply(client, demoService());
 }
 

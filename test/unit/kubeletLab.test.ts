@@ -44,6 +44,7 @@ describe("kubelet lab configuration", () => {
       'conf_dir = "/tmp/lab/k8s/node-2/cni/net.d"',
       'sandbox_image = "kao.local/pause:1"',
       "SystemdCgroup = false",
+      "restrict_oom_score_adj = true",
     ]) {
       assert.ok(
         toml.split("\n").some((l) => l.trim() === line),
