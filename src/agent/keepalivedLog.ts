@@ -28,9 +28,19 @@ export interface RepeatLimits {
   windowMs: number;
   /** Kinds of line remembered at most (the least recently seen is forgotten first). */
   kinds: number;
+  /**
+   * After a transition, every line for this long is logged and not counted against its kind: the gratuitous
+   * ARPs and unsolicited neighbour adverts of a takeover are what a person reading the log looks for.
+   */
+  afterTransitionMs: number;
 }
 
-export const DEFAULT_REPEAT_LIMITS: RepeatLimits = { limit: 5, windowMs: 3_600_000, kinds: 500 };
+export const DEFAULT_REPEAT_LIMITS: RepeatLimits = {
+  limit: 5,
+  windowMs: 3_600_000,
+  kinds: 500,
+  afterTransitionMs: 10_000,
+};
 
 interface Kind {
   /** When the last lines of this kind were logged (unmuted). */
@@ -61,6 +71,7 @@ export function lineKind(line: string): string {
  */
 export class RepeatFilter {
   private readonly kinds = new Map<string, Kind>();
+  private lastTransition = -Infinity;
 
   constructor(
     private readonly now: () => number,
@@ -70,8 +81,12 @@ export class RepeatFilter {
   /** What to log for one line of keepalived's output (in order). */
   accept(line: string): KeepalivedLogLine[] {
     if (!isNewsworthy(line)) return [];
-    if (TRANSITION.test(line)) return [{ line }];
     const now = this.now();
+    if (TRANSITION.test(line)) {
+      this.lastTransition = now;
+      return [{ line }];
+    }
+    if (now - this.lastTransition < this.limits.afterTransitionMs) return [{ line }];
     const key = lineKind(line);
     const kind = this.kindOf(key, now);
     const out: KeepalivedLogLine[] = [];

@@ -82,9 +82,23 @@ test("a day of polls: a few hundred log lines, every transition among them, ever
   }
 });
 
+test("RepeatFilter: the lines right after a transition are all logged, even of a muted kind", () => {
+  let now = 0;
+  const filter = new RepeatFilter(() => now, { ...DEFAULT_REPEAT_LIMITS, limit: 1 });
+  const na = "Sending unsolicited Neighbour Advert on eth0 for 2001:db8::201";
+  assert.equal(filter.accept(na).length, 1);
+  assert.equal(filter.accept(na).length, 0, "muted after one");
+  now += 1000;
+  assert.equal(filter.accept("(web) Entering MASTER STATE").length, 1);
+  now += 50;
+  assert.deepEqual(filter.accept(na), [{ line: na }]);
+  now += DEFAULT_REPEAT_LIMITS.afterTransitionMs;
+  assert.equal(filter.accept(na).length, 0, "muted again once the takeover is over");
+});
+
 test("RepeatFilter: a line quiet for a whole window is news again", () => {
   let now = 0;
-  const filter = new RepeatFilter(() => now, { limit: 2, windowMs: 1000, kinds: 10 });
+  const filter = new RepeatFilter(() => now, { limit: 2, windowMs: 1000, kinds: 10, afterTransitionMs: 0 });
   const lines = (line: string): string[] =>
     filter.accept(line).map((l) => (l.repeated === undefined ? l.line : `${l.line} ×${l.repeated}`));
   assert.deepEqual(lines("VRRP_Script(x) failed 1"), ["VRRP_Script(x) failed 1"]);
