@@ -3,7 +3,7 @@
 // state change on every node counted meanwhile (no births: a new VIP joins an instance that already runs, so
 // zero). Per timing profile of ours; the original's configuration (a new vrrp_instance per Service in the
 // file of every node, then SIGHUP) as the baseline.
-import { nodeAddresses, type Lab } from "../../src/lab/netns.js";
+import { ip, NODE_IFACE, nodeAddresses, type Lab } from "../../src/lab/netns.js";
 import { labService, labVip } from "../../src/lab/plans.js";
 import { settledHolder } from "../../src/lab/failover.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
@@ -182,6 +182,9 @@ export const newVip: BenchRow = {
         `--trials ${count}: the new-vip row adds at most ${MAX_SERVICES} Services (the lab's VIP range)`,
       );
     await clientArpRetry(lab, 10);
+    // The added VIPs are labVip(110) and up, in 198.18.1.0/24: the client reaches them on the link, as the
+    // nodes' VIPs (/32 on eth0) answer ARP for them; its own address is in 198.18.0.0/24 only.
+    await ip("-n", lab.clientNs, "route", "replace", "198.18.1.0/24", "dev", NODE_IFACE);
     try {
       await flushClientNeighbours(lab);
       const all = [await original(ctx, lab, originalCount), ...(await ours(ctx, lab, count))];
