@@ -88,7 +88,13 @@ export async function removeCgroup(path: string, timeoutMs = 20_000): Promise<vo
     }
     await sleep(100);
   }
-  removeCgroupDirsSync(path);
+  // An emptied cgroup stays busy for a moment while its last tasks finish exiting: retry the removal.
+  for (let attempt = 0; attempt < 50 && cgroupMounts().some((m) => existsSync(join(m, path))); attempt++) {
+    removeCgroupDirsSync(path);
+    if (cgroupMounts().some((m) => existsSync(join(m, path)))) await sleep(100);
+  }
+  const left = cgroupMounts().filter((m) => existsSync(join(m, path)));
+  if (left.length > 0) throw new Error(`cgroup ${path} could not be removed from ${left.join(", ")}`);
 }
 
 /** rmdir of the tree's (empty) directories, deepest first, in every hierarchy. */

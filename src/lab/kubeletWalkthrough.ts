@@ -217,6 +217,8 @@ export async function externalIP(client: KubeClient, timeoutMs = 60_000): Promis
 
 /** A running request loop in the client namespace (httpProbe.ts); stop() returns its counts. */
 export interface RunningProbe {
+  /** The requests finished so far. */
+  lines(): ProbeLine[];
   stop(): Promise<ProbeSummary & { lines: ProbeLine[] }>;
 }
 
@@ -237,6 +239,7 @@ export function startProbe(c: KubeletCluster, url: string, pauseMs = 20, timeout
     });
   });
   return {
+    lines: () => parseProbeOutput(out),
     async stop() {
       child.kill("SIGTERM");
       await exited;

@@ -154,7 +154,13 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
       30_000,
       20,
     );
-    await new Promise((r) => setTimeout(r, 2000));
+    // A request in flight to the cut node may hang until its timeout: wait for answers sent after the cut.
+    await waitFor(
+      "five answers to requests sent after the cut",
+      () => Promise.resolve(probe.lines().filter((l) => l.ok && l.at > cutAt).length >= 5 ? true : undefined),
+      30_000,
+      50,
+    );
     const s = await probe.stop();
     await setSwitchPort(c.lab, node, true);
     t.diagnostic(
