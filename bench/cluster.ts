@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Manifest } from "../src/api/kube.js";
-import { AGENT_NODE_OPTIONS, GROUP_ANNOTATION } from "../src/api/names.js";
+import { GROUP_ANNOTATION } from "../src/api/names.js";
 import type { KeepalivedGroupSpec } from "../src/api/types.js";
 import { applyManifest, applyManifestFile } from "../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../src/kube/rest.js";
@@ -185,8 +185,7 @@ export async function startApiAgent(cluster: Cluster, node: LabNode, group: stri
   const child = spawn(
     process.execPath,
     [
-      ...[AGENT_NODE_OPTIONS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent"],
-      ...["--group", `${OPERATOR_NS}/${group}`],
+      ...[join(repoRoot(), "bin", "keepalived-operator.js"), "agent", "--group", `${OPERATOR_NS}/${group}`],
       ...["--node", node.name, "--netns", node.ns, "--kubeconfig", cluster.agentKubeconfig],
       ...["--state-dir", stateDir, "--metrics-address", `127.0.0.1:${await freePort()}`],
     ],

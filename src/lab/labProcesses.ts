@@ -3,7 +3,6 @@
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AGENT_NODE_OPTIONS } from "../api/names.js";
 import { promisify } from "node:util";
 import { GROUP_NAME, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { processRuns, type LabProcess } from "./labState.js";
@@ -89,8 +88,7 @@ export async function startOperator(
         `agent ${node.name}`,
         process.execPath,
         [
-          ...[AGENT_NODE_OPTIONS, bin, "agent", "--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`],
-          ...["--node", node.name],
+          ...[bin, "agent", "--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`, "--node", node.name],
           ...["--netns", node.ns, "--kubeconfig", kubeconfigs.agent, "--state-dir", join(dir, node.name)],
           ...["--metrics-address", `127.0.0.1:${await freePort()}`],
         ],
