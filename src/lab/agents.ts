@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { AGENT_NODE_OPTIONS } from "../api/names.js";
 import { NODE_IFACE, type Lab, type LabNode } from "./netns.js";
 import { repoRoot } from "./processes.js";
 
@@ -26,7 +25,6 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
       "exec",
       node.ns,
       process.execPath,
-      AGENT_NODE_OPTIONS,
       join(repoRoot(), "bin/keepalived-operator.js"),
       "agent",
       "--plan-file",

@@ -8,7 +8,6 @@ import {
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-  AGENT_NODE_OPTIONS,
   METRICS_PORT,
 } from "../api/names.js";
 import type { Manifest } from "../api/kube.js";
@@ -63,13 +62,6 @@ function agentCapabilities(realtime: boolean): string[] {
   return ["NET_ADMIN", "NET_RAW", "NET_BROADCAST", ...(realtime ? ["SYS_NICE"] : [])];
 }
 
-/** The agent's environment: its node and Pod from the downward API, and its V8 flags. */
-const AGENT_ENV = [
-  { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-  { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-  { name: "NODE_OPTIONS", value: AGENT_NODE_OPTIONS },
-];
-
 /**
  * The agent DaemonSet: host network, a few capabilities instead of privileged, one node down at a time.
  * `metricsPort`: the group's own port (metricsPorts.ts), so that agents of several groups share a node.
@@ -104,7 +96,10 @@ export function desiredDaemonSet(
           "--metrics-address",
           `0.0.0.0:${metricsPort}`,
         ],
-        env: AGENT_ENV,
+        env: [
+          { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        ],
         ports: [{ name: "metrics", containerPort: metricsPort, hostPort: metricsPort, protocol: "TCP" }],
         livenessProbe: {
           httpGet: { path: "/healthz", port: metricsPort },
