@@ -82,11 +82,14 @@ async function startHolder(spec: NodeSpec): Promise<NodeProcess> {
     await writeFile(file, `${value}\n`);
     binds.push(`mount --bind ${file} /proc/sys/${key}`);
   }
-  // Paths the runtime and the kubelet use whatever they are told (runc's state, the container log links):
-  // the node's own directories take their place.
+  // Paths the runtime and the kubelet use whatever they are told (runc's state, the container log links,
+  // the device-plugin socket /var/lib/kubelet/device-plugins/kubelet.sock, the default cert dir
+  // /var/lib/kubelet/pki): the node's own directories take their place. Shared, the kubelets race for the
+  // socket and the losers stop ("bind: address already in use").
   const own: [string, string][] = [
     ["/run/containerd", "run-containerd"],
     ["/var/log/containers", "container-logs"],
+    ["/var/lib/kubelet", "var-lib-kubelet"],
   ];
   for (const [target, mine] of own) {
     await mkdir(target, { recursive: true });

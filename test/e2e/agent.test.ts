@@ -18,17 +18,6 @@ import { rssKiB, scrapeMetrics, watchDoubleOwners } from "../../src/lab/probes.j
 
 const SLOW = { timeout: 240_000 };
 
-async function singleHolder(lab: Lab, vip: string, timeoutMs = 20_000): Promise<string> {
-  return waitFor(
-    `${vip} on exactly one node`,
-    async () => {
-      const h = await holdersOf(lab, vip);
-      return h.length === 1 ? h[0] : undefined;
-    },
-    timeoutMs,
-  );
-}
-
 /** Waits until each of `vips` is on `count` nodes (1: up, 0: gone); returns which nodes hold which. */
 async function eachHeldBy(
   lab: Lab,
@@ -54,8 +43,17 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
 
   test("a VIP comes up on exactly one node and answers the client's ping", SLOW, async () => {
     const vip = labVip(0);
-    await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
-      const holder = await singleHolder(lab, vip);
+    await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents, plan }) => {
+      // While the agents start, whichever keepalived runs first holds the VIP; the planned node then takes it.
+      const holder = await waitFor(
+        `${vip} on its planned node alone`,
+        async () => {
+          const h = await holdersOf(lab, vip);
+          return h.length === 1 && h[0] === plan.placement[vip] ? h[0] : undefined;
+        },
+        20_000,
+        100,
+      );
       await waitForAnswer(lab, vip, 20_000);
       await sleep(1500);
       assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
