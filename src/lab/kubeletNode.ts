@@ -87,6 +87,7 @@ async function startHolder(spec: NodeSpec): Promise<NodeProcess> {
   const own: [string, string][] = [
     ["/run/containerd", "run-containerd"],
     ["/var/log/containers", "container-logs"],
+    ["/var/lib/kubelet", "var-lib-kubelet"],
   ];
   for (const [target, mine] of own) {
     await mkdir(target, { recursive: true });
