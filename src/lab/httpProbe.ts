@@ -9,6 +9,8 @@ export interface ProbeLine {
   /** When the request started (ms since the epoch). */
   at: number;
   ms: number;
+  /** Milliseconds until the TCP connection was established (absent when it never was). */
+  connectMs?: number;
   ok: boolean;
   /** The body (trimmed) or the error. */
   answer: string;
@@ -43,6 +45,20 @@ export function summarize(lines: ProbeLine[]): ProbeSummary {
   return { requests: lines.length, lost, longestGapMs: Math.round(longestGapMs), answeredBy, errors };
 }
 
+/** The lost requests and the slowest answered ones (at most `count`), as "+<ms after t0> …" lines; pure. */
+export function notable(lines: ProbeLine[], t0: number, count = 3): string[] {
+  const slow = lines
+    .filter((l) => l.ok)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
+  return [...lines.filter((l) => !l.ok), ...slow]
+    .sort((a, b) => a.at - b.at)
+    .map(
+      (l) =>
+        `+${l.at - t0} ms: ${l.ok ? "answered" : "lost"} after ${l.ms} ms (connected ${l.connectMs === undefined ? "never" : `after ${l.connectMs} ms`}): ${l.answer}`,
+    );
+}
+
 /** Parses the probe's output; lines that are not probe lines (a partial last line) are skipped. */
 export function parseProbeOutput(text: string): ProbeLine[] {
   return text.split("\n").flatMap((line) => {
@@ -55,24 +71,34 @@ export function parseProbeOutput(text: string): ProbeLine[] {
   });
 }
 
-function get(url: string, timeoutMs: number): Promise<{ ok: boolean; answer: string }> {
+interface Outcome {
+  ok: boolean;
+  answer: string;
+  connectedAt?: number;
+}
+
+function get(url: string, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
+    let connectedAt: number | undefined;
+    const done = (ok: boolean, answer: string): void => {
+      resolve(connectedAt === undefined ? { ok, answer } : { ok, answer, connectedAt });
+    };
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (s: string) => (body += s));
       res.on("end", () => {
-        resolve({
-          ok: res.statusCode === 200,
-          answer: res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}`,
-        });
+        done(res.statusCode === 200, res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}`);
       });
       res.on("error", (err) => {
-        resolve({ ok: false, answer: err.message });
+        done(false, err.message);
       });
+    });
+    req.on("socket", (socket) => {
+      socket.once("connect", () => (connectedAt = Date.now()));
     });
     req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on("error", (err) => {
-      resolve({ ok: false, answer: err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "<addr>") });
+      done(false, err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "<addr>"));
     });
     req.end();
   });
@@ -89,8 +115,10 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => (running = false));
   while (running) {
     const at = Date.now();
-    const { ok, answer } = await get(url, Number(timeoutText));
-    process.stdout.write(JSON.stringify({ at, ms: Date.now() - at, ok, answer }) + "\n");
+    const { ok, answer, connectedAt } = await get(url, Number(timeoutText));
+    const line: ProbeLine = { at, ms: Date.now() - at, ok, answer };
+    if (connectedAt !== undefined) line.connectMs = connectedAt - at;
+    process.stdout.write(JSON.stringify(line) + "\n");
     await new Promise((r) => setTimeout(r, Number(pauseText)));
   }
 }

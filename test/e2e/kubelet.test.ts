@@ -24,6 +24,7 @@ import {
   waitPodsReady,
   type PodView,
 } from "../../src/lab/kubeletWalkthrough.js";
+import { notable } from "../../src/lab/httpProbe.js";
 import { holdersOf, setSwitchPort } from "../../src/lab/netns.js";
 import { LAB_POOL } from "../../src/lab/labObjects.js";
 import { waitFor } from "../../src/lab/wait.js";
@@ -171,6 +172,7 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
       `failover ${from} → ${to}: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
+    for (const line of notable(s.lines, cutAt)) t.diagnostic(`after the cut ${line}`);
     assert.ok(LB_NODES.includes(to) && to !== from);
     const answeredAfterCut = s.lines.filter((l) => l.ok && l.at > cutAt).length;
     assert.ok(
@@ -220,6 +222,7 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
       `rollout done in ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
+    for (const line of notable(s.lines, start)) t.diagnostic(`after the restart ${line}`);
     assert.deepEqual(sorted(after.map((p: PodView) => p.node)), LB_NODES);
     assert.ok(s.requests > 50, `only ${s.requests} requests`);
     assert.equal(s.lost, 0, `lost ${s.lost} of ${s.requests}: ${JSON.stringify(s.errors)}`);
