@@ -1,8 +1,12 @@
-// A client that sends one HTTP GET after another (each on a new connection, so each goes through kube-proxy's
-// DNAT again) to a URL and writes one JSON line per request: start time, milliseconds taken, and the answer
-// or the error. The kubelet lab runs it in the client namespace during a failover or a rollout; summarize()
-// counts the lost requests and the longest gap between answers. SIGTERM ends it after the request in flight.
-// Usage: node httpProbe.js <url> <pause between requests, ms> <timeout per request, ms>
+// A client that starts an HTTP GET every <interval> ms, whether or not the earlier ones have answered (each on a
+// new connection, so each goes through kube-proxy's DNAT again), and writes one JSON line per request when it
+// ends: start time, milliseconds taken, when it connected, and the answer or the error. Many users, not one:
+// a request whose SYN falls into a failover waits for TCP's retransmission (1 s), but the requests started
+// after the VIP moved answer at once, so the gap between answers is what users see, and the slowest answer is
+// what the unlucky one waits. The kubelet lab runs it in the client namespace during a failover or a rollout;
+// summarize() counts the lost requests, the longest gap between answers and the slowest answer. SIGTERM stops
+// starting requests and ends it once those in flight have ended.
+// Usage: node httpProbe.js <url> <interval between request starts, ms> <timeout per request, ms>
 import { request } from "node:http";
 
 export interface ProbeLine {
@@ -21,6 +25,8 @@ export interface ProbeSummary {
   lost: number;
   /** Longest time between the ends of two answered requests (or from the start to the first answer). */
   longestGapMs: number;
+  /** The longest an answered request took. */
+  slowestMs: number;
   /** Answered requests per body ("demo-1 on node-1" …). */
   answeredBy: Record<string, number>;
   /** The errors of the lost requests, per message. */
@@ -32,17 +38,26 @@ export function summarize(lines: ProbeLine[]): ProbeSummary {
   const answeredBy: Record<string, number> = {};
   const errors: Record<string, number> = {};
   let longestGapMs = 0;
-  let lastAnswer = lines[0]?.at;
-  for (const l of lines) {
+  let slowestMs = 0;
+  let lastAnswer = lines.reduce((min, l) => Math.min(min, l.at), Infinity);
+  for (const l of [...lines].sort((a, b) => a.at + a.ms - (b.at + b.ms))) {
     const bucket = l.ok ? answeredBy : errors;
     bucket[l.answer] = (bucket[l.answer] ?? 0) + 1;
-    if (l.ok && lastAnswer !== undefined) {
+    if (l.ok) {
       longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
       lastAnswer = l.at + l.ms;
+      slowestMs = Math.max(slowestMs, l.ms);
     }
   }
   const lost = lines.filter((l) => !l.ok).length;
-  return { requests: lines.length, lost, longestGapMs: Math.round(longestGapMs), answeredBy, errors };
+  return {
+    requests: lines.length,
+    lost,
+    longestGapMs: Math.round(longestGapMs),
+    slowestMs,
+    answeredBy,
+    errors,
+  };
 }
 
 /** The lost requests and the slowest answered ones (at most `count`), as "+<ms after t0> …" lines; pure. */
@@ -104,23 +119,42 @@ function get(url: string, timeoutMs: number): Promise<Outcome> {
   });
 }
 
+/** At most this many requests in flight: a dead VIP with a long timeout must not open thousands of sockets. */
+const MAX_IN_FLIGHT = 500;
+
 async function main(argv: string[]): Promise<void> {
-  const [url = "", pauseText = "20", timeoutText = "1000"] = argv;
-  if (!URL.canParse(url) || !(Number(pauseText) >= 0) || !(Number(timeoutText) > 0)) {
-    process.stderr.write(`httpProbe: expected <url> <pause ms> <timeout ms>; got ${JSON.stringify(argv)}\n`);
+  const [url = "", intervalText = "20", timeoutText = "1000"] = argv;
+  const interval = Number(intervalText);
+  const timeout = Number(timeoutText);
+  if (!URL.canParse(url) || !(interval > 0) || !(timeout > 0)) {
+    process.stderr.write(
+      `httpProbe: expected <url> <interval ms> <timeout ms>; got ${JSON.stringify(argv)}\n`,
+    );
     process.exit(2);
   }
-  let running = true;
-  process.on("SIGTERM", () => (running = false));
-  process.on("SIGINT", () => (running = false));
-  while (running) {
+  let inFlight = 0;
+  let skipped = 0;
+  const one = async (): Promise<void> => {
     const at = Date.now();
-    const { ok, answer, connectedAt } = await get(url, Number(timeoutText));
+    inFlight++;
+    const { ok, answer, connectedAt } = await get(url, timeout);
+    inFlight--;
     const line: ProbeLine = { at, ms: Date.now() - at, ok, answer };
     if (connectedAt !== undefined) line.connectMs = connectedAt - at;
     process.stdout.write(JSON.stringify(line) + "\n");
-    await new Promise((r) => setTimeout(r, Number(pauseText)));
-  }
+  };
+  const timer = setInterval(() => {
+    if (inFlight < MAX_IN_FLIGHT) void one();
+    else skipped++;
+  }, interval);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  clearInterval(timer);
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+  if (skipped > 0)
+    process.stderr.write(`httpProbe: ${skipped} starts skipped (${MAX_IN_FLIGHT} in flight)\n`);
 }
 
 if (process.argv[1]?.endsWith("httpProbe.js") === true) await main(process.argv.slice(2));

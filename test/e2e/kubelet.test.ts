@@ -169,7 +169,7 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     const s = await probe.stop();
     await setSwitchPort(c.lab, node, true);
     t.diagnostic(
-      `failover ${from} → ${to}: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
+      `failover ${from} → ${to}: longest gap ${s.longestGapMs} ms, slowest answer ${s.slowestMs} ms, lost ${s.lost} of ${s.requests}`,
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
     for (const line of notable(s.lines, cutAt)) t.diagnostic(`after the cut ${line}`);
@@ -219,7 +219,7 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     await new Promise((r) => setTimeout(r, 3000));
     const s = await probe.stop();
     t.diagnostic(
-      `rollout done in ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
+      `rollout done in ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, slowest answer ${s.slowestMs} ms, lost ${s.lost} of ${s.requests}`,
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
     for (const line of notable(s.lines, start)) t.diagnostic(`after the restart ${line}`);

@@ -111,12 +111,35 @@ describe("HTTP probe summary", () => {
     assert.equal(s.requests, 5);
     assert.equal(s.lost, 2);
     assert.equal(s.longestGapMs, 2065);
+    assert.equal(s.slowestMs, 5);
     assert.deepEqual(s.answeredBy, { "demo-1 on node-3": 2, "demo-2 on node-3": 1 });
     assert.deepEqual(s.errors, { "no answer in 1000 ms": 2 });
   });
 
+  test("requests that overlap (lines in the order they ended): the gap users see and the slowest answer", () => {
+    // A failover from 100 to 400 ms: the requests started at 100 and 200 lost their SYN and were answered after
+    // TCP's 1 s retransmission; those started from 420 on (every 100 ms here) were answered at once.
+    const s = summarize([
+      line(0, 5, true, "a"),
+      ...[420, 520, 620, 720, 820, 920, 1020].map((at) => line(at, 5, true, "a")),
+      line(100, 1010, true, "b"),
+      line(200, 1008, true, "b"),
+      line(1120, 5, true, "a"),
+    ]);
+    assert.equal(s.longestGapMs, 420);
+    assert.equal(s.slowestMs, 1010);
+    assert.equal(s.lost, 0);
+  });
+
   test("no request, no gap; a partial last line is skipped", () => {
-    assert.deepEqual(summarize([]), { requests: 0, lost: 0, longestGapMs: 0, answeredBy: {}, errors: {} });
+    assert.deepEqual(summarize([]), {
+      requests: 0,
+      lost: 0,
+      longestGapMs: 0,
+      slowestMs: 0,
+      answeredBy: {},
+      errors: {},
+    });
     const text = `${JSON.stringify(line(1, 2, true, "a"))}\n{"at":3,"ms"`;
     assert.equal(parseProbeOutput(text).length, 1);
   });
