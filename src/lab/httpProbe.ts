@@ -74,6 +74,21 @@ export function notable(lines: ProbeLine[], t0: number, count = 3): string[] {
     );
 }
 
+/**
+ * The requests started from `fromMs` to `toMs` after `t0`, one "+<start>:<ms taken>" each (with "/c<ms to
+ * connect>" when connecting took over 100 ms, "!" when lost): the failover as the client saw it; pure.
+ */
+export function timeline(lines: ProbeLine[], t0: number, fromMs: number, toMs: number): string {
+  return lines
+    .filter((l) => l.at - t0 >= fromMs && l.at - t0 <= toMs)
+    .sort((a, b) => a.at - b.at)
+    .map((l) => {
+      const connect = l.connectMs !== undefined && l.connectMs > 100 ? `/c${l.connectMs}` : "";
+      return `+${l.at - t0}:${l.ms}${connect}${l.ok ? "" : "!"}`;
+    })
+    .join(" ");
+}
+
 /** Parses the probe's output; lines that are not probe lines (a partial last line) are skipped. */
 export function parseProbeOutput(text: string): ProbeLine[] {
   return text.split("\n").flatMap((line) => {

@@ -24,7 +24,7 @@ import {
   waitPodsReady,
   type PodView,
 } from "../../src/lab/kubeletWalkthrough.js";
-import { notable } from "../../src/lab/httpProbe.js";
+import { notable, timeline } from "../../src/lab/httpProbe.js";
 import { holdersOf, setSwitchPort } from "../../src/lab/netns.js";
 import { LAB_POOL } from "../../src/lab/labObjects.js";
 import { waitFor } from "../../src/lab/wait.js";
@@ -173,6 +173,7 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
     for (const line of notable(s.lines, cutAt)) t.diagnostic(`after the cut ${line}`);
+    t.diagnostic(`requests started in the 1.5 s after the cut: ${timeline(s.lines, cutAt, -50, 1500)}`);
     assert.ok(LB_NODES.includes(to) && to !== from);
     const answeredAfterCut = s.lines.filter((l) => l.ok && l.at > cutAt).length;
     assert.ok(

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { parseEndpoint } from "../../src/lab/apiForward.js";
-import { parseProbeOutput, summarize, type ProbeLine } from "../../src/lab/httpProbe.js";
+import { parseProbeOutput, summarize, timeline, type ProbeLine } from "../../src/lab/httpProbe.js";
 import {
   cniConflist,
   containerdToml,
@@ -129,6 +129,16 @@ describe("HTTP probe summary", () => {
     assert.equal(s.longestGapMs, 420);
     assert.equal(s.slowestMs, 1010);
     assert.equal(s.lost, 0);
+  });
+
+  test("the timeline after an event: start and time taken, slow connects and lost requests marked", () => {
+    const lines: ProbeLine[] = [
+      { at: 1_000, ms: 3, ok: true, answer: "a", connectMs: 1 },
+      { at: 1_077, ms: 1040, ok: true, answer: "a", connectMs: 1039 },
+      { at: 1_006, ms: 3004, ok: false, answer: "no answer in 3000 ms", connectMs: 1 },
+      { at: 3_000, ms: 3, ok: true, answer: "a" },
+    ];
+    assert.equal(timeline(lines, 1_000, -50, 1500), "+0:3 +6:3004! +77:1040/c1039");
   });
 
   test("no request, no gap; a partial last line is skipped", () => {
