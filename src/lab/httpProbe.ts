@@ -23,7 +23,12 @@ export interface ProbeLine {
 export interface ProbeSummary {
   requests: number;
   lost: number;
-  /** Longest time between the ends of two answered requests (or from the start to the first answer). */
+  /**
+   * Longest time without an answer while the probe was starting requests (from its first start to its last):
+   * between the ends of two answered requests, from the first start to the first answer, or from the last
+   * answer to the last start. Answers that end after the last start (a SYN retransmitted while the probe was
+   * being stopped) no longer close a gap: nobody was asking then.
+   */
   longestGapMs: number;
   /** The longest an answered request took. */
   slowestMs: number;
@@ -40,15 +45,17 @@ export function summarize(lines: ProbeLine[]): ProbeSummary {
   let longestGapMs = 0;
   let slowestMs = 0;
   let lastAnswer = lines.reduce((min, l) => Math.min(min, l.at), Infinity);
+  const lastStart = lines.reduce((max, l) => Math.max(max, l.at), -Infinity);
   for (const l of [...lines].sort((a, b) => a.at + a.ms - (b.at + b.ms))) {
     const bucket = l.ok ? answeredBy : errors;
     bucket[l.answer] = (bucket[l.answer] ?? 0) + 1;
-    if (l.ok) {
-      longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
-      lastAnswer = l.at + l.ms;
-      slowestMs = Math.max(slowestMs, l.ms);
-    }
+    if (!l.ok) continue;
+    slowestMs = Math.max(slowestMs, l.ms);
+    if (l.at + l.ms > lastStart) continue;
+    longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
+    lastAnswer = l.at + l.ms;
   }
+  if (lines.length > 0) longestGapMs = Math.max(longestGapMs, lastStart - lastAnswer);
   const lost = lines.filter((l) => !l.ok).length;
   return {
     requests: lines.length,

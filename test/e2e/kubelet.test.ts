@@ -153,6 +153,8 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     await new Promise((r) => setTimeout(r, 1000));
     const cutAt = Date.now();
     await setSwitchPort(c.lab, node, false);
+    // The `ip link set down` is a child process: the link goes down somewhere in this span after cutAt.
+    const cutTookMs = Date.now() - cutAt;
     const to = await waitFor(
       `another node to hold ${vip}`,
       async () => (await holdersOf(c.lab, vip)).find((h) => h !== from),
@@ -173,7 +175,9 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     );
     t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
     for (const line of notable(s.lines, cutAt)) t.diagnostic(`after the cut ${line}`);
-    t.diagnostic(`requests started in the 1.5 s after the cut: ${timeline(s.lines, cutAt, -50, 1500)}`);
+    t.diagnostic(
+      `cut at ${new Date(cutAt).toISOString()} (the link went down within ${cutTookMs} ms); requests started in the 1.5 s after: ${timeline(s.lines, cutAt, -50, 1500)}`,
+    );
     assert.ok(LB_NODES.includes(to) && to !== from);
     const answeredAfterCut = s.lines.filter((l) => l.ok && l.at > cutAt).length;
     assert.ok(

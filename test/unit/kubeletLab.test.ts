@@ -131,6 +131,21 @@ describe("HTTP probe summary", () => {
     assert.equal(s.lost, 0);
   });
 
+  test("answers that end after the last start close no gap: the probe had stopped asking", () => {
+    // Stopped at 430, just after the VIP answered again; the retransmitted SYNs end at 1110 and 1208.
+    const s = summarize([
+      line(0, 5, true, "a"),
+      line(100, 1010, true, "b"),
+      line(200, 1008, true, "b"),
+      line(420, 5, true, "a"),
+      line(430, 5, true, "a"),
+    ]);
+    assert.equal(s.longestGapMs, 420);
+    assert.equal(s.slowestMs, 1010);
+    // Nothing answered after 5 although requests went on until 430: the gap runs to the last start.
+    assert.equal(summarize([line(0, 5, true, "a"), line(430, 3000, false, "x")]).longestGapMs, 425);
+  });
+
   test("the timeline after an event: start and time taken, slow connects and lost requests marked", () => {
     const lines: ProbeLine[] = [
       { at: 1_000, ms: 3, ok: true, answer: "a", connectMs: 1 },
