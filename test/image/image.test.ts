@@ -1,6 +1,7 @@
 // The container image without a container engine: images/build.sh builds the OCI archive (seconds when
 // warm), umoci unpacks it, and the image's own binaries run from its root filesystem through chroot:
-// keepalived, and the agent in a network namespace announcing a VIP that a second namespace pings.
+// keepalived, and the agent in a network namespace announcing a VIP that a second namespace pings. skopeo and
+// podman only read the archive (inspect, load into a private store) to check the name it loads under.
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
