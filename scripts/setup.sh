@@ -7,6 +7,9 @@
 #                                   components, the lab images and the operator's image. Prints, one per line:
 #                                   "cluster-bin <dir>", "helm <binary>", then "image <reference> <archive>"
 #                                   per image.
+#        scripts/setup.sh image     only what the image test adds (test/image/image.test.ts runs it): podman and
+#                                   skopeo, which read the archive's name, and the operator's image. Prints
+#                                   the archive's path (last line).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +34,12 @@ if [ "${1:-}" = kubelet ]; then
   echo "helm $(tools/helm/build.sh | tail -n1)"
   images/lab-images.sh | tail -n2 | sed 's/^/image /'
   echo "image quay.io/redhat-cop/keepalived-operator-ts:$(node -p 'require("./package.json").version') $(images/build.sh | tail -n1)"
+  exit 0
+fi
+
+if [ "${1:-}" = image ]; then
+  need_packages podman:podman skopeo:skopeo umoci:umoci debootstrap:debootstrap
+  images/build.sh | tail -n1
   exit 0
 fi
 

@@ -1,14 +1,20 @@
-// A client that sends one HTTP GET after another (each on a new connection, so each goes through kube-proxy's
-// DNAT again) to a URL and writes one JSON line per request: start time, milliseconds taken, and the answer
-// or the error. The kubelet lab runs it in the client namespace during a failover or a rollout; summarize()
-// counts the lost requests and the longest gap between answers. SIGTERM ends it after the request in flight.
-// Usage: node httpProbe.js <url> <pause between requests, ms> <timeout per request, ms>
+// A client that starts an HTTP GET every <interval> ms, whether or not the earlier ones have answered (each on a
+// new connection, so each goes through kube-proxy's DNAT again), and writes one JSON line per request when it
+// ends: start time, milliseconds taken, when it connected, and the answer or the error. Many users, not one:
+// a request whose SYN falls into a failover waits for TCP's retransmission (1 s), but the requests started
+// after the VIP moved answer at once, so the gap between answers is what users see, and the slowest answer is
+// what the unlucky one waits. The kubelet lab runs it in the client namespace during a failover or a rollout;
+// summarize() counts the lost requests, the longest gap between answers and the slowest answer. SIGTERM stops
+// starting requests and ends it once those in flight have ended.
+// Usage: node httpProbe.js <url> <interval between request starts, ms> <timeout per request, ms>
 import { request } from "node:http";
 
 export interface ProbeLine {
   /** When the request started (ms since the epoch). */
   at: number;
   ms: number;
+  /** Milliseconds until the TCP connection was established (absent when it never was). */
+  connectMs?: number;
   ok: boolean;
   /** The body (trimmed) or the error. */
   answer: string;
@@ -17,8 +23,15 @@ export interface ProbeLine {
 export interface ProbeSummary {
   requests: number;
   lost: number;
-  /** Longest time between the ends of two answered requests (or from the start to the first answer). */
+  /**
+   * Longest time without an answer while the probe was starting requests (from its first start to its last):
+   * between the ends of two answered requests, from the first start to the first answer, or from the last
+   * answer to the last start. Answers that end after the last start (a SYN retransmitted while the probe was
+   * being stopped) no longer close a gap: nobody was asking then.
+   */
   longestGapMs: number;
+  /** The longest an answered request took. */
+  slowestMs: number;
   /** Answered requests per body ("demo-1 on node-1" …). */
   answeredBy: Record<string, number>;
   /** The errors of the lost requests, per message. */
@@ -30,17 +43,57 @@ export function summarize(lines: ProbeLine[]): ProbeSummary {
   const answeredBy: Record<string, number> = {};
   const errors: Record<string, number> = {};
   let longestGapMs = 0;
-  let lastAnswer = lines[0]?.at;
-  for (const l of lines) {
+  let slowestMs = 0;
+  let lastAnswer = lines.reduce((min, l) => Math.min(min, l.at), Infinity);
+  const lastStart = lines.reduce((max, l) => Math.max(max, l.at), -Infinity);
+  for (const l of [...lines].sort((a, b) => a.at + a.ms - (b.at + b.ms))) {
     const bucket = l.ok ? answeredBy : errors;
     bucket[l.answer] = (bucket[l.answer] ?? 0) + 1;
-    if (l.ok && lastAnswer !== undefined) {
-      longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
-      lastAnswer = l.at + l.ms;
-    }
+    if (!l.ok) continue;
+    slowestMs = Math.max(slowestMs, l.ms);
+    if (l.at + l.ms > lastStart) continue;
+    longestGapMs = Math.max(longestGapMs, l.at + l.ms - lastAnswer);
+    lastAnswer = l.at + l.ms;
   }
+  if (lines.length > 0) longestGapMs = Math.max(longestGapMs, lastStart - lastAnswer);
   const lost = lines.filter((l) => !l.ok).length;
-  return { requests: lines.length, lost, longestGapMs: Math.round(longestGapMs), answeredBy, errors };
+  return {
+    requests: lines.length,
+    lost,
+    longestGapMs: Math.round(longestGapMs),
+    slowestMs,
+    answeredBy,
+    errors,
+  };
+}
+
+/** The lost requests and the slowest answered ones (at most `count`), as "+<ms after t0> …" lines; pure. */
+export function notable(lines: ProbeLine[], t0: number, count = 3): string[] {
+  const slow = lines
+    .filter((l) => l.ok)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
+  return [...lines.filter((l) => !l.ok), ...slow]
+    .sort((a, b) => a.at - b.at)
+    .map(
+      (l) =>
+        `+${l.at - t0} ms: ${l.ok ? "answered" : "lost"} after ${l.ms} ms (connected ${l.connectMs === undefined ? "never" : `after ${l.connectMs} ms`}): ${l.answer}`,
+    );
+}
+
+/**
+ * The requests started from `fromMs` to `toMs` after `t0`, one "+<start>:<ms taken>" each (with "/c<ms to
+ * connect>" when connecting took over 100 ms, "!" when lost): the failover as the client saw it; pure.
+ */
+export function timeline(lines: ProbeLine[], t0: number, fromMs: number, toMs: number): string {
+  return lines
+    .filter((l) => l.at - t0 >= fromMs && l.at - t0 <= toMs)
+    .sort((a, b) => a.at - b.at)
+    .map((l) => {
+      const connect = l.connectMs !== undefined && l.connectMs > 100 ? `/c${l.connectMs}` : "";
+      return `+${l.at - t0}:${l.ms}${connect}${l.ok ? "" : "!"}`;
+    })
+    .join(" ");
 }
 
 /** Parses the probe's output; lines that are not probe lines (a partial last line) are skipped. */
@@ -55,44 +108,75 @@ export function parseProbeOutput(text: string): ProbeLine[] {
   });
 }
 
-function get(url: string, timeoutMs: number): Promise<{ ok: boolean; answer: string }> {
+interface Outcome {
+  ok: boolean;
+  answer: string;
+  connectedAt?: number;
+}
+
+function get(url: string, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
+    let connectedAt: number | undefined;
+    const done = (ok: boolean, answer: string): void => {
+      resolve(connectedAt === undefined ? { ok, answer } : { ok, answer, connectedAt });
+    };
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (s: string) => (body += s));
       res.on("end", () => {
-        resolve({
-          ok: res.statusCode === 200,
-          answer: res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}`,
-        });
+        done(res.statusCode === 200, res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}`);
       });
       res.on("error", (err) => {
-        resolve({ ok: false, answer: err.message });
+        done(false, err.message);
       });
+    });
+    req.on("socket", (socket) => {
+      socket.once("connect", () => (connectedAt = Date.now()));
     });
     req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on("error", (err) => {
-      resolve({ ok: false, answer: err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "<addr>") });
+      done(false, err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "<addr>"));
     });
     req.end();
   });
 }
 
+/** At most this many requests in flight: a dead VIP with a long timeout must not open thousands of sockets. */
+const MAX_IN_FLIGHT = 500;
+
 async function main(argv: string[]): Promise<void> {
-  const [url = "", pauseText = "20", timeoutText = "1000"] = argv;
-  if (!URL.canParse(url) || !(Number(pauseText) >= 0) || !(Number(timeoutText) > 0)) {
-    process.stderr.write(`httpProbe: expected <url> <pause ms> <timeout ms>; got ${JSON.stringify(argv)}\n`);
+  const [url = "", intervalText = "20", timeoutText = "1000"] = argv;
+  const interval = Number(intervalText);
+  const timeout = Number(timeoutText);
+  if (!URL.canParse(url) || !(interval > 0) || !(timeout > 0)) {
+    process.stderr.write(
+      `httpProbe: expected <url> <interval ms> <timeout ms>; got ${JSON.stringify(argv)}\n`,
+    );
     process.exit(2);
   }
-  let running = true;
-  process.on("SIGTERM", () => (running = false));
-  process.on("SIGINT", () => (running = false));
-  while (running) {
+  let inFlight = 0;
+  let skipped = 0;
+  const one = async (): Promise<void> => {
     const at = Date.now();
-    const { ok, answer } = await get(url, Number(timeoutText));
-    process.stdout.write(JSON.stringify({ at, ms: Date.now() - at, ok, answer }) + "\n");
-    await new Promise((r) => setTimeout(r, Number(pauseText)));
-  }
+    inFlight++;
+    const { ok, answer, connectedAt } = await get(url, timeout);
+    inFlight--;
+    const line: ProbeLine = { at, ms: Date.now() - at, ok, answer };
+    if (connectedAt !== undefined) line.connectMs = connectedAt - at;
+    process.stdout.write(JSON.stringify(line) + "\n");
+  };
+  const timer = setInterval(() => {
+    if (inFlight < MAX_IN_FLIGHT) void one();
+    else skipped++;
+  }, interval);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  clearInterval(timer);
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+  if (skipped > 0)
+    process.stderr.write(`httpProbe: ${skipped} starts skipped (${MAX_IN_FLIGHT} in flight)\n`);
 }
 
 if (process.argv[1]?.endsWith("httpProbe.js") === true) await main(process.argv.slice(2));

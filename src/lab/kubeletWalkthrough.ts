@@ -222,11 +222,12 @@ export interface RunningProbe {
   stop(): Promise<ProbeSummary & { lines: ProbeLine[] }>;
 }
 
-export function startProbe(c: KubeletCluster, url: string, pauseMs = 20, timeoutMs = 1000): RunningProbe {
+/** The probe (httpProbe.ts): a request started every `intervalMs`, each given up after `timeoutMs`. */
+export function startProbe(c: KubeletCluster, url: string, intervalMs = 20, timeoutMs = 1000): RunningProbe {
   const script = join(repoRoot(), "dist", "src", "lab", "httpProbe.js");
   const child = spawn(
     "ip",
-    ["netns", "exec", c.lab.clientNs, process.execPath, script, url, `${pauseMs}`, `${timeoutMs}`],
+    ["netns", "exec", c.lab.clientNs, process.execPath, script, url, `${intervalMs}`, `${timeoutMs}`],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -1,6 +1,7 @@
 // The container image without a container engine: images/build.sh builds the OCI archive (seconds when
 // warm), umoci unpacks it, and the image's own binaries run from its root filesystem through chroot:
-// keepalived, and the agent in a network namespace announcing a VIP that a second namespace pings.
+// keepalived, and the agent in a network namespace announcing a VIP that a second namespace pings. skopeo and
+// podman only read the archive (inspect, load into a private store) to check the name it loads under.
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -99,19 +100,36 @@ function snapshot(): Parameters<typeof planCluster>[0] {
   return { groups: [group], services: [service], nodes: [node] };
 }
 
+/** The name the manifests use (deploy/, the Helm chart, the agent's default). */
+const REFERENCE = `quay.io/redhat-cop/keepalived-operator-ts:${
+  (JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string }).version
+}`;
+
+/** podman on a private store under `store` (vfs: no mounts): it only loads and lists, never runs a container. */
+function podmanArgs(store: string, ...args: string[]): string[] {
+  return [
+    ...["--root", join(store, "root"), "--runroot", join(store, "run"), "--tmpdir", join(store, "tmp")],
+    ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+    ...["--network-config-dir", join(store, "net")],
+    ...args,
+  ];
+}
+
 describe("container image", { concurrency: 1 }, () => {
   let dir = "";
+  let archive = "";
   let rootfs = "";
   let config: RuntimeConfig;
 
   before(async () => {
-    // Cold, this debootstraps Debian (about a minute or two); warm, it repacks the app layer in seconds.
-    const { stdout } = await execFileP("bash", [join(repo, "images", "build.sh")], {
+    // Installs podman and skopeo when missing, then builds the image. Cold, this debootstraps Debian (about a
+    // minute or two); warm, it repacks the app layer in seconds.
+    const { stdout } = await execFileP("bash", [join(repo, "scripts", "setup.sh"), "image"], {
       timeout: 20 * 60_000,
       maxBuffer: 64 << 20,
     });
-    const archive = stdout.trim().split("\n").at(-1) ?? "";
-    assert.match(archive, /\.oci\.tar$/, `images/build.sh printed no archive path:\n${stdout}`);
+    archive = stdout.trim().split("\n").at(-1) ?? "";
+    assert.match(archive, /\.oci\.tar$/, `scripts/setup.sh image printed no archive path:\n${stdout}`);
     dir = await mkdtemp(join(tmpdir(), "kao-image-"));
     await mkdir(join(dir, "oci"));
     await run("tar", ["-xf", archive, "-C", join(dir, "oci")]);
@@ -136,6 +154,30 @@ describe("container image", { concurrency: 1 }, () => {
   test("the image's config runs the wrapper as root", () => {
     assert.deepEqual(config.process.args, ["/usr/local/bin/keepalived-operator"]);
     assert.ok(config.process.env.includes("NODE_ENV=production"));
+  });
+
+  test("skopeo finds the image in the archive by its full reference, and not by the bare version", async () => {
+    const { stdout } = await execFileP("skopeo", ["inspect", `oci-archive:${archive}:${REFERENCE}`], {
+      timeout: 60_000,
+      maxBuffer: 16 << 20,
+    });
+    const info = JSON.parse(stdout) as { Labels?: Record<string, string> };
+    assert.equal(info.Labels?.["org.opencontainers.image.version"], REFERENCE.split(":").at(-1));
+    // An index that names only the version (the old archive, which podman loaded as localhost/0.1.0:latest)
+    // would answer to this one.
+    const bare = `oci-archive:${archive}:${REFERENCE.split(":").at(-1) ?? ""}`;
+    await assert.rejects(execFileP("skopeo", ["inspect", bare], { timeout: 60_000 }), /no descriptor found/);
+  });
+
+  test("podman load names the image by its full reference", { timeout: 240_000 }, async () => {
+    const store = join(dir, "podman");
+    const out = await run("podman", podmanArgs(store, "load", "-i", archive), 180_000);
+    assert.match(out, new RegExp(`^Loaded image: ${REFERENCE.replaceAll(".", "\\.")}$`, "m"), out);
+    const images = await execFileP(
+      "podman",
+      podmanArgs(store, "images", "--format", "{{.Repository}}:{{.Tag}}"),
+    );
+    assert.deepEqual(images.stdout.trim().split("\n"), [REFERENCE]);
   });
 
   test("the image's keepalived runs", async () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { parseEndpoint } from "../../src/lab/apiForward.js";
-import { parseProbeOutput, summarize, type ProbeLine } from "../../src/lab/httpProbe.js";
+import { parseProbeOutput, summarize, timeline, type ProbeLine } from "../../src/lab/httpProbe.js";
 import {
   cniConflist,
   containerdToml,
@@ -111,12 +111,60 @@ describe("HTTP probe summary", () => {
     assert.equal(s.requests, 5);
     assert.equal(s.lost, 2);
     assert.equal(s.longestGapMs, 2065);
+    assert.equal(s.slowestMs, 5);
     assert.deepEqual(s.answeredBy, { "demo-1 on node-3": 2, "demo-2 on node-3": 1 });
     assert.deepEqual(s.errors, { "no answer in 1000 ms": 2 });
   });
 
+  test("requests that overlap (lines in the order they ended): the gap users see and the slowest answer", () => {
+    // A failover from 100 to 400 ms: the requests started at 100 and 200 lost their SYN and were answered after
+    // TCP's 1 s retransmission; those started from 420 on (every 100 ms here) were answered at once.
+    const s = summarize([
+      line(0, 5, true, "a"),
+      ...[420, 520, 620, 720, 820, 920, 1020].map((at) => line(at, 5, true, "a")),
+      line(100, 1010, true, "b"),
+      line(200, 1008, true, "b"),
+      line(1120, 5, true, "a"),
+    ]);
+    assert.equal(s.longestGapMs, 420);
+    assert.equal(s.slowestMs, 1010);
+    assert.equal(s.lost, 0);
+  });
+
+  test("answers that end after the last start close no gap: the probe had stopped asking", () => {
+    // Stopped at 430, just after the VIP answered again; the retransmitted SYNs end at 1110 and 1208.
+    const s = summarize([
+      line(0, 5, true, "a"),
+      line(100, 1010, true, "b"),
+      line(200, 1008, true, "b"),
+      line(420, 5, true, "a"),
+      line(430, 5, true, "a"),
+    ]);
+    assert.equal(s.longestGapMs, 420);
+    assert.equal(s.slowestMs, 1010);
+    // Nothing answered after 5 although requests went on until 430: the gap runs to the last start.
+    assert.equal(summarize([line(0, 5, true, "a"), line(430, 3000, false, "x")]).longestGapMs, 425);
+  });
+
+  test("the timeline after an event: start and time taken, slow connects and lost requests marked", () => {
+    const lines: ProbeLine[] = [
+      { at: 1_000, ms: 3, ok: true, answer: "a", connectMs: 1 },
+      { at: 1_077, ms: 1040, ok: true, answer: "a", connectMs: 1039 },
+      { at: 1_006, ms: 3004, ok: false, answer: "no answer in 3000 ms", connectMs: 1 },
+      { at: 3_000, ms: 3, ok: true, answer: "a" },
+    ];
+    assert.equal(timeline(lines, 1_000, -50, 1500), "+0:3 +6:3004! +77:1040/c1039");
+  });
+
   test("no request, no gap; a partial last line is skipped", () => {
-    assert.deepEqual(summarize([]), { requests: 0, lost: 0, longestGapMs: 0, answeredBy: {}, errors: {} });
+    assert.deepEqual(summarize([]), {
+      requests: 0,
+      lost: 0,
+      longestGapMs: 0,
+      slowestMs: 0,
+      answeredBy: {},
+      errors: {},
+    });
     const text = `${JSON.stringify(line(1, 2, true, "a"))}\n{"at":3,"ms"`;
     assert.equal(parseProbeOutput(text).length, 1);
   });
