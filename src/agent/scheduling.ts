@@ -20,6 +20,58 @@ export function chrtArgs(pid: number, realtime: boolean): string[] {
     : ["--other", "--pid", "0", String(pid)];
 }
 
+/** What the kernel shows about a process that could not be made real-time. */
+export interface SchedulingFacts {
+  /** Whether the agent has CAP_SYS_NICE in its effective set (undefined: unreadable). */
+  sysNice: boolean | undefined;
+  /** The real-time budget of the process's cgroup v1 cpu controller, when there is one to read. */
+  rtBudget?: { file: string; runtimeUs: number };
+}
+
+/** Why chrt failed, and what fixes it. Pure. */
+export function schedulingFailure(facts: SchedulingFacts): { cause: string; fix: string } {
+  if (facts.sysNice === false)
+    return {
+      cause: "the agent lacks the SYS_NICE capability",
+      fix: "give the agent the SYS_NICE capability (the DaemonSet written by the controller has it)",
+    };
+  if (facts.rtBudget !== undefined && facts.rtBudget.runtimeUs === 0)
+    return {
+      cause: `the kernel gives the Pod's cgroup no real-time CPU time (${facts.rtBudget.file} is 0: cgroup v1 with real-time group scheduling)`,
+      fix: "run the node on cgroup v2, or on a kernel without CONFIG_RT_GROUP_SCHED, or give the Pods' cgroups a cpu.rt_runtime_us budget; VIPs are served meanwhile with ordinary scheduling",
+    };
+  return {
+    cause: "unknown (the agent has SYS_NICE and no cgroup real-time limit was found)",
+    fix: "check the node's security policy (seccomp, SELinux) for sched_setscheduler; VIPs are served meanwhile with ordinary scheduling",
+  };
+}
+
+/** Capability bit of CAP_SYS_NICE in /proc/<pid>/status's CapEff. */
+const CAP_SYS_NICE = 23n;
+
+async function schedulingFacts(pid: number): Promise<SchedulingFacts> {
+  const status = await readFile("/proc/self/status", "utf8").catch(() => "");
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  const sysNice = capEff === undefined ? undefined : ((BigInt(`0x${capEff}`) >> CAP_SYS_NICE) & 1n) === 1n;
+  const cgroups = await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
+  const path = cgroups
+    .split("\n")
+    .map((line) => line.split(":"))
+    .find((f) => f.length >= 3 && (f[1] ?? "").split(",").includes("cpu"))?.[2];
+  const candidates = [
+    ...(path === undefined ? [] : [`/sys/fs/cgroup/cpu,cpuacct${path}`, `/sys/fs/cgroup/cpu${path}`]),
+    // In a container, the controller's mount shows the container's own cgroup at its root.
+    "/sys/fs/cgroup/cpu,cpuacct",
+    "/sys/fs/cgroup/cpu",
+  ].map((dir) => `${dir.replace(/\/$/, "")}/cpu.rt_runtime_us`);
+  for (const file of candidates) {
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text !== undefined && /^-?\d+\s*$/.test(text))
+      return { sysNice, rtBudget: { file, runtimeUs: Number(text) } };
+  }
+  return { sysNice };
+}
+
 export class VrrpScheduling {
   /** The policy last set (or found impossible to set) for a VRRP process. */
   private applied: { pid: number; realtime: boolean } | undefined;
@@ -45,10 +97,12 @@ export class VrrpScheduling {
         policy: realtime ? `SCHED_RR ${VRRP_RT_PRIORITY}` : "SCHED_OTHER",
       });
     } catch (err) {
+      const { cause, fix } = schedulingFailure(await schedulingFacts(pid));
       this.log.warn("cannot set keepalived's VRRP process scheduling; under CPU load VIPs may move", {
         pid,
         error: (err as Error).message.split("\n")[0],
-        fix: "give the agent the SYS_NICE capability (the DaemonSet written by the controller has it)",
+        cause,
+        fix,
       });
     }
   }
