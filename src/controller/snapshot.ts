@@ -2,8 +2,11 @@
 import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import { GROUP_LABEL, labelValue, NODE_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
-import type { ClusterSnapshot, NodeObject } from "../core/objects.js";
+import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
+import { PlannerMemo } from "../core/memo.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
+import type { GroupPlan } from "../core/plan.js";
+import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
 
 export interface Caches {
@@ -78,13 +81,40 @@ export function previousPlacement(
   return { ...legacy, ...fromNodes };
 }
 
+/**
+ * What one reconcile reuses from the ones before (the caches replace objects, never edit them): the planner's
+ * memo, and each Service as the planner sees it, made once per cached object so the planner can tell it again.
+ */
+export class ReconcileMemo {
+  readonly planner = new PlannerMemo();
+  private readonly inputs = new WeakMap<ServiceWithManagedFields, ServiceObject>();
+  private readonly entries = new WeakMap<GroupPlan, { uid: string; entries: NodePlanEntry[] }>();
+
+  /** The Service without the ingress we wrote, the same object for the same cached one. */
+  plannerInput(s: ServiceWithManagedFields): ServiceObject {
+    let input = this.inputs.get(s);
+    if (input === undefined) this.inputs.set(s, (input = withoutOwnIngress(s)));
+    return input;
+  }
+
+  /** The node plan objects of a group plan, made once per plan object (the planner's memo reuses those). */
+  nodePlanEntries(gp: GroupPlan, uid: string): NodePlanEntry[] {
+    const hit = this.entries.get(gp);
+    if (hit?.uid === uid) return hit.entries;
+    const entries = nodePlanEntries(gp, { uid });
+    this.entries.set(gp, { uid, entries });
+    return entries;
+  }
+}
+
 export function buildSnapshot(
   c: Caches,
   parsePlacement: (cm: ConfigMapObject) => Record<string, string> | undefined,
+  memo?: ReconcileMemo,
 ): ClusterSnapshot {
   return {
     groups: c.groups,
-    services: c.services.map(withoutOwnIngress),
+    services: c.services.map((s) => (memo === undefined ? withoutOwnIngress(s) : memo.plannerInput(s))),
     nodes: c.nodes,
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
     previousPlacement: previousPlacement(c.configMaps, parsePlacement),
