@@ -202,7 +202,7 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
   const byVip = announcers(plan);
-  const previous = previousPlacement(state.configMaps, placementOf);
+  const previous = previousPlacement(state.configMaps, placementOf, seen.memo?.previous);
   const groups: GroupGauges[] = [];
   // One metrics hostPort per group, so that agents of several groups can share a node.
   const ports = metricsPorts(metricsPortClaims(live.groups.values(), live.daemonSets)).ports;
