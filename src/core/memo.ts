@@ -8,6 +8,7 @@ import type { ServiceClaim } from "./service.js";
 import type { GroupRouters } from "./routers.js";
 import type { Diagnostic } from "./diagnostics.js";
 import type { GroupPlan } from "./clusterPlan.js";
+import type { AddressOutcome } from "./addresses.js";
 
 /** A Service as the planner read it (see planInputs.ts readService). */
 export type ReadService =
@@ -24,14 +25,33 @@ export interface PlacedGroup {
 
 const isObject = (o: unknown): o is object => typeof o === "object" && o !== null;
 
+/** One value per group, made again when its key (every input of it, as text) changes; kept for one run. */
+class PerGroup<T> {
+  private last = new Map<string, { key: string; value: T }>();
+  private next = new Map<string, { key: string; value: T }>();
+
+  get(group: string, key: string, make: () => T): T {
+    const hit = this.last.get(group);
+    const value = hit?.key === key ? hit.value : make();
+    this.next.set(group, { key, value });
+    return value;
+  }
+
+  /** Values of groups that were not asked for in this run are forgotten. */
+  endRun(): void {
+    this.last = this.next;
+    this.next = new Map();
+  }
+}
+
 export class PlannerMemo {
   private readonly services = new WeakMap<object, { read: ReadService; id: number }>();
   private readonly groups = new WeakMap<object, GroupResult>();
   /** The id of the reading each claim handed out this run was copied from: its content, as a number. */
   private readonly claimIds = new WeakMap<ServiceClaim, number>();
   private readonly modelIds = new WeakMap<object, number>();
-  private placed = new Map<string, { key: string; value: PlacedGroup }>();
-  private nextPlaced = new Map<string, { key: string; value: PlacedGroup }>();
+  private readonly placed = new PerGroup<PlacedGroup>();
+  private readonly addresses = new PerGroup<AddressOutcome>();
   private plans = new Map<string, { routers: unknown; text: string; plan: GroupPlan }>();
   private ids = 0;
 
@@ -66,17 +86,19 @@ export class PlannerMemo {
   }
 
   /** The group's placement when `key` (every input of it, see plan.ts placementKey) is as last time. */
-  placeGroup(groupKey: string, key: string | undefined, place: () => PlacedGroup): PlacedGroup {
-    const hit = this.placed.get(groupKey);
-    const value = key !== undefined && hit?.key === key ? hit.value : place();
-    if (key !== undefined) this.nextPlaced.set(groupKey, { key, value });
-    return value;
+  placeGroup(groupKey: string, key: string, place: () => PlacedGroup): PlacedGroup {
+    return this.placed.get(groupKey, key, place);
   }
 
-  /** Ends a run's placements: those of groups that were not placed in it are forgotten. */
+  /** The group's addresses when `key` (every input of it, see addressGroups.ts) is as last time. */
+  assignAddresses(groupKey: string, key: string, assign: () => AddressOutcome): AddressOutcome {
+    return this.addresses.get(groupKey, key, assign);
+  }
+
+  /** Ends a run: what groups not planned in it had is forgotten. */
   endRun(): void {
-    this.placed = this.nextPlaced;
-    this.nextPlaced = new Map();
+    this.placed.endRun();
+    this.addresses.endRun();
   }
 
   /**

@@ -36,6 +36,7 @@ import { numberRouter, planRouters, settingsForGroup } from "./routers.js";
 import type { ServiceClaim } from "./service.js";
 import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
 import type { PlacedGroup, PlannerMemo } from "./memo.js";
+import { assignAddressesByGroup, independentGroups } from "./addressGroups.js";
 
 export type {
   ClusterPlan,
@@ -60,12 +61,13 @@ export function planCluster(snapshot: ClusterSnapshot, memo?: PlannerMemo): Clus
   const services = new Map<string, ServicePlan>();
   const unplannable = new Set([...invalidGroups.map((g) => g.key), ...isolation.failedKeys()]);
   const claims = readServices(snapshot.services, groups, unplannable, services, memo);
-  assignGroupAddresses(claims, isolation, services, {
+  const sources: AddressSources = {
     namespaces: snapshot.namespaces ?? [],
     openshift: openShiftPolicy(snapshot.openshiftNetworks ?? []),
     previous: derived.ownIngress,
     nodes: nodes.map((n) => n.node),
-  });
+  };
+  assignGroupAddresses(claims, isolation, services, memo === undefined ? sources : { ...sources, memo });
   isolation.each("placing the group's VIPs", (group) => {
     const place = (): PlacedGroup => placeGroup(group, derived);
     const placed =
@@ -131,6 +133,7 @@ interface AddressSources {
   openshift: OpenShiftPolicy | undefined;
   previous: Record<string, string[]>;
   nodes: readonly NodeObject[];
+  memo?: PlannerMemo;
 }
 
 /** Gives each claim its IPs (see assignAddresses) and each group its claims and pool usage. */
@@ -147,6 +150,12 @@ function assignGroupAddresses(
       Object.defineProperty(namespaceLabels, name, { value: ns.metadata.labels ?? {}, enumerable: true });
   }
   const reserved = new ReservedAddresses(nodeAddresses(sources.nodes), sources.openshift);
+  const memo = sources.memo;
+  // What every group's addresses depend on besides its own claims (for reusing a group's outcome).
+  const common =
+    memo === undefined
+      ? ""
+      : JSON.stringify([sources.nodes.map((n) => [n.metadata.name, n.status?.addresses]), namespaceLabels]);
   const addresses = isolation.all(
     "assigning the group's addresses",
     (list) => {
@@ -158,10 +167,10 @@ function assignGroupAddresses(
         reserved,
       };
       if (sources.openshift !== undefined) inputs.openshift = sources.openshift;
-      return assignAddresses(
-        claims.filter((c) => keys.has(c.groupKey)),
-        inputs,
-      );
+      const mine = claims.filter((c) => keys.has(c.groupKey));
+      return memo !== undefined && independentGroups([...inputs.groups.values()], mine, inputs)
+        ? assignAddressesByGroup(mine, inputs, memo, common)
+        : assignAddresses(mine, inputs);
     },
     NO_ADDRESSES,
   );

@@ -18,7 +18,7 @@ import type { KeepalivedGroupSpec, KeepalivedGroupStatus } from "../../src/api/t
 import { decide, type Action, type ClusterState } from "../../src/controller/decide.js";
 import { ReconcileMemo } from "../../src/controller/snapshot.js";
 import type { ServiceWithManagedFields } from "../../src/render/serviceStatus.js";
-import { cluster, group, node, NOW, ours, service } from "./controller/cluster.js";
+import { cluster, group, node, NOW, ours, service, theirs } from "./controller/cluster.js";
 
 const GROUPS = ["red", "blue", "green"] as const;
 
@@ -26,7 +26,8 @@ function spec(name: string, variant: number): KeepalivedGroupSpec {
   const base: KeepalivedGroupSpec = {
     interface: "eth0",
     nodeSelector: { lb: name },
-    allowedCIDRs: ["198.18.6.0/24"],
+    // Each group its own range (addresses assigned group by group), or red's and blue's together (variant 4).
+    allowedCIDRs: [variant === 4 ? "198.18.6.0/23" : `198.18.${6 + GROUPS.indexOf(name as never)}.0/24`],
     addressPools: [{ name: "p", addresses: [`198.18.${10 + GROUPS.indexOf(name as never)}.0/29`] }],
   };
   if (variant === 1) base.vrrp = { instanceNodes: 2 };
@@ -37,19 +38,22 @@ function spec(name: string, variant: number): KeepalivedGroupSpec {
 }
 
 const change = fc.oneof(
-  fc.record({
-    op: fc.constant("service" as const),
-    i: fc.nat(9),
-    group: fc.constantFrom("red", "blue", "green", "missing"),
-    ip: fc.constantFrom("none", "external", "requested", "shared", "clash"),
-    local: fc.boolean(),
-    verbatim: fc.boolean(),
-    lb: fc.boolean(),
-  }),
-  fc.record({ op: fc.constant("delete" as const), i: fc.nat(9) }),
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant("service" as const),
+      i: fc.nat(7),
+      group: fc.constantFrom("red", "blue", "green", "missing"),
+      ip: fc.constantFrom("none", "external", "requested", "shared", "clash", "trusted"),
+      local: fc.boolean(),
+      verbatim: fc.boolean(),
+      lb: fc.boolean(),
+    }),
+  },
+  fc.record({ op: fc.constant("delete" as const), i: fc.nat(7) }),
   fc.record({ op: fc.constant("node" as const), i: fc.nat(4), group: fc.constantFrom(...GROUPS, "none") }),
-  fc.record({ op: fc.constant("group" as const), group: fc.constantFrom(...GROUPS), variant: fc.nat(3) }),
-  fc.record({ op: fc.constant("endpoints" as const), i: fc.nat(9), nodes: fc.subarray([0, 1, 2, 3, 4]) }),
+  fc.record({ op: fc.constant("group" as const), group: fc.constantFrom(...GROUPS), variant: fc.nat(4) }),
+  fc.record({ op: fc.constant("endpoints" as const), i: fc.nat(7), nodes: fc.subarray([0, 1, 2, 3, 4]) }),
   fc.record({ op: fc.constant("write" as const) }),
   // Someone deletes a group's plan objects: the previous placement is lost, so stickiness no longer holds.
   fc.record({ op: fc.constant("lose" as const), group: fc.constantFrom(...GROUPS) }),
@@ -68,11 +72,15 @@ function svc(c: Extract<Change, { op: "service" }>): ServiceWithManagedFields {
     group: `kao/${c.group}`,
     type: c.lb ? "LoadBalancer" : "ClusterIP",
     created: new Date(Date.UTC(2025, 0, 1, 0, 0, c.i)).toISOString(),
-    ...(c.ip === "external" ? { externalIPs: [`198.18.6.${20 + c.i}`] } : {}),
+    // In red's or blue's range, not always the Service's own group's; often the IP of another Service.
+    ...(c.ip === "external" ? { externalIPs: [`198.18.${6 + (c.i % 2)}.${20 + (c.i % 3)}`] } : {}),
     ...(c.ip === "clash" ? { externalIPs: ["198.18.6.99"] } : {}),
+    // Published by another controller: taken wherever it is.
+    ...(c.ip === "trusted" ? { ingress: [`198.18.${6 + (c.i % 2)}.20`], managedFields: theirs } : {}),
   });
   const annotations = s.metadata.annotations ?? {};
-  if (c.ip === "requested") annotations[LOAD_BALANCER_IPS_ANNOTATION] = `198.18.6.${40 + c.i}`;
+  if (c.ip === "requested")
+    annotations[LOAD_BALANCER_IPS_ANNOTATION] = `198.18.${6 + (c.i % 2)}.${21 + (c.i % 3)}`;
   if (c.ip === "shared") {
     annotations[LOAD_BALANCER_IPS_ANNOTATION] = "198.18.6.77";
     annotations[SHARING_KEY_ANNOTATION] = "shared";
@@ -220,5 +228,33 @@ describe("incremental reconciles decide as a fresh one", () => {
     state = applyChange(state, { op: "lose", group: "red" }, []);
     const afresh = both().plan.groups[0]?.placement ?? {};
     assert.notDeepStrictEqual(afresh, sticky, "this history must make stickiness matter");
+  });
+
+  it("groups whose ranges overlap are assigned together: one IP asked for in both goes to one Service", () => {
+    const memo = new ReconcileMemo();
+    const ask = (i: number, g: "red" | "blue"): ServiceWithManagedFields =>
+      svc({ op: "service", i, group: g, ip: "external", local: false, verbatim: false, lb: true });
+    // s1 (red) and s7 (blue) both ask for 198.18.7.21, blue's; red's variant 4 allows it too.
+    let state = cluster({
+      groups: [group("red", { spec: spec("red", 4) }), group("blue", { spec: spec("blue", 0) })],
+      nodes: [node("n0", 0, { lb: "red" }), node("n1", 1, { lb: "blue" })],
+      services: [ask(1, "red"), ask(7, "blue")],
+    });
+    for (let pass = 0; pass < 3; pass++) {
+      const incremental = decide(state, { nowMs: NOW, holders: undefined, memo });
+      assert.deepStrictEqual(
+        comparable(incremental),
+        comparable(decide(state, { nowMs: NOW, holders: undefined })),
+      );
+      const holders = incremental.plan.services.filter((p) =>
+        p.announced.some((a) => a.ip === "198.18.7.21"),
+      );
+      assert.deepStrictEqual(
+        holders.map((p) => p.key),
+        ["demo/s1"],
+        "the older Service holds it",
+      );
+      state = written(state, incremental.actions);
+    }
   });
 });
