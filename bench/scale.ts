@@ -1,8 +1,9 @@
 // Scale benchmark on the real control plane: the scale suite (test/scale/scale.test.ts) at the full
 // size, 10,000 Services and 100 Node objects (or SCALE_SERVICES / SCALE_NODES; SCALE_GROUPS splits them over
 // that many groups, default 1), run once; prints the figures the suite records (convergence, controller RSS,
-// object sizes, bytes per change, apply → node plan p95) as a table. Never fails on time; it fails only when the suite's counted invariants do. Takes several minutes on
-// two cores: run it on a quiet machine. Run after a build: node dist/bench/scale.js
+// object sizes, bytes per change, apply → node plan p95) as a table. Never fails on time; it fails only when
+// the suite's counted invariants do. Takes several minutes on two cores: run it on a quiet machine. Run after a
+// build: node dist/bench/scale.js
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../src/lab/processes.js";
