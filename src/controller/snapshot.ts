@@ -122,6 +122,7 @@ export function previousPlacement(
 export class ReconcileMemo {
   readonly planner = new PlannerMemo();
   private readonly inputs = new WeakMap<ServiceWithManagedFields, ServiceObject>();
+  private readonly published = new WeakMap<ServiceWithManagedFields, OwnIngress | undefined>();
   private readonly entries = new WeakMap<GroupPlan, { uid: string; entries: NodePlanEntry[] }>();
   /** Each group's plan objects and the previous placement read from them. */
   readonly previous = new Map<
@@ -136,6 +137,14 @@ export class ReconcileMemo {
     return input;
   }
 
+  /** The Service's entry in ClusterSnapshot.ownIngress, the same for the same cached object. */
+  ownIngress(s: ServiceWithManagedFields): OwnIngress | undefined {
+    if (this.published.has(s)) return this.published.get(s);
+    const entry = ownIngressOf(s);
+    this.published.set(s, entry);
+    return entry;
+  }
+
   /** The node plan objects of a group plan, made once per plan object (the planner's memo reuses those). */
   nodePlanEntries(gp: GroupPlan, uid: string): NodePlanEntry[] {
     const hit = this.entries.get(gp);
@@ -144,6 +153,15 @@ export class ReconcileMemo {
     this.entries.set(gp, { uid, entries });
     return entries;
   }
+}
+
+type OwnIngress = [[string, string[]]];
+
+/** `[[namespace/name, IPs]]` of a Service whose ingress we wrote (ClusterSnapshot.ownIngress), else undefined. */
+function ownIngressOf(s: ServiceWithManagedFields): OwnIngress | undefined {
+  if (!ownsIngress(s)) return undefined;
+  const ips = (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
+  return [[`${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`, ips]];
 }
 
 export function buildSnapshot(
@@ -158,12 +176,7 @@ export function buildSnapshot(
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
     previousPlacement: previousPlacement(c.configMaps, parsePlacement, memo?.previous),
     ownIngress: Object.fromEntries(
-      c.services
-        .filter(ownsIngress)
-        .map((s) => [
-          `${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`,
-          (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip])),
-        ]),
+      c.services.flatMap((s) => (memo === undefined ? ownIngressOf(s) : memo.ownIngress(s)) ?? []),
     ),
     namespaces: c.namespaces,
     openshiftNetworks: c.networks,

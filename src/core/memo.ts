@@ -47,8 +47,8 @@ class PerGroup<T> {
 export class PlannerMemo {
   private readonly services = new WeakMap<object, { read: ReadService; id: number }>();
   private readonly groups = new WeakMap<object, GroupResult>();
-  /** The id of the reading each claim handed out this run was copied from: its content, as a number. */
-  private readonly claimIds = new WeakMap<ServiceClaim, number>();
+  /** The id of the reading each claim handed out this run was copied from (its content, as a number). */
+  private readonly claimIds = new Map<ServiceClaim, number>();
   private readonly modelIds = new WeakMap<object, number>();
   private readonly placed = new PerGroup<PlacedGroup>();
   private readonly addresses = new PerGroup<AddressOutcome>();
@@ -95,8 +95,9 @@ export class PlannerMemo {
     return this.addresses.get(groupKey, key, assign);
   }
 
-  /** Ends a run: what groups not planned in it had is forgotten. */
+  /** Ends a run: the run's claims and what groups not planned in it had are forgotten. */
   endRun(): void {
+    this.claimIds.clear();
     this.placed.endRun();
     this.addresses.endRun();
   }
