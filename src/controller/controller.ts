@@ -33,6 +33,7 @@ import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { OwnWrites } from "./ownWrites.js";
+import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
 export interface ControllerOptions {
@@ -138,6 +139,7 @@ export class Controller {
     daemonSets: new OwnWrites(true),
   };
   private readonly placementOf = memoizedPlacement();
+  private readonly memo = new ReconcileMemo();
   private readonly m: Metrics;
   private synced = false;
   private readonly log: Logger;
@@ -274,7 +276,12 @@ export class Controller {
   private async decideNow(): Promise<{ decision: Decision; planMs: number; decideMs: number }> {
     const t0 = performance.now();
     const state = this.state();
-    const seen = { nowMs: this.now().getTime(), holders: this.holders, placementOf: this.placementOf.read };
+    const seen = {
+      nowMs: this.now().getTime(),
+      holders: this.holders,
+      placementOf: this.placementOf.read,
+      memo: this.memo,
+    };
     const plan = planState(state, seen);
     const t1 = performance.now();
     // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.

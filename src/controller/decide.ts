@@ -21,7 +21,7 @@ import {
 import { actualHolders } from "./holders.js";
 import { liveObjects, objectKey, sortedByKey, type ClusterState, type LiveObjects } from "./live.js";
 import { decideNodePlans } from "./nodePlanActions.js";
-import { buildSnapshot, previousPlacement } from "./snapshot.js";
+import { buildSnapshot, previousPlacement, type ReconcileMemo } from "./snapshot.js";
 
 export type { EventAction, Holders, InvolvedObject } from "./events.js";
 export type { ClusterState } from "./live.js";
@@ -40,6 +40,8 @@ export interface Observations {
   holders: Holders | undefined;
   /** Reads the placement from a plan ConfigMap (a memo of placementOfPlan may be passed in). */
   placementOf?: (cm: ConfigMapObject) => Record<string, string> | undefined;
+  /** What earlier reconciles worked out, reused where the inputs are the same objects (never changed in place). */
+  memo?: ReconcileMemo;
 }
 
 export interface GroupGauges {
@@ -104,6 +106,7 @@ function decideGroup(
     byVip: ReadonlyMap<string, ServicePlan>;
     previous: Readonly<Record<string, Record<string, string>>>;
     metricsPorts: ReadonlyMap<string, number>;
+    memo: ReconcileMemo | undefined;
   },
   out: ActionList,
 ): GroupGauges | undefined {
@@ -112,7 +115,8 @@ function decideGroup(
   const group = live.groups.get(key);
   const uid = group?.metadata.uid ?? "";
   if (group === undefined || uid === "") return undefined;
-  const plans = decideNodePlans(gp, uid, live.configMaps.values());
+  const entries = ctx.memo?.nodePlanEntries(gp, uid);
+  const plans = decideNodePlans(gp, uid, live.configMaps.values(), entries);
   out.push(...plans.actions);
   for (const [hash, placement] of plans.placements) out.planPlacements.set(hash, placement);
   const ds = desiredDaemonSet(gp, { uid }, ctx.metricsPorts.get(key));
@@ -187,7 +191,8 @@ function orphans(state: ClusterState, live: LiveObjects): Action[] {
 
 /** The plan of the caches (the first half of decide(), the longer one). */
 export function planState(state: ClusterState, seen: Observations): ClusterPlan {
-  return planCluster(buildSnapshot(state, seen.placementOf ?? placementOfConfigMap));
+  const snapshot = buildSnapshot(state, seen.placementOf ?? placementOfConfigMap, seen.memo);
+  return planCluster(snapshot, seen.memo?.planner);
 }
 
 /** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
@@ -197,12 +202,13 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
   const byVip = announcers(plan);
-  const previous = previousPlacement(state.configMaps, placementOf);
+  const previous = previousPlacement(state.configMaps, placementOf, seen.memo?.previous);
   const groups: GroupGauges[] = [];
   // One metrics hostPort per group, so that agents of several groups can share a node.
   const ports = metricsPorts(metricsPortClaims(live.groups.values(), live.daemonSets)).ports;
   for (const gp of plan.groups) {
-    const gauges = decideGroup(gp, live, { now, byVip, previous, metricsPorts: ports }, out);
+    const ctx = { now, byVip, previous, metricsPorts: ports, memo: seen.memo };
+    const gauges = decideGroup(gp, live, ctx, out);
     if (gauges !== undefined) groups.push(gauges);
   }
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);

@@ -21,7 +21,9 @@ function byKey<T extends { metadata: { namespace?: string; name?: string } }>(li
 
 /** Objects sorted by `namespace/name`, so that whatever order a cache lists them in, the output is the same. */
 export function sortedByKey<T extends { metadata: { namespace?: string; name?: string } }>(list: T[]): T[] {
-  return [...list].sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0));
+  const keyed = list.map((o) => ({ o, k: objectKey(o) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((e) => e.o);
 }
 
 /** The live objects a reconcile looks up by key. */

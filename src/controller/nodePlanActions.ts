@@ -5,7 +5,7 @@ import type { ConfigMapObject, Manifest } from "../api/kube.js";
 import { APPLIED_HASH_ANNOTATION, GROUP_LABEL } from "../api/names.js";
 import { errorOn, groupObject, type Diagnostic } from "../core/diagnostics.js";
 import type { GroupPlan } from "../core/plan.js";
-import { isNodePlan, NODE_PLAN_LIMIT, nodePlanEntries } from "../render/nodePlans.js";
+import { isNodePlan, NODE_PLAN_LIMIT, nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 
 type PlanAction = { kind: "apply"; manifest: Manifest } | { kind: "delete"; target: Manifest };
 
@@ -52,9 +52,9 @@ export function decideNodePlans(
   gp: GroupPlan,
   uid: string,
   live: Iterable<ConfigMapObject>,
+  entries: readonly NodePlanEntry[] = nodePlanEntries(gp, { uid }),
 ): { actions: PlanAction[]; problems: Diagnostic[]; placements: [string, Record<string, string>][] } {
   const g = gp.group;
-  const entries = nodePlanEntries(gp, { uid });
   const { nodePlans, legacy } = groupPlanObjects(live, g.namespace, g.name);
   const byName = new Map(nodePlans.map((cm) => [cm.metadata.name ?? "", cm]));
   const actions: PlanAction[] = [];

@@ -2,8 +2,11 @@
 import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import { GROUP_LABEL, labelValue, NODE_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
-import type { ClusterSnapshot, NodeObject } from "../core/objects.js";
+import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
+import { PlannerMemo } from "../core/memo.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
+import type { GroupPlan } from "../core/plan.js";
+import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
 
 export interface Caches {
@@ -40,61 +43,140 @@ export function localEndpointNodes(
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }
 
-/**
- * Previous placement of each group: the union of its node plans' placements (an entry from the plan of the
- * node it names wins over a stale copy in a peer's), or, before its first node plan, the group plan of an
- * earlier release.
- */
-export function previousPlacement(
-  configMaps: ConfigMapObject[],
-  parse: (cm: ConfigMapObject) => Record<string, string> | undefined,
-): Record<string, Record<string, string>> {
-  const fromNodes: Record<string, Record<string, string>> = {};
+type ParsePlacement = (cm: ConfigMapObject) => Record<string, string> | undefined;
+
+/** Our plan ConfigMaps by group key, each group's sorted by name (node plans and an earlier release's). */
+function planObjectsByGroup(configMaps: readonly ConfigMapObject[]): Map<string, ConfigMapObject[]> {
+  const out = new Map<string, ConfigMapObject[]>();
+  const sorted = [...configMaps].sort((a, b) => ((a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1));
+  for (const cm of sorted) {
+    const group = cm.metadata.labels?.[GROUP_LABEL];
+    if (group === undefined) continue;
+    if (cm.metadata.labels?.[NODE_LABEL] === undefined && group !== cm.metadata.name) continue;
+    const key = `${cm.metadata.namespace ?? ""}/${group}`;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [cm]);
+    else list.push(cm);
+  }
+  return out;
+}
+
+/** One group's previous placement from its plan objects (see previousPlacement), or undefined. */
+function groupPreviousPlacement(
+  cms: readonly ConfigMapObject[],
+  parse: ParsePlacement,
+): Record<string, string> | undefined {
+  let merged: Record<string, string> | undefined;
+  let legacy: Record<string, string> | undefined;
   const labels = new Map<string, string>();
   const labelOf = (holder: string): string => {
     let l = labels.get(holder);
     if (l === undefined) labels.set(holder, (l = labelValue(holder)));
     return l;
   };
-  const legacy: Record<string, Record<string, string>> = {};
-  const sorted = [...configMaps].sort((a, b) => ((a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1));
-  for (const cm of sorted) {
-    const group = cm.metadata.labels?.[GROUP_LABEL];
-    if (group === undefined) continue;
-    const key = `${cm.metadata.namespace ?? ""}/${group}`;
+  for (const cm of cms) {
     const node = cm.metadata.labels?.[NODE_LABEL];
-    if (node === undefined && group !== cm.metadata.name) continue;
     const placement = parse(cm);
     if (placement === undefined) continue;
     if (node === undefined) {
-      legacy[key] = placement;
+      legacy = placement;
       continue;
     }
-    const merged = (fromNodes[key] ??= {});
+    merged ??= {};
     for (const [vip, holder] of Object.entries(placement)) {
       if (merged[vip] === undefined || labelOf(holder) === node) merged[vip] = holder;
     }
   }
-  return { ...legacy, ...fromNodes };
+  return merged ?? legacy;
+}
+
+/**
+ * Previous placement of each group: the union of its node plans' placements (an entry from the plan of the
+ * node it names wins over a stale copy in a peer's), or, before its first node plan, the group plan of an
+ * earlier release. With `reuse`, a group whose plan objects are the same objects as last time gets the same
+ * answer object back.
+ */
+export function previousPlacement(
+  configMaps: readonly ConfigMapObject[],
+  parse: ParsePlacement,
+  reuse?: Map<string, { cms: ConfigMapObject[]; placement: Record<string, string> | undefined }>,
+): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  const byGroup = planObjectsByGroup(configMaps);
+  for (const [key, cms] of byGroup) {
+    const hit = reuse?.get(key);
+    const same =
+      hit !== undefined && hit.cms.length === cms.length && hit.cms.every((cm, i) => cm === cms[i]);
+    const placement = same ? hit.placement : groupPreviousPlacement(cms, parse);
+    reuse?.set(key, { cms, placement });
+    if (placement !== undefined) out[key] = placement;
+  }
+  for (const key of reuse?.keys() ?? []) if (!byGroup.has(key)) reuse?.delete(key);
+  return out;
+}
+
+/**
+ * What one reconcile reuses from the ones before (the caches replace objects, never edit them): the planner's
+ * memo, and each Service as the planner sees it, made once per cached object so the planner can tell it again.
+ */
+export class ReconcileMemo {
+  readonly planner = new PlannerMemo();
+  private readonly inputs = new WeakMap<ServiceWithManagedFields, ServiceObject>();
+  private readonly published = new WeakMap<ServiceWithManagedFields, OwnIngress | undefined>();
+  private readonly entries = new WeakMap<GroupPlan, { uid: string; entries: NodePlanEntry[] }>();
+  /** Each group's plan objects and the previous placement read from them. */
+  readonly previous = new Map<
+    string,
+    { cms: ConfigMapObject[]; placement: Record<string, string> | undefined }
+  >();
+
+  /** The Service without the ingress we wrote, the same object for the same cached one. */
+  plannerInput(s: ServiceWithManagedFields): ServiceObject {
+    let input = this.inputs.get(s);
+    if (input === undefined) this.inputs.set(s, (input = withoutOwnIngress(s)));
+    return input;
+  }
+
+  /** The Service's entry in ClusterSnapshot.ownIngress, the same for the same cached object. */
+  ownIngress(s: ServiceWithManagedFields): OwnIngress | undefined {
+    if (this.published.has(s)) return this.published.get(s);
+    const entry = ownIngressOf(s);
+    this.published.set(s, entry);
+    return entry;
+  }
+
+  /** The node plan objects of a group plan, made once per plan object (the planner's memo reuses those). */
+  nodePlanEntries(gp: GroupPlan, uid: string): NodePlanEntry[] {
+    const hit = this.entries.get(gp);
+    if (hit?.uid === uid) return hit.entries;
+    const entries = nodePlanEntries(gp, { uid });
+    this.entries.set(gp, { uid, entries });
+    return entries;
+  }
+}
+
+type OwnIngress = [[string, string[]]];
+
+/** `[[namespace/name, IPs]]` of a Service whose ingress we wrote (ClusterSnapshot.ownIngress), else undefined. */
+function ownIngressOf(s: ServiceWithManagedFields): OwnIngress | undefined {
+  if (!ownsIngress(s)) return undefined;
+  const ips = (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
+  return [[`${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`, ips]];
 }
 
 export function buildSnapshot(
   c: Caches,
   parsePlacement: (cm: ConfigMapObject) => Record<string, string> | undefined,
+  memo?: ReconcileMemo,
 ): ClusterSnapshot {
   return {
     groups: c.groups,
-    services: c.services.map(withoutOwnIngress),
+    services: c.services.map((s) => (memo === undefined ? withoutOwnIngress(s) : memo.plannerInput(s))),
     nodes: c.nodes,
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
-    previousPlacement: previousPlacement(c.configMaps, parsePlacement),
+    previousPlacement: previousPlacement(c.configMaps, parsePlacement, memo?.previous),
     ownIngress: Object.fromEntries(
-      c.services
-        .filter(ownsIngress)
-        .map((s) => [
-          `${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`,
-          (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip])),
-        ]),
+      c.services.flatMap((s) => (memo === undefined ? ownIngressOf(s) : memo.ownIngress(s)) ?? []),
     ),
     namespaces: c.namespaces,
     openshiftNetworks: c.networks,

@@ -35,6 +35,8 @@ import { nodeAddresses, ReservedAddresses } from "./reserved.js";
 import { numberRouter, planRouters, settingsForGroup } from "./routers.js";
 import type { ServiceClaim } from "./service.js";
 import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
+import type { PlacedGroup, PlannerMemo } from "./memo.js";
+import { assignAddressesByGroup, independentGroups } from "./addressGroups.js";
 
 export type {
   ClusterPlan,
@@ -47,8 +49,9 @@ export type {
 } from "./clusterPlan.js";
 export { HANDOVER_PRIORITY, priorityForRank } from "./clusterPlan.js";
 
-export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
-  const { groups, invalidGroups } = readGroups(snapshot.groups);
+/** The plan of `snapshot`; with a memo, work whose inputs are as in the memo's earlier runs is reused. */
+export function planCluster(snapshot: ClusterSnapshot, memo?: PlannerMemo): ClusterPlan {
+  const { groups, invalidGroups } = readGroups(snapshot.groups, memo);
   const derived = conformDerived(snapshot);
   const nodes = readNodes(snapshot.nodes);
   const isolation = new GroupIsolation(groups);
@@ -57,16 +60,28 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
   });
   const services = new Map<string, ServicePlan>();
   const unplannable = new Set([...invalidGroups.map((g) => g.key), ...isolation.failedKeys()]);
-  const claims = readServices(snapshot.services, groups, unplannable, services);
-  assignGroupAddresses(claims, isolation, services, {
+  const claims = readServices(snapshot.services, groups, unplannable, services, memo);
+  const sources: AddressSources = {
     namespaces: snapshot.namespaces ?? [],
     openshift: openShiftPolicy(snapshot.openshiftNetworks ?? []),
     previous: derived.ownIngress,
     nodes: nodes.map((n) => n.node),
-  });
+  };
+  assignGroupAddresses(claims, isolation, services, memo === undefined ? sources : { ...sources, memo });
   isolation.each("placing the group's VIPs", (group) => {
-    placeGroup(group, services, derived);
+    const place = (): PlacedGroup => placeGroup(group, derived);
+    const placed =
+      memo === undefined
+        ? place()
+        : memo.placeGroup(group.model.key, placementKey(group, derived, memo), place);
+    group.routers = placed.routers;
+    group.placement = placed.placement;
+    for (const d of placed.diagnostics) {
+      const service = d.object.kind === "Service" ? services.get(refKey(d.object)) : undefined;
+      (service?.diagnostics ?? group.diagnostics).push(d);
+    }
   });
+  memo?.endRun();
   const ids = isolation.all(
     "numbering the group's VRRP instances",
     (list) => allocateRouterIds(list.map(routerIdRequest)),
@@ -74,7 +89,8 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
   );
   const groupPlans: GroupPlan[] = [];
   isolation.each("announcing the group's VIPs", (group) => {
-    groupPlans.push(numberRouters(group, ids, services));
+    const plan = numberRouters(group, ids, services);
+    groupPlans.push(memo === undefined ? plan : memo.samePlan(plan, group.routers));
   });
   const failedLater = new Set([...isolation.failedKeys()].filter((k) => !unplannable.has(k)));
   tellServicesOfFailedGroups(failedLater, services);
@@ -117,6 +133,7 @@ interface AddressSources {
   openshift: OpenShiftPolicy | undefined;
   previous: Record<string, string[]>;
   nodes: readonly NodeObject[];
+  memo?: PlannerMemo;
 }
 
 /** Gives each claim its IPs (see assignAddresses) and each group its claims and pool usage. */
@@ -133,6 +150,12 @@ function assignGroupAddresses(
       Object.defineProperty(namespaceLabels, name, { value: ns.metadata.labels ?? {}, enumerable: true });
   }
   const reserved = new ReservedAddresses(nodeAddresses(sources.nodes), sources.openshift);
+  const memo = sources.memo;
+  // What every group's addresses depend on besides its own claims (for reusing a group's outcome).
+  const common =
+    memo === undefined
+      ? ""
+      : JSON.stringify([sources.nodes.map((n) => [n.metadata.name, n.status?.addresses]), namespaceLabels]);
   const addresses = isolation.all(
     "assigning the group's addresses",
     (list) => {
@@ -144,10 +167,10 @@ function assignGroupAddresses(
         reserved,
       };
       if (sources.openshift !== undefined) inputs.openshift = sources.openshift;
-      return assignAddresses(
-        claims.filter((c) => keys.has(c.groupKey)),
-        inputs,
-      );
+      const mine = claims.filter((c) => keys.has(c.groupKey));
+      return memo !== undefined && independentGroups([...inputs.groups.values()], mine, inputs)
+        ? assignAddressesByGroup(mine, inputs, memo, common)
+        : assignAddresses(mine, inputs);
     },
     NO_ADDRESSES,
   );
@@ -166,12 +189,8 @@ function assignGroupAddresses(
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
 }
 
-/** Places the group's VIPs and drafts its routers; problems of a Service go to that Service. */
-function placeGroup(
-  group: PendingGroup,
-  services: ReadonlyMap<string, ServicePlan>,
-  derived: Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">,
-): void {
+/** Places the group's VIPs and drafts its routers, with the problems found (a Service's go to that Service). */
+function placeGroup(group: PendingGroup, derived: PlacementSources): PlacedGroup {
   const quota: Diagnostic[] = [];
   // Settings the group cannot take are dropped first: a Service left without any is not dedicated any more.
   const accepted = group.claims.map((c) => settingsForGroup(c, group.model, quota));
@@ -185,12 +204,24 @@ function placeGroup(
     withinDedicatedQuota(group.model, accepted, quota),
   );
   placed.diagnostics.unshift(...quota);
-  group.routers = placed.routers;
-  group.placement = placed.placement;
-  for (const d of placed.diagnostics) {
-    const service = d.object.kind === "Service" ? services.get(refKey(d.object)) : undefined;
-    (service?.diagnostics ?? group.diagnostics).push(d);
+  return placed;
+}
+
+type PlacementSources = Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">;
+
+/**
+ * Every input of placeGroup as text: the group's model and claims (as memo ids: same id, same content), their
+ * VIPs and those VIPs' previous nodes, the local endpoints of Local Services, the nodes. Undefined: no reuse.
+ */
+function placementKey(group: PendingGroup, derived: PlacementSources, memo: PlannerMemo): string {
+  const previous = derived.previousPlacement?.[group.model.key] ?? {};
+  const parts = [`${memo.idOf(group.model)}`, JSON.stringify(group.nodes)];
+  for (const c of group.claims) {
+    const vips = c.vips.map((v) => `${v.text}@${previous[v.text] ?? ""}`).join(",");
+    const local = c.localTrafficOnly ? JSON.stringify(derived.localEndpointNodes?.[c.key] ?? null) : "";
+    parts.push(`${memo.idOf(c)}:${vips}:${local}`);
   }
+  return parts.join("\n");
 }
 
 function routerIdRequest(group: PendingGroup): RouterIdRequest {

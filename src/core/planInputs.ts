@@ -18,6 +18,7 @@ import type { PoolUsage } from "./addresses.js";
 import { parseService, type ServiceClaim } from "./service.js";
 import { reportShapeProblems } from "./shape.js";
 import { conformNode } from "./wireShapes.js";
+import type { PlannerMemo, ReadService } from "./memo.js";
 
 /** A valid group whose plan is being built. */
 export interface PendingGroup {
@@ -65,7 +66,10 @@ function groupKeyOf(raw: unknown): string {
 }
 
 /** Validates each group once (the first of a key wins), keeping the valid ones in snapshot order. */
-export function readGroups(list: readonly KeepalivedGroup[]): {
+export function readGroups(
+  list: readonly KeepalivedGroup[],
+  memo?: PlannerMemo,
+): {
   groups: Map<string, PendingGroup>;
   invalidGroups: InvalidGroup[];
 } {
@@ -77,9 +81,9 @@ export function readGroups(list: readonly KeepalivedGroup[]): {
     if (seen.has(key)) continue;
     seen.add(key);
     try {
-      const result = validateGroup(g);
+      const result = memo === undefined ? validateGroup(g) : memo.validateGroup(g, () => validateGroup(g));
       if (!result.ok) {
-        invalidGroups.push({ key, diagnostics: result.errors.sort(compareDiagnostics) });
+        invalidGroups.push({ key, diagnostics: [...result.errors].sort(compareDiagnostics) });
         continue;
       }
       groups.set(key, {
@@ -120,10 +124,11 @@ export function readServices(
   groups: ReadonlyMap<string, PendingGroup>,
   invalidGroupKeys: ReadonlySet<string>,
   services: Map<string, ServicePlan>,
+  memo?: PlannerMemo,
 ): ServiceClaim[] {
   const claims: ServiceClaim[] = [];
   for (const s of list) {
-    const result = readService(s);
+    const result = memo === undefined ? readService(s) : memo.readService(s, () => readService(s));
     if (result.kind === "ignored") continue;
     const key = result.key;
     if (services.has(key)) continue;
@@ -157,11 +162,6 @@ export function readServices(
   }
   return claims.sort(byAge);
 }
-
-type ReadService =
-  | { kind: "ignored" }
-  | { kind: "invalid"; key: string; diagnostics: Diagnostic[] }
-  | { kind: "claim"; key: string; claim: ServiceClaim; diagnostics: Diagnostic[] };
 
 /** parseService, with its key; a Service whose reading throws is invalid with a diagnostic saying so. */
 function readService(s: ServiceObject): ReadService {

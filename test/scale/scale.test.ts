@@ -2,17 +2,17 @@
 // objects, one group with an address pool. Asserts counts and states, never time: every Service gets exactly
 // one IP, all distinct; a restart changes no IP, placement or router ID; every node's plan object holds
 // exactly its share and none is over 256 KiB. Timings and memory are printed as diagnostics.
-// SCALE_SERVICES / SCALE_NODES change the size (bench/scale.ts runs 10,000 and 100).
+// SCALE_SERVICES / SCALE_NODES change the size (bench/scale.ts runs 10,000 and 100); SCALE_GROUPS splits the
+// nodes and Services over that many groups.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { NODE_PLAN_LIMIT } from "../../src/render/nodePlans.js";
 import { eventually, metricValue, startController } from "../support/kube.js";
-import { readGroupPlans, type GroupPlans } from "../support/nodePlans.js";
 import {
-  GROUP,
+  GROUPS,
   LEADER_ELECTION,
-  NS,
   PlanWatch,
+  allShareProblems,
   applyToPlan,
   converged,
   createServices,
@@ -21,10 +21,12 @@ import {
   percentile,
   reconcileTimes,
   routerIds,
+  readAllPlans,
   rssMiB,
-  shareProblems,
   startWorld,
   storedInstances,
+  storedPlans,
+  type AllPlans,
   type ScaleWorld,
 } from "./scenario.js";
 
@@ -33,11 +35,11 @@ const NODES = Number(process.env.SCALE_NODES ?? 20);
 const APPLIES = 50;
 
 describe(
-  `controller at scale: ${SERVICES} Services, ${NODES} nodes, real API server`,
+  `controller at scale: ${SERVICES} Services, ${NODES} nodes, ${GROUPS} group(s), real API server`,
   { timeout: 900_000 },
   () => {
     let world: ScaleWorld;
-    let plans: GroupPlans;
+    let plans: AllPlans;
     let ingress: Map<string, string[]>;
     let ids: Record<string, number>;
     const nodes = Array.from({ length: NODES }, (_, i) => nodeName(i));
@@ -78,13 +80,14 @@ describe(
     });
 
     it("every node's plan object holds exactly its share; none is over 256 KiB", () => {
-      assert.deepEqual(shareProblems(plans, nodes), []);
-      assert.equal(plans.byNode.size, NODES);
-      const sizes = [...plans.byNode.values()].map((p) => p.bytes).sort((a, b) => a - b);
+      assert.deepEqual(allShareProblems(plans, nodes), []);
+      const stored = storedPlans(plans);
+      assert.equal(stored.length, NODES);
+      const sizes = stored.map((p) => p.bytes).sort((a, b) => a - b);
       console.log(
-        `# node plan objects: ${sizes.length}, bytes min ${sizes[0]} median ${percentile(sizes, 0.5)} max ${sizes.at(-1)}; instances per share: ${[...new Set([...plans.byNode.values()].map((p) => p.plan.instances.length))].sort((a, b) => a - b).join(",")}`,
+        `# node plan objects: ${sizes.length}, bytes min ${sizes[0]} median ${percentile(sizes, 0.5)} max ${sizes.at(-1)}; instances per share: ${[...new Set(stored.map((p) => p.plan.instances.length))].sort((a, b) => a - b).join(",")}`,
       );
-      const over = [...plans.byNode.values()].filter((p) => p.bytes > NODE_PLAN_LIMIT).map((p) => p.name);
+      const over = stored.filter((p) => p.bytes > NODE_PLAN_LIMIT).map((p) => p.name);
       assert.deepEqual(over, [], "objects over 256 KiB");
     });
 
@@ -100,15 +103,14 @@ describe(
         300_000,
         500,
       );
-      const after = await readGroupPlans(world.admin, NS, GROUP);
+      const after = await readAllPlans(world.admin);
       assert.deepEqual(await ingressByService(world.admin), ingress);
       assert.deepEqual(await routerIds(world.admin), ids);
       assert.deepEqual(after.placement, plans.placement);
-      const rewritten = [...after.byNode].filter(
-        ([n, p]) => plans.byNode.get(n)?.resourceVersion !== p.resourceVersion,
-      );
+      const versions = new Map(storedPlans(plans).map((p) => [p.name, p.resourceVersion]));
+      const rewritten = storedPlans(after).filter((p) => versions.get(p.name) !== p.resourceVersion);
       assert.deepEqual(
-        rewritten.map(([n]) => n),
+        rewritten.map((p) => p.name),
         [],
         "plans written again with the same content",
       );
@@ -124,10 +126,7 @@ describe(
       const logMark = world.controller.logs.length;
       const samples: number[] = [];
       try {
-        for (let i = 0; i < APPLIES; i++) {
-          const ip = `198.18.200.${i + 1}`;
-          samples.push(await applyToPlan(world.admin, watch, `late-${i}`, ip));
-        }
+        for (let i = 0; i < APPLIES; i++) samples.push(await applyToPlan(world.admin, watch, i));
         // The last write of the last change may land after its VIP appeared: let the watch see it.
         await new Promise((r) => setTimeout(r, 1000));
       } finally {
@@ -144,8 +143,8 @@ describe(
         `# Service apply → node plan updated (${APPLIES} applies): p50 ${percentile(samples, 0.5).toFixed(0)} ms, p95 ${percentile(samples, 0.95).toFixed(0)} ms, max ${percentile(samples, 1).toFixed(0)} ms; plan objects written ${watch.objectsWritten} (${(watch.objectsWritten / APPLIES).toFixed(1)} per change), ${(watch.bytesWritten / APPLIES / 1024).toFixed(1)} KiB per change`,
       );
       assert.equal(samples.length, APPLIES);
-      const now = await readGroupPlans(world.admin, NS, GROUP);
-      assert.deepEqual(shareProblems(now, nodes), []);
+      const now = await readAllPlans(world.admin);
+      assert.deepEqual(allShareProblems(now, nodes), []);
       for (const [vip, node] of Object.entries(plans.placement))
         assert.equal(now.placement[vip], node, `${vip} stayed on ${node}`);
       const idsNow = await routerIds(world.admin);

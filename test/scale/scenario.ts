@@ -1,6 +1,7 @@
 // The scale scenario on the real control plane, shared by test/scale/scale.test.ts (5,000 Services, 20 nodes,
 // asserting counts) and bench/scale.ts (10,000 and 100, printing figures): plain Node objects (no kubelet),
-// one KeepalivedGroup with an address pool, Services created concurrently, the controller as its own process.
+// one KeepalivedGroup with an address pool (or SCALE_GROUPS groups, each on its own nodes and pool, as in
+// bench/plan.ts), Services created concurrently, the controller as its own process.
 import { readFileSync } from "node:fs";
 import type { ConfigMapObject, Manifest } from "../../src/api/kube.js";
 import {
@@ -26,14 +27,38 @@ import {
   type ControllerProcess,
   type KubeClient,
 } from "../support/kube.js";
-import { readGroupPlans, type GroupPlans } from "../support/nodePlans.js";
+import { readGroupPlans, type GroupPlans, type StoredPlan } from "../support/nodePlans.js";
 
 export const NS = "keepalived-operator";
-export const GROUP = "scale";
+/** Groups: one (the default), or SCALE_GROUPS (at most 32), each with nodes and an address pool of its own. */
+export const GROUPS = Number(process.env.SCALE_GROUPS ?? 1);
 const SERVICE_NS = "scale";
-/** Pool of 32,768 addresses; Services created by `applyOne` ask for addresses in 198.18.200.0/22 of it. */
-const POOL = "198.18.128.0/17";
 const LABEL = { "node-role.kubernetes.io/loadbalancer": "" };
+const GROUP_NODE_LABEL = "scale-group";
+
+export function groupName(g: number): string {
+  return GROUPS === 1 ? "scale" : `scale-${g}`;
+}
+
+/**
+ * Group g's pool: one group has 198.18.128.0/17 (32,768 addresses), each of several a /22 of it (1,024).
+ * Services applied one at a time (lateService) ask for addresses the created ones never get.
+ */
+function pool(g: number): string {
+  return GROUPS === 1 ? "198.18.128.0/17" : `198.18.${128 + 4 * g}.0/22`;
+}
+
+/** The k-th Service applied one at a time: its name, group and the IP it asks for (in its group's pool). */
+export function lateService(k: number): { name: string; group: string; ip: string } {
+  const g = k % GROUPS;
+  const ip = GROUPS === 1 ? `198.18.200.${k + 1}` : `198.18.${128 + 4 * g + 3}.${Math.floor(k / GROUPS) + 1}`;
+  return { name: `late-${k}`, group: groupName(g), ip };
+}
+
+/** The nodes of group g when there are several (the nodes split evenly, in order); else every node. */
+export function groupOfNode(i: number, nodes: number): number {
+  return Math.floor(i / Math.ceil(nodes / GROUPS));
+}
 /**
  * The controller's default leader-election timers: the integration tests' 3 s lease is too short for a
  * reconcile of thousands of Services on two busy cores (its renewal misses the 2 s deadline and it stops).
@@ -52,8 +77,8 @@ export function nodeName(i: number): string {
   return `node-${String(i).padStart(3, "0")}`;
 }
 
-export function service(name: string, ip?: string): Manifest {
-  const annotations: Record<string, string> = { [GROUP_ANNOTATION]: `${NS}/${GROUP}` };
+export function service(name: string, ip?: string, group = groupName(0)): Manifest {
+  const annotations: Record<string, string> = { [GROUP_ANNOTATION]: `${NS}/${group}` };
   if (ip !== undefined) annotations[LOAD_BALANCER_IPS_ANNOTATION] = ip;
   return {
     apiVersion: "v1",
@@ -80,18 +105,28 @@ export async function startWorld(nodes: number): Promise<ScaleWorld> {
     Array.from({ length: nodes }, (_, i) => i),
     8,
     async (i) => {
-      const node = { apiVersion: "v1", kind: "Node", metadata: { name: nodeName(i), labels: LABEL } };
+      const labels = GROUPS === 1 ? LABEL : { ...LABEL, [GROUP_NODE_LABEL]: String(groupOfNode(i, nodes)) };
+      const node = { apiVersion: "v1", kind: "Node", metadata: { name: nodeName(i), labels } };
       await apply(admin, node);
       const address = `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
       await apply(admin, { ...node, status: { addresses: [{ type: "InternalIP", address }] } }, "status");
     },
   );
-  await apply(admin, {
-    apiVersion: "redhatcop.redhat.io/v1alpha1",
-    kind: "KeepalivedGroup",
-    metadata: { name: GROUP, namespace: NS },
-    spec: { interface: "eth0", nodeSelector: LABEL, addressPools: [{ name: "scale", addresses: [POOL] }] },
-  });
+  for (let g = 0; g < GROUPS; g++) {
+    const spec: Record<string, unknown> = {
+      interface: "eth0",
+      nodeSelector: GROUPS === 1 ? LABEL : { [GROUP_NODE_LABEL]: String(g) },
+      addressPools: [{ name: "scale", addresses: [pool(g)] }],
+    };
+    // Groups on nodes of their own number their instances without the others (as in bench/plan.ts).
+    if (GROUPS > 1) spec.routerIDScope = "Group";
+    await apply(admin, {
+      apiVersion: "redhatcop.redhat.io/v1alpha1",
+      kind: "KeepalivedGroup",
+      metadata: { name: groupName(g), namespace: NS },
+      spec,
+    });
+  }
   const controller = await startController(kubeconfig, "scale-a", LEADER_ELECTION);
   return { cp, admin, kubeconfig, controller };
 }
@@ -102,7 +137,8 @@ export async function createServices(admin: KubeClient, count: number, concurren
     Array.from({ length: count }, (_, i) => i),
     concurrency,
     async (i) => {
-      await admin.request("POST", `/api/v1/namespaces/${SERVICE_NS}/services`, { body: service(`svc-${i}`) });
+      const body = service(`svc-${i}`, undefined, groupName(i % GROUPS));
+      await admin.request("POST", `/api/v1/namespaces/${SERVICE_NS}/services`, { body });
     },
   );
 }
@@ -139,15 +175,32 @@ export async function ingressByService(admin: KubeClient): Promise<Map<string, s
   );
 }
 
+/** Every group's node plans, by group name, and their placements merged. */
+export interface AllPlans {
+  groups: Map<string, GroupPlans>;
+  placement: Record<string, string>;
+}
+
+export async function readAllPlans(admin: KubeClient): Promise<AllPlans> {
+  const groups = new Map<string, GroupPlans>();
+  const placement: Record<string, string> = {};
+  for (let g = 0; g < GROUPS; g++) {
+    const plans = await readGroupPlans(admin, NS, groupName(g));
+    groups.set(groupName(g), plans);
+    Object.assign(placement, plans.placement);
+  }
+  return { groups, placement };
+}
+
 /** Waits until `count` Services have an IP and the node plans place every one of them. */
-export async function converged(admin: KubeClient, count: number, limitMs: number): Promise<GroupPlans> {
+export async function converged(admin: KubeClient, count: number, limitMs: number): Promise<AllPlans> {
   return eventually(
     `${count} Services with an IP, placed in the node plans`,
     async () => {
       const ingress = await ingressByService(admin);
       const withIp = [...ingress.values()].filter((ips) => ips.length > 0).length;
       if (withIp < count) return undefined;
-      const plans = await readGroupPlans(admin, NS, GROUP);
+      const plans = await readAllPlans(admin);
       const placed = [...ingress.values()].every((ips) =>
         ips.every((ip) => plans.placement[ip] !== undefined),
       );
@@ -158,13 +211,19 @@ export async function converged(admin: KubeClient, count: number, limitMs: numbe
   );
 }
 
+/** Every group's status.routerIDs, keyed `<group>:<instance key>`. */
 export async function routerIds(admin: KubeClient): Promise<Record<string, number>> {
-  const g = await get<{ status?: { routerIDs?: Record<string, number> } }>(admin, {
-    apiVersion: "redhatcop.redhat.io/v1alpha1",
-    kind: "KeepalivedGroup",
-    metadata: { name: GROUP, namespace: NS },
-  });
-  return g?.status?.routerIDs ?? {};
+  const out: Record<string, number> = {};
+  for (let g = 0; g < GROUPS; g++) {
+    const group = await get<{ status?: { routerIDs?: Record<string, number> } }>(admin, {
+      apiVersion: "redhatcop.redhat.io/v1alpha1",
+      kind: "KeepalivedGroup",
+      metadata: { name: groupName(g), namespace: NS },
+    });
+    for (const [key, id] of Object.entries(group?.status?.routerIDs ?? {}))
+      out[`${groupName(g)}:${key}`] = id;
+  }
+  return out;
 }
 
 /** Resident memory of a process, in MiB (VmRSS of /proc/<pid>/status). */
@@ -209,10 +268,25 @@ export function shareProblems(plans: GroupPlans, nodes: readonly string[]): stri
   return problems;
 }
 
-/** Every instance of the stored plans, once. */
-export function storedInstances(plans: GroupPlans): PlanInstanceV1[] {
+/** Problems of every group's node plans (see shareProblems); `nodes` are all nodes, in index order. */
+export function allShareProblems(plans: AllPlans, nodes: readonly string[]): string[] {
+  return [...plans.groups].flatMap(([group, p]) => {
+    const mine = nodes.filter((_, i) => GROUPS === 1 || groupName(groupOfNode(i, nodes.length)) === group);
+    return shareProblems(p, mine).map((problem) => `${group}: ${problem}`);
+  });
+}
+
+/** Every group's stored plan objects. */
+export function storedPlans(plans: AllPlans): StoredPlan[] {
+  return [...plans.groups.values()].flatMap((p) => [...p.byNode.values()]);
+}
+
+/** Every instance of the stored plans, once (instances are per group). */
+export function storedInstances(plans: AllPlans): PlanInstanceV1[] {
   const out = new Map<string, PlanInstanceV1>();
-  for (const p of plans.byNode.values()) for (const i of p.plan.instances) out.set(i.name, i);
+  for (const [group, p] of plans.groups)
+    for (const stored of p.byNode.values())
+      for (const i of stored.plan.instances) out.set(`${group}/${i.name}`, i);
   return [...out.values()];
 }
 
@@ -230,7 +304,7 @@ export class PlanWatch {
   constructor(admin: KubeClient) {
     this.informer = new Informer<ConfigMapObject>(
       admin,
-      { path: `/api/v1/namespaces/${NS}/configmaps`, labelSelector: `${GROUP_LABEL}=${GROUP}` },
+      { path: `/api/v1/namespaces/${NS}/configmaps`, labelSelector: GROUP_LABEL },
       () => {
         this.changed();
       },
@@ -277,16 +351,12 @@ export class PlanWatch {
   }
 }
 
-/** Applies one Service asking for `ip`; resolves with ms from the apply to the VIP in its holder's plan. */
-export async function applyToPlan(
-  admin: KubeClient,
-  watch: PlanWatch,
-  name: string,
-  ip: string,
-): Promise<number> {
+/** Applies the k-th late Service; resolves with ms from the apply to its VIP in its holder's plan. */
+export async function applyToPlan(admin: KubeClient, watch: PlanWatch, k: number): Promise<number> {
+  const { name, group, ip } = lateService(k);
   const placed = watch.placed(ip);
   const t0 = performance.now();
-  await apply(admin, service(name, ip));
+  await apply(admin, service(name, ip, group));
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<number>((_, reject) => {
     timer = setTimeout(() => {

@@ -1,0 +1,124 @@
+// What a planner run can reuse from the runs before it, so that a change costs in proportion to what it
+// touches. Opt-in (planCluster(snapshot, memo)): the caller promises that an input object is never changed in
+// place once planned (the controller's caches replace objects, they never edit them). Every answer is the one
+// a fresh plan gives: a memo only skips work whose inputs are the same as last time, and hands out copies of
+// whatever a plan goes on to change. test/unit/incrementalPlan.test.ts replays changes against fresh plans.
+import type { GroupResult } from "./group.js";
+import type { ServiceClaim } from "./service.js";
+import type { GroupRouters } from "./routers.js";
+import type { Diagnostic } from "./diagnostics.js";
+import type { GroupPlan } from "./clusterPlan.js";
+import type { AddressOutcome } from "./addresses.js";
+
+/** A Service as the planner read it (see planInputs.ts readService). */
+export type ReadService =
+  | { kind: "ignored" }
+  | { kind: "invalid"; key: string; diagnostics: Diagnostic[] }
+  | { kind: "claim"; key: string; claim: ServiceClaim; diagnostics: Diagnostic[] };
+
+/** A group's placement and routers (placeGroup), with the diagnostics it gave, by the inputs that made it. */
+export interface PlacedGroup {
+  routers: GroupRouters["routers"];
+  placement: GroupRouters["placement"];
+  diagnostics: Diagnostic[];
+}
+
+const isObject = (o: unknown): o is object => typeof o === "object" && o !== null;
+
+/** One value per group, made again when its key (every input of it, as text) changes; kept for one run. */
+class PerGroup<T> {
+  private last = new Map<string, { key: string; value: T }>();
+  private next = new Map<string, { key: string; value: T }>();
+
+  get(group: string, key: string, make: () => T): T {
+    const hit = this.last.get(group);
+    const value = hit?.key === key ? hit.value : make();
+    this.next.set(group, { key, value });
+    return value;
+  }
+
+  /** Values of groups that were not asked for in this run are forgotten. */
+  endRun(): void {
+    this.last = this.next;
+    this.next = new Map();
+  }
+}
+
+export class PlannerMemo {
+  private readonly services = new WeakMap<object, { read: ReadService; id: number }>();
+  private readonly groups = new WeakMap<object, GroupResult>();
+  /** The id of the reading each claim handed out this run was copied from (its content, as a number). */
+  private readonly claimIds = new Map<ServiceClaim, number>();
+  private readonly modelIds = new WeakMap<object, number>();
+  private readonly placed = new PerGroup<PlacedGroup>();
+  private readonly addresses = new PerGroup<AddressOutcome>();
+  private plans = new Map<string, { routers: unknown; text: string; plan: GroupPlan }>();
+  private ids = 0;
+
+  /** The reading of Service object `s`, made once per object; a claim and its diagnostics are fresh copies. */
+  readService(s: unknown, read: () => ReadService): ReadService {
+    if (!isObject(s)) return read();
+    let hit = this.services.get(s);
+    if (hit === undefined) this.services.set(s, (hit = { read: read(), id: ++this.ids }));
+    const r = hit.read;
+    if (r.kind === "ignored") return r;
+    if (r.kind === "invalid") return { ...r, diagnostics: [...r.diagnostics] };
+    const claim = { ...r.claim };
+    this.claimIds.set(claim, hit.id);
+    return { ...r, claim, diagnostics: [...r.diagnostics] };
+  }
+
+  /** The validation of group object `g`, made once per object (its model then keeps its identity). */
+  validateGroup(g: unknown, validate: () => GroupResult): GroupResult {
+    if (!isObject(g)) return validate();
+    let hit = this.groups.get(g);
+    if (hit === undefined) this.groups.set(g, (hit = validate()));
+    return hit;
+  }
+
+  /** A number that stands for the content of `o` (a claim read this run, or a group model), or undefined. */
+  idOf(o: ServiceClaim | object): number | undefined {
+    const claim = this.claimIds.get(o as ServiceClaim);
+    if (claim !== undefined) return claim;
+    let id = this.modelIds.get(o);
+    if (id === undefined) this.modelIds.set(o, (id = ++this.ids));
+    return id;
+  }
+
+  /** The group's placement when `key` (every input of it, see plan.ts placementKey) is as last time. */
+  placeGroup(groupKey: string, key: string, place: () => PlacedGroup): PlacedGroup {
+    return this.placed.get(groupKey, key, place);
+  }
+
+  /** The group's addresses when `key` (every input of it, see addressGroups.ts) is as last time. */
+  assignAddresses(groupKey: string, key: string, assign: () => AddressOutcome): AddressOutcome {
+    return this.addresses.get(groupKey, key, assign);
+  }
+
+  /** Ends a run: the run's claims and what groups not planned in it had are forgotten. */
+  endRun(): void {
+    this.claimIds.clear();
+    this.placed.endRun();
+    this.addresses.endRun();
+  }
+
+  /**
+   * The group's plan of the run before when `plan` says the same (so that what is made of a group plan can be
+   * reused by its identity), else `plan`. The same routers (one placement, reused) numbered the same way by
+   * the same model give the same instances; the rest is compared as text.
+   */
+  samePlan(plan: GroupPlan, routers: unknown): GroupPlan {
+    const key = plan.group.key;
+    const text = JSON.stringify([plan.routerIDs, plan.nodes, plan.diagnostics, plan.pools]);
+    const before = this.plans.get(key);
+    const same =
+      before !== undefined &&
+      before.routers === routers &&
+      before.text === text &&
+      before.plan.group === plan.group &&
+      before.plan.placement === plan.placement;
+    if (same) return before.plan;
+    this.plans.set(key, { routers, text, plan });
+    return plan;
+  }
+}
