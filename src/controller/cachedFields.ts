@@ -12,6 +12,7 @@ import {
   type ServiceWithManagedFields,
 } from "../render/serviceStatus.js";
 import { FIELD_MANAGER } from "../api/names.js";
+import type { WrittenObject } from "./writer.js";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -113,4 +114,13 @@ export function cachedEndpointSlice(e: EndpointSliceObject): EndpointSliceObject
     return kept;
   });
   return out;
+}
+
+/**
+ * What the controller keeps of an object the API server answered its write with, until the cache catches up
+ * (ownWrites.ts): the same as the cache keeps, so thousands of status writes do not hold whole Services.
+ */
+export function cachedWrite(o: WrittenObject): WrittenObject {
+  if (o.kind === "Service") return cachedService(o) as unknown as WrittenObject;
+  return cachedObject(o);
 }

@@ -31,7 +31,7 @@ import {
 } from "./decide.js";
 import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
-import { cachedEndpointSlice, cachedNode, cachedObject, cachedService } from "./cachedFields.js";
+import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { OwnWrites } from "./ownWrites.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
@@ -231,7 +231,7 @@ export class Controller {
       correlator: this.correlator,
       concurrency: this.opts.writeConcurrency ?? 8,
       onWritten: (o) => {
-        this.ownWritesOf(o.kind)?.remember(o);
+        this.ownWritesOf(o.kind)?.remember(cachedWrite(o));
       },
     });
     term?.signal.addEventListener(

@@ -10,8 +10,10 @@ import {
   cachedNode,
   cachedObject,
   cachedService,
+  cachedWrite,
 } from "../../../src/controller/cachedFields.js";
 import { decide } from "../../../src/controller/decide.js";
+import type { WrittenObject } from "../../../src/controller/writer.js";
 import { localEndpointNodes } from "../../../src/controller/snapshot.js";
 import type { NodeObject } from "../../../src/core/objects.js";
 import { planCluster } from "../../../src/core/plan.js";
@@ -172,6 +174,27 @@ describe("the controller's caches keep what it reads", () => {
     const local = service("web", { externalIPs: ["198.18.6.10"] });
     local.spec = { ...local.spec, externalTrafficPolicy: "Local" };
     assert.deepEqual(localEndpointNodes([local], [cached]), localEndpointNodes([local], [slice]));
+  });
+
+  it("what a write was answered with is kept as the cache keeps it: a Service trimmed, a ConfigMap's data whole", () => {
+    const answer = asServed(
+      service("web", { externalIPs: ["198.18.6.10"], ingress: ["198.18.6.10"], managedFields: ours }),
+      "Service",
+    ) as ServiceWithManagedFields;
+    const written = { ...answer, apiVersion: "v1", kind: "Service" } as unknown as WrittenObject;
+    assert.deepEqual(cachedWrite(written), cachedService(written as unknown as ServiceWithManagedFields));
+    const cm = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "p", namespace: "kao", resourceVersion: "7", managedFields: [CREATOR] },
+      data: { plan: "x" },
+    };
+    assert.deepEqual(cachedWrite(cm), {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "p", namespace: "kao", resourceVersion: "7" },
+      data: { plan: "x" },
+    });
   });
 
   it("objects of the wrong shape pass through as they came", () => {
