@@ -20,7 +20,7 @@ import type { AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, type VrrpEvent } from "./notify.js";
 import type { PlanSource } from "./planSource.js";
 import { vrrpReport, type VrrpReport } from "./report.js";
-import { parseKeepalivedJson } from "./stats.js";
+import { keepalivedStats } from "./stats.js";
 import { VrrpObservations } from "./vrrpObservations.js";
 
 export interface AgentOptions {
@@ -262,12 +262,12 @@ export class Agent {
     this.logKeepalived(this.keepalivedLines.flush());
     this.sampling ??= (async () => {
       try {
-        const text = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
-        if (text === undefined) {
+        const dump = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
+        if (dump === undefined) {
           this.keepalivedUp = false;
           return;
         }
-        this.vrrp.sampled(parseKeepalivedJson(text), Date.now());
+        this.vrrp.sampled(keepalivedStats(dump, this.vrrp.stats), Date.now());
         this.keepalivedUp = true;
         this.sampleError = "";
         await this.scheduling.ensure(this.plan?.group.vrrp.realtimeScheduling === true);

@@ -1,6 +1,7 @@
 // `keepalived-operator controller`: caches, leader election, reconcile loop, metrics and health endpoints.
 // A pure flag parser (parseControllerArgs) and a thin runner: flags → Controller + LeaderElector + probes.
 import { hostname } from "node:os";
+import { setFlagsFromString } from "node:v8";
 import { Controller } from "../controller/controller.js";
 import { LeaderElector, type LeadershipTerm } from "../kube/leader.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
@@ -112,12 +113,20 @@ function reconcileUntilStopped(
   }).then(() => exitCode);
 }
 
+/**
+ * After each full GC V8 lets the old generation grow to up to 4x what survived; the garbage of a reconcile of
+ * thousands of Services takes it there (5,000 Services: ~35 MiB live, 250-300 MiB resident). 1.5x keeps it
+ * near what the controller holds, at no measurable cost to reconcile time (test/scale prints both).
+ */
+const HEAP_GROWING_FLAG = "--heap-growing-percent=50";
+
 export async function runController(args: string[], io: Io): Promise<number> {
   const s = parseControllerArgs(args, io.env);
   if (s === "help") {
     io.stdout.write(`${HELP}\n`);
     return 0;
   }
+  setFlagsFromString(HEAP_GROWING_FLAG);
   const identity = s.identity ?? `${hostname()}_${process.pid}`;
   const log = jsonLogger(io.stderr, { component: "controller", identity });
   let client: KubeClient;

@@ -15,7 +15,7 @@ import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
 import type { ClusterPlan } from "../core/plan.js";
-import { Informer } from "../kube/informer.js";
+import { Informer, type InformerOptions } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
 import { LeadershipLostError, type LeadershipTerm } from "../kube/term.js";
 import type { Logger } from "../lib/log.js";
@@ -31,6 +31,7 @@ import {
 } from "./decide.js";
 import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
+import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { OwnWrites } from "./ownWrites.js";
 import { ReconcileMemo } from "./snapshot.js";
@@ -156,8 +157,9 @@ export class Controller {
     const inf = <T extends { metadata: { name?: string; namespace?: string; resourceVersion?: string } }>(
       path: string,
       labelSelector?: string,
+      transform: (o: T) => T = cachedObject,
     ): Informer<T> => {
-      const o: ConstructorParameters<typeof Informer>[1] = { path };
+      const o: InformerOptions<T> = { path, transform };
       if (labelSelector !== undefined) o.labelSelector = labelSelector;
       return new Informer<T>(
         opts.client,
@@ -169,9 +171,9 @@ export class Controller {
       );
     };
     this.groups = inf(groupsPath);
-    this.services = inf("/api/v1/services");
-    this.nodes = inf("/api/v1/nodes");
-    this.slices = inf("/apis/discovery.k8s.io/v1/endpointslices");
+    this.services = inf("/api/v1/services", undefined, cachedService);
+    this.nodes = inf("/api/v1/nodes", undefined, cachedNode);
+    this.slices = inf("/apis/discovery.k8s.io/v1/endpointslices", undefined, cachedEndpointSlice);
     this.configMaps = inf("/api/v1/configmaps", ownedSelector);
     this.daemonSets = inf("/apis/apps/v1/daemonsets", ownedSelector);
     this.leases = inf("/apis/coordination.k8s.io/v1/leases", ownedSelector);
@@ -231,7 +233,7 @@ export class Controller {
       correlator: this.correlator,
       concurrency: this.opts.writeConcurrency ?? 8,
       onWritten: (o) => {
-        this.ownWritesOf(o.kind)?.remember(o);
+        this.ownWritesOf(o.kind)?.remember(cachedWrite(o));
       },
     });
     term?.signal.addEventListener(

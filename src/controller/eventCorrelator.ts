@@ -51,20 +51,25 @@ export interface EventWrite {
   lastMs: number;
 }
 
-interface Series {
-  event: EventAction;
-  name?: string;
-  count: number;
-  firstMs: number;
-  lastMs: number;
+/** One series; a class with every field set from the start, so each of thousands is one compact object. */
+class Series {
+  /** The existing Event's name, once written. */
+  name: string | undefined = undefined;
+  count = 1;
   /** When it was last written, or undefined while never. */
-  writtenMs?: number;
-  pending: boolean;
+  writtenMs: number | undefined = undefined;
+  pending = true;
   /** Pending and refused a token already (counted once in `suppressed`). */
-  held?: boolean;
+  held = false;
   /** Seen in this pass, and in the one before (standing Events only). */
-  present: boolean;
-  wasPresent: boolean;
+  present = true;
+  wasPresent = false;
+
+  constructor(
+    public event: EventAction,
+    public firstMs: number,
+    public lastMs: number,
+  ) {}
 }
 
 interface Bucket {
@@ -79,8 +84,8 @@ function objectKeyOf(o: InvolvedObject): string {
 export class EventCorrelator {
   private readonly series = new Map<string, Series>();
   private readonly buckets = new Map<string, Bucket>();
-  /** Distinct messages per object + type + reason in the current window. */
-  private readonly similar = new Map<string, { sinceMs: number; messages: Set<string> }>();
+  /** Distinct messages (at most maxSimilar: a list) per object + type + reason in the current window. */
+  private readonly similar = new Map<string, { sinceMs: number; messages: string[] }>();
   /** Writes held back by the spam filter so far (each goes out later, with its count, when a token is free). */
   suppressed = 0;
 
@@ -121,7 +126,7 @@ export class EventCorrelator {
     const s = this.series.get(key);
     if (s === undefined) return;
     s.pending = true;
-    if (gone) delete s.name;
+    if (gone) s.name = undefined;
   }
 
   /** Series remembered (for tests and the memory bound). */
@@ -134,11 +139,16 @@ export class EventCorrelator {
     const similarKey = `${objectKeyOf(e.involved)}|${e.type}|${e.reason}`;
     let window = this.similar.get(similarKey);
     if (window === undefined || nowMs - window.sinceMs > this.policy.similarWindowMs) {
-      window = { sinceMs: nowMs, messages: new Set() };
+      window = { sinceMs: nowMs, messages: [] };
       this.similar.set(similarKey, window);
     }
-    if (window.messages.size < this.policy.maxSimilar) window.messages.add(e.message);
-    if (window.messages.has(e.message)) return { key: `${similarKey}|${e.message}`, event: e };
+    let own = window.messages.includes(e.message);
+    if (!own && window.messages.length < this.policy.maxSimilar) {
+      // A new list of the exact length: a pushed-to list reserves room for 16, and there is one per object.
+      window.messages = [...window.messages, e.message];
+      own = true;
+    }
+    if (own) return { key: `${similarKey}|${e.message}`, event: e };
     return {
       key: `${similarKey}|${COMBINED_PREFIX}`,
       event: { ...e, message: `${COMBINED_PREFIX}${e.message}` },
@@ -149,8 +159,7 @@ export class EventCorrelator {
   private observe({ key, event }: { key: string; event: EventAction }, nowMs: number): string {
     const s = this.series.get(key);
     if (s === undefined) {
-      const fresh = { event, count: 1, firstMs: nowMs, lastMs: nowMs, pending: true };
-      this.series.set(key, { ...fresh, present: true, wasPresent: false });
+      this.series.set(key, new Series(event, nowMs, nowMs));
       return key;
     }
     // Map order is recency order: the least recently seen series are forgotten first.
@@ -177,7 +186,7 @@ export class EventCorrelator {
       s.event.standing && s.writtenMs !== undefined && nowMs - s.writtenMs >= this.policy.refreshMs;
     if (!s.pending && !refresh) return undefined;
     if (!this.takeToken(objectKeyOf(s.event.involved), nowMs)) {
-      if (s.pending && s.held !== true) this.suppressed++;
+      if (s.pending && !s.held) this.suppressed++;
       s.held = s.pending;
       return undefined;
     }

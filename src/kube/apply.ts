@@ -1,7 +1,6 @@
 // Server-side apply of plain manifests (like `kubectl apply --server-side`): the one apply path of the
 // controller, the agent's node Lease, the lab and the tests.
 import { readFile } from "node:fs/promises";
-import { parseAllDocuments } from "yaml";
 import type { Manifest } from "../api/kube.js";
 import type { KubeClient, RequestInit } from "./rest.js";
 
@@ -60,6 +59,8 @@ export async function applyManifestFile(
   path: string,
   fieldManager: string,
 ): Promise<void> {
+  // Loaded here, not at the top: the agent and the controller, which never read manifest files, go without it.
+  const { parseAllDocuments } = await import("yaml");
   for (const doc of parseAllDocuments(await readFile(path, "utf8"))) {
     const o = doc.toJS() as Manifest | null;
     if (o !== null) await applyManifest(client, o, fieldManager);

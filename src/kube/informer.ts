@@ -7,7 +7,7 @@ import type { Logger } from "../lib/log.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { ApiError, type KubeClient, type WatchEvent } from "./rest.js";
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Collection path, e.g. `/api/v1/services`. */
   path: string;
   labelSelector?: string;
@@ -15,12 +15,30 @@ export interface InformerOptions {
   relistMs?: number;
   /** How often to look again for a resource that answered 404. */
   missingRetryMs?: number;
+  /**
+   * Items per list request (default 500): a big collection comes in pages (limit/continue), so the full JSON of
+   * thousands of objects is never held at once; 0 lists it in one request.
+   */
+  pageSize?: number;
+  /**
+   * What the cache keeps of each listed or watched object (client-go's TransformFunc): the fields its reader
+   * uses, so thousands of objects do not keep managedFields and status they never read. Must keep the
+   * metadata's namespace, name and resourceVersion.
+   */
+  transform?: (o: T) => T;
+}
+
+type Selectors = { labelSelector: string | undefined; fieldSelector: string | undefined };
+
+interface ListPage<T> {
+  metadata: { resourceVersion: string; continue?: string };
+  items: T[];
 }
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
 export class Informer<T extends KubeObject> {
-  private readonly store = new Map<string, T>();
+  private store = new Map<string, T>();
   private readonly abort = new AbortController();
   private resolveSynced: () => void = () => undefined;
   /** Resolves after the first successful list (or the first 404 of an optional resource). */
@@ -29,11 +47,13 @@ export class Informer<T extends KubeObject> {
   resourceVersion = "";
   /** Counts lists, for metrics and tests. */
   lists = 0;
+  /** Counts list requests (pages), for tests. */
+  pages = 0;
   failures = 0;
 
   constructor(
     private readonly client: KubeClient,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
     private readonly onChange: () => void,
     private readonly log: Logger,
   ) {}
@@ -78,20 +98,56 @@ export class Informer<T extends KubeObject> {
     return getEventListeners(this.abort.signal, "abort").length;
   }
 
+  /** The object as the cache keeps it; one the transform cannot read is kept whole (never a failed watch). */
+  private kept(o: T): T {
+    if (this.opts.transform === undefined) return o;
+    try {
+      return this.opts.transform(o);
+    } catch {
+      return o;
+    }
+  }
+
+  /**
+   * The whole collection, page by page, each item as the cache keeps it. The pages are one consistent snapshot;
+   * a continue token that expired meanwhile (410) starts the list over once.
+   */
+  private async listAll(selectors: Selectors): Promise<{ items: Map<string, T>; resourceVersion: string }> {
+    const limit = (this.opts.pageSize ?? 500) > 0 ? (this.opts.pageSize ?? 500) : undefined;
+    const items = new Map<string, T>();
+    let token: string | undefined;
+    let restarted = false;
+    for (;;) {
+      let page: ListPage<T>;
+      try {
+        page = await this.client.request<ListPage<T>>("GET", this.opts.path, {
+          query: { ...selectors, limit, continue: token },
+          signal: this.abort.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 410 && token !== undefined && !restarted)) throw err;
+        restarted = true;
+        token = undefined;
+        items.clear();
+        continue;
+      }
+      this.pages++;
+      for (const item of page.items) items.set(keyOf(item), this.kept(item));
+      token = page.metadata.continue;
+      if (token === undefined || token === "")
+        return { items, resourceVersion: page.metadata.resourceVersion };
+    }
+  }
+
   private async run(): Promise<void> {
     let attempt = 0;
     const selectors = { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
     while (!this.stopped()) {
       try {
-        const listed = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>(
-          "GET",
-          this.opts.path,
-          { query: selectors, signal: this.abort.signal },
-        );
+        const listed = await this.listAll(selectors);
         this.lists++;
-        this.store.clear();
-        for (const item of listed.items) this.store.set(keyOf(item), item);
-        let rv = listed.metadata.resourceVersion;
+        this.store = listed.items;
+        let rv = listed.resourceVersion;
         this.resourceVersion = rv;
         this.resolveSynced();
         this.onChange();
@@ -125,7 +181,7 @@ export class Informer<T extends KubeObject> {
               if (rvNew !== undefined) rv = this.resourceVersion = rvNew;
               if (e.type === "BOOKMARK") return;
               if (e.type === "DELETED") this.store.delete(keyOf(e.object));
-              else this.store.set(keyOf(e.object), e.object);
+              else this.store.set(keyOf(e.object), this.kept(e.object));
               this.onChange();
             },
             this.abort.signal,
