@@ -19,6 +19,14 @@ export interface InformerOptions {
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
+/** What one watch event changed in the cache (absent: a list replaced the whole cache). */
+export interface CacheChange {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  /** namespace/name */
+  key: string;
+  resourceVersion: string | undefined;
+}
+
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly abort = new AbortController();
@@ -34,7 +42,7 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly client: KubeClient,
     private readonly opts: InformerOptions,
-    private readonly onChange: () => void,
+    private readonly onChange: (change?: CacheChange) => void,
     private readonly log: Logger,
   ) {}
 
@@ -124,9 +132,10 @@ export class Informer<T extends KubeObject> {
               const rvNew = e.object.metadata.resourceVersion;
               if (rvNew !== undefined) rv = this.resourceVersion = rvNew;
               if (e.type === "BOOKMARK") return;
-              if (e.type === "DELETED") this.store.delete(keyOf(e.object));
-              else this.store.set(keyOf(e.object), e.object);
-              this.onChange();
+              const key = keyOf(e.object);
+              if (e.type === "DELETED") this.store.delete(key);
+              else this.store.set(key, e.object);
+              this.onChange({ type: e.type, key, resourceVersion: rvNew });
             },
             this.abort.signal,
           );
