@@ -5,11 +5,9 @@ import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceOb
 import {
   APPLIED_HASH_ANNOTATION,
   GROUP_LABEL,
-  GROUP_VERSION,
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-  PLURAL,
 } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
@@ -33,7 +31,7 @@ import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
-import { OwnWrites } from "./ownWrites.js";
+import { GROUPS_PATH as groupsPath, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
 import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
@@ -49,7 +47,6 @@ export interface ControllerOptions {
   now?: () => Date;
 }
 
-const groupsPath = `/apis/${GROUP_VERSION}/${PLURAL}`;
 const ownedSelector = `${GROUP_LABEL},${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
 type Metrics = ReturnType<typeof controllerMetrics>;
@@ -141,6 +138,9 @@ export class Controller {
   };
   private readonly placementOf = memoizedPlacement();
   private readonly memo = new ReconcileMemo();
+  /** Changes that only echo our own writes reconcile nothing (ownWrites.ts); nor after a pass that failed. */
+  private readonly echoes = new OwnEchoes();
+  private lastDone = false;
   private readonly m: Metrics;
   private synced = false;
   private readonly log: Logger;
@@ -164,18 +164,19 @@ export class Controller {
       return new Informer<T>(
         opts.client,
         o,
-        () => {
+        (change) => {
+          this.echoes.observe(path, change);
           this.trigger.kick();
         },
         this.log,
       );
     };
     this.groups = inf(groupsPath);
-    this.services = inf("/api/v1/services", undefined, cachedService);
+    this.services = inf(PATHS.Service, undefined, cachedService);
     this.nodes = inf("/api/v1/nodes", undefined, cachedNode);
     this.slices = inf("/apis/discovery.k8s.io/v1/endpointslices", undefined, cachedEndpointSlice);
-    this.configMaps = inf("/api/v1/configmaps", ownedSelector);
-    this.daemonSets = inf("/apis/apps/v1/daemonsets", ownedSelector);
+    this.configMaps = inf(PATHS.ConfigMap, ownedSelector);
+    this.daemonSets = inf(PATHS.DaemonSet, ownedSelector);
     this.leases = inf("/apis/coordination.k8s.io/v1/leases", ownedSelector);
     this.namespaces = inf("/api/v1/namespaces");
     // OpenShift only; elsewhere the API answers 404 and the informer reads as empty, looking again later.
@@ -234,6 +235,8 @@ export class Controller {
       concurrency: this.opts.writeConcurrency ?? 8,
       onWritten: (o) => {
         this.ownWritesOf(o.kind)?.remember(cachedWrite(o));
+        const path = PATH_OF[o.kind];
+        if (path !== undefined) this.echoes.wrote(path, o);
       },
     });
     term?.signal.addEventListener(
@@ -303,6 +306,7 @@ export class Controller {
   async reconcile(): Promise<Outcome> {
     const runner = this.runner;
     if (runner === undefined) throw new Error("reconcile before startReconciling");
+    if (this.echoes.onlyEchoes() && this.lastDone) return { kind: "done" };
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
     const { decision, planMs, decideMs } = await this.decideNow();
@@ -334,6 +338,7 @@ export class Controller {
       result,
     });
     this.lastPlan = plan;
+    this.lastDone = failures.length === 0;
     const [first] = failures;
     return first === undefined ? { kind: "done" } : { kind: "retry", error: first };
   }

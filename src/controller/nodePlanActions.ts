@@ -71,8 +71,10 @@ export function decideNodePlans(
   for (const name of byName.keys()) {
     if (!keep.has(name)) actions.push({ kind: "delete", target: target(g.namespace, name) });
   }
-  // The earlier release's group ConfigMap goes once every node has a plan object of its own (see migration.md).
-  if (legacy !== undefined && entries.length > 0 && entries.every((e) => byName.has(e.name)))
+  // The earlier release's group ConfigMap goes once every node has a plan object of its own (see migration.md):
+  // in the pass that writes the last of them, after them (the runner writes in order and a failed write
+  // retries the pass), since the echo of our own writes triggers no further reconcile.
+  if (legacy !== undefined && entries.length > 0 && problems.length === 0)
     actions.push({ kind: "delete", target: target(g.namespace, g.name) });
   return { actions, problems, placements: entries.map((e) => [e.hash, e.placement]) };
 }

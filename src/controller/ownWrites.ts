@@ -4,7 +4,17 @@
 // with, and reads it in place of the cached copy until the cache holds that write or a later version.
 // resourceVersions are compared as integers (etcd revisions, which every kube-apiserver uses); an object whose
 // version is not an integer is taken from the cache as it is.
+import { GROUP_VERSION, KIND, PLURAL } from "../api/names.js";
 import type { WrittenObject } from "./writer.js";
+
+/** The informers' paths of the kinds this controller writes. */
+export const GROUPS_PATH = `/apis/${GROUP_VERSION}/${PLURAL}`;
+export const PATHS = {
+  Service: "/api/v1/services",
+  ConfigMap: "/api/v1/configmaps",
+  DaemonSet: "/apis/apps/v1/daemonsets",
+} as const;
+export const PATH_OF: Readonly<Record<string, string | undefined>> = { ...PATHS, [KIND]: GROUPS_PATH };
 
 interface Versioned {
   metadata: { namespace?: string; name?: string; uid?: string; resourceVersion?: string };
@@ -86,5 +96,69 @@ export class OwnWrites {
 
   get size(): number {
     return this.written.size;
+  }
+}
+
+/** A cache change as an informer reports it (undefined: a list replaced the cache). */
+export interface ObservedChange {
+  type: string;
+  key: string;
+  resourceVersion: string | undefined;
+}
+
+/**
+ * Whether the watch events since the last reconcile only echo this controller's own writes: objects at exactly
+ * the version a write of ours was answered with. The reconcile that wrote them decided from that content, so
+ * those echoes need no reconcile of their own (each one would cost a whole pass and delay the next real
+ * change). Anything else — another writer's version, a deletion, a relist, too many changes to keep — calls
+ * for one. Events may arrive before the answers of the writes they echo, so they are judged when the next
+ * reconcile starts, after the writes of the one before have all been answered.
+ */
+export class OwnEchoes {
+  private readonly versions = new Map<string, string>();
+  /** Changes since the last reconcile started; undefined: one of them needs a reconcile whatever it is. */
+  private changes: { path: string; change: ObservedChange }[] | undefined = [];
+
+  constructor(private readonly limit = 100_000) {}
+
+  /** A write of ours, watched by the informer of `path`, was answered with `o`. */
+  wrote(path: string, o: Versioned): void {
+    const rv = o.metadata.resourceVersion;
+    if (rv === undefined) return;
+    // Bounded: echoes that never come (the object deleted first) must not pile up.
+    if (this.versions.size >= this.limit) this.versions.clear();
+    this.versions.set(`${path}|${keyOf(o)}`, rv);
+  }
+
+  /** The informer of `path` changed its cache (a watch event, or a whole list when `change` is undefined). */
+  observe(path: string, change: ObservedChange | undefined): void {
+    if (this.changes === undefined) return;
+    // Undefined (a list) or more than can be kept (a replica that does not lead keeps observing): reconcile.
+    if (change === undefined || this.changes.length >= this.limit) this.changes = undefined;
+    else this.changes.push({ path, change });
+  }
+
+  /** Whether every change since the last call echoes our own writes (and there was one); starts over. */
+  onlyEchoes(): boolean {
+    const changes = this.changes;
+    this.changes = [];
+    return changes !== undefined && changes.length > 0 && changes.every((c) => this.isEcho(c.path, c.change));
+  }
+
+  private isEcho(path: string, change: ObservedChange): boolean {
+    const id = `${path}|${change.key}`;
+    const mine = this.versions.get(id);
+    if (mine === undefined) return false;
+    if (change.type === "DELETED" || change.resourceVersion === undefined) {
+      this.versions.delete(id);
+      return false;
+    }
+    if (mine !== change.resourceVersion) {
+      // A later version than ours: someone else wrote after us.
+      if (includes(change.resourceVersion, mine)) this.versions.delete(id);
+      return false;
+    }
+    this.versions.delete(id);
+    return true;
   }
 }

@@ -37,6 +37,14 @@ interface ListPage<T> {
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
+/** What one watch event changed in the cache (absent: a list replaced the whole cache). */
+export interface CacheChange {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  /** namespace/name */
+  key: string;
+  resourceVersion: string | undefined;
+}
+
 export class Informer<T extends KubeObject> {
   private store = new Map<string, T>();
   private readonly abort = new AbortController();
@@ -54,7 +62,7 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly client: KubeClient,
     private readonly opts: InformerOptions<T>,
-    private readonly onChange: () => void,
+    private readonly onChange: (change?: CacheChange) => void,
     private readonly log: Logger,
   ) {}
 
@@ -180,9 +188,10 @@ export class Informer<T extends KubeObject> {
               const rvNew = e.object.metadata.resourceVersion;
               if (rvNew !== undefined) rv = this.resourceVersion = rvNew;
               if (e.type === "BOOKMARK") return;
-              if (e.type === "DELETED") this.store.delete(keyOf(e.object));
-              else this.store.set(keyOf(e.object), this.kept(e.object));
-              this.onChange();
+              const key = keyOf(e.object);
+              if (e.type === "DELETED") this.store.delete(key);
+              else this.store.set(key, this.kept(e.object));
+              this.onChange({ type: e.type, key, resourceVersion: rvNew });
             },
             this.abort.signal,
           );

@@ -18,6 +18,7 @@ import {
   type KubeClient,
 } from "../support/kube.js";
 import { readGroupPlans } from "../support/nodePlans.js";
+import { sleep } from "../../src/lab/wait.js";
 
 interface ConfigMap {
   metadata: { ownerReferences?: { kind: string; name: string }[]; labels?: Record<string, string> };
@@ -436,6 +437,45 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
       `apply → node plan: p50 ${p(0.5).toFixed(0)} ms, p95 ${p(0.95).toFixed(0)} ms, max ${p(1).toFixed(0)} ms (20 Services)`,
     );
     assert.ok(p(0.95) < 10_000, "only catches hangs");
+  });
+
+  it("one reconcile per Service applied: the echoes of the controller's own writes trigger none", async () => {
+    const reconciles = async (): Promise<number> =>
+      [...(await controller!.metrics()).matchAll(/^keepalived_operator_reconciles_total\{[^}]*\} (\d+)$/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    // Quiet first: no reconcile for 2 s.
+    let before = await reconciles();
+    await eventually(
+      "no reconcile for 2 s",
+      async () => {
+        await sleep(2000);
+        const now = await reconciles();
+        if (now === before) return true;
+        before = now;
+        return undefined;
+      },
+      60_000,
+    );
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const ip = `198.18.7.${100 + i}`;
+      const start = await reconciles();
+      await apply(admin, service(`echo-${i}`, { externalIPs: [ip] }));
+      await eventually("its ingress written", async () => {
+        const s = await get<{ status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }>(
+          admin,
+          service(`echo-${i}`),
+        );
+        return s?.status?.loadBalancer?.ingress?.[0]?.ip === ip ? true : undefined;
+      });
+      assert.ok((await plannedVips(admin))[ip] !== undefined);
+      // Its writes (the Service's status, node plans, the group's status) echo back within this second.
+      await sleep(1500);
+      counts.push((await reconciles()) - start);
+    }
+    console.log(`# reconciles per Service applied: ${counts.join(", ")}`);
+    assert.deepEqual(counts, [1, 1, 1, 1, 1]);
   });
 
   it("the controller's metrics pass promtool check metrics", async () => {

@@ -237,6 +237,7 @@ const cases: Case[] = [
     want: [
       "apply ConfigMap kao/workers-master-0-#",
       "apply ConfigMap kao/workers-master-1-#",
+      "delete ConfigMap kao/workers",
       "apply DaemonSet kao/workers",
       "status KeepalivedGroup kao/workers",
       "status Service demo/web ingress=[198.18.6.10]",

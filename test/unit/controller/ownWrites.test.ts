@@ -2,7 +2,7 @@
 // the cache holds that version or a later one.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { OwnWrites, includes, overlayWrites } from "../../../src/controller/ownWrites.js";
+import { OwnEchoes, OwnWrites, includes, overlayWrites } from "../../../src/controller/ownWrites.js";
 
 interface Obj {
   [key: string]: unknown;
@@ -121,5 +121,77 @@ describe("read your own writes", () => {
     assert.equal(own.size, 1);
     assert.deepEqual(notes(own.overlay([obj("a", "10")], "10")), ["a@10:cache"]);
     assert.equal(own.size, 0, "nothing held once the cache caught up");
+  });
+});
+
+describe("OwnEchoes: changes that only echo our own writes", () => {
+  const P = "/api/v1/services";
+  const change = (name: string, rv: string | undefined, type = "MODIFIED") => ({
+    type,
+    key: `demo/${name}`,
+    resourceVersion: rv,
+  });
+
+  it("an event at the version our write was answered with is an echo, even when it came first", () => {
+    const e = new OwnEchoes();
+    e.observe(P, change("a", "7"));
+    e.wrote(P, obj("a", "7"));
+    assert.equal(e.onlyEchoes(), true);
+    // Consumed: the same event again is not ours any more.
+    e.observe(P, change("a", "7"));
+    assert.equal(e.onlyEchoes(), false);
+  });
+
+  it("another writer's version, a deletion, a list, another kind or no change at all call for a reconcile", () => {
+    const cases: [string, (e: OwnEchoes) => void][] = [
+      [
+        "a later version",
+        (e) => {
+          e.observe(P, change("a", "8"));
+        },
+      ],
+      [
+        "a deletion",
+        (e) => {
+          e.observe(P, change("a", "7", "DELETED"));
+        },
+      ],
+      [
+        "a list",
+        (e) => {
+          e.observe(P, undefined);
+        },
+      ],
+      [
+        "another informer",
+        (e) => {
+          e.observe("/api/v1/configmaps", change("a", "7"));
+        },
+      ],
+      ["nothing observed (a resync or a retry)", () => undefined],
+    ];
+    for (const [what, act] of cases) {
+      const e = new OwnEchoes();
+      e.wrote(P, obj("a", "7"));
+      act(e);
+      assert.equal(e.onlyEchoes(), false, what);
+    }
+  });
+
+  it("one real change among echoes is enough; each call starts over", () => {
+    const e = new OwnEchoes();
+    e.wrote(P, obj("a", "7"));
+    e.observe(P, change("a", "7"));
+    e.observe(P, change("b", "9"));
+    assert.equal(e.onlyEchoes(), false);
+    assert.equal(e.onlyEchoes(), false, "nothing since the last call");
+  });
+
+  it("a replica that does not reconcile keeps observing without keeping every change", () => {
+    const e = new OwnEchoes(100);
+    for (let i = 0; i < 1000; i++) e.observe(P, change(`s${i}`, String(i)));
+    e.wrote(P, obj("a", "7"));
+    e.observe(P, change("a", "7"));
+    assert.equal(e.onlyEchoes(), false, "too many to judge: reconcile");
   });
 });
