@@ -119,7 +119,8 @@ export class OwnEchoes {
   /** Changes since the last reconcile started; undefined: one of them needs a reconcile whatever it is. */
   private changes: { path: string; change: ObservedChange }[] | undefined = [];
 
-  constructor(private readonly limit = 100_000) {}
+  /** At most `limit` versions and changes are kept (a replica that does not lead observes without judging). */
+  constructor(private readonly limit = 10_000) {}
 
   /** A write of ours, watched by the informer of `path`, was answered with `o`. */
   wrote(path: string, o: Versioned): void {
