@@ -31,7 +31,7 @@ import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
-import { GROUPS_PATH as groupsPath, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
+import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
 import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
@@ -171,7 +171,7 @@ export class Controller {
         this.log,
       );
     };
-    this.groups = inf(groupsPath);
+    this.groups = inf(GROUPS_PATH);
     this.services = inf(PATHS.Service, undefined, cachedService);
     this.nodes = inf("/api/v1/nodes", undefined, cachedNode);
     this.slices = inf("/apis/discovery.k8s.io/v1/endpointslices", undefined, cachedEndpointSlice);

@@ -86,10 +86,10 @@ describe("paged lists whose continue token expires, on a real API server", { tim
       .map((o) => o.metadata.name ?? "")
       .sort();
 
-  it("a token that expires once: the list starts over and holds all three", async () => {
-    const e = expiring(1);
-    const informer = new Informer(
-      e.client,
+  /** An Informer of the test's ConfigMaps in pages of 2, started and stopped once its cache is filled. */
+  async function listedOnce(client: KubeClient): Promise<Informer<{ metadata: { name?: string } }>> {
+    const informer = new Informer<{ metadata: { name?: string } }>(
+      client,
       { path: PATH, labelSelector: "expiry=yes", pageSize: 2 },
       () => undefined,
       quiet,
@@ -97,6 +97,12 @@ describe("paged lists whose continue token expires, on a real API server", { tim
     informer.start();
     await informer.synced;
     informer.stop();
+    return informer;
+  }
+
+  it("a token that expires once: the list starts over and holds all three", async () => {
+    const e = expiring(1);
+    const informer = await listedOnce(e.client);
     assert.deepEqual(names(informer), ["a", "b", "c"]);
     assert.equal(e.expired(), 1);
     assert.equal(e.continued(), 2, "the expired second page, then the second page of the new list");
@@ -106,15 +112,7 @@ describe("paged lists whose continue token expires, on a real API server", { tim
 
   it("a token that expires again: the list fails, and the retry after backoff gets all three", async () => {
     const e = expiring(2);
-    const informer = new Informer(
-      e.client,
-      { path: PATH, labelSelector: "expiry=yes", pageSize: 2 },
-      () => undefined,
-      quiet,
-    );
-    informer.start();
-    await informer.synced;
-    informer.stop();
+    const informer = await listedOnce(e.client);
     assert.deepEqual(names(informer), ["a", "b", "c"]);
     assert.equal(e.expired(), 2);
     assert.equal(informer.failures, 1);
