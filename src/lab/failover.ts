@@ -30,17 +30,19 @@ export function pingArgs(target: string): string[] {
   return [target.includes(":") ? "-6" : "-4", "-n", "-c", "1", "-W", "1", target];
 }
 
-export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000): Promise<string> {
-  // Settled: one holder, the same across three samples, and the client reaches it.
+export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000, planned?: string): Promise<string> {
+  // Settled: one holder, the same across three samples, and the client reaches it. With `planned`, that
+  // holder must be the planned node: while agents start, whichever keepalived runs first holds the VIP until
+  // the planned node's keepalived is up and preempts it, which on a loaded machine can take seconds.
   let last: string | undefined;
   let same = 0;
   const holder = await waitFor(
-    `${vip} settled on one node`,
+    planned === undefined ? `${vip} settled on one node` : `${vip} settled on its planned node ${planned}`,
     async () => {
       const h = await holdersOf(lab, vip);
       if (h.length === 1 && h[0] === last) same++;
       else same = 0;
-      last = h.length === 1 ? h[0] : undefined;
+      last = h.length === 1 && (planned === undefined || h[0] === planned) ? h[0] : undefined;
       return same >= 3 ? last : undefined;
     },
     timeoutMs,

@@ -103,8 +103,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     SLOW,
     async () => {
       const vip = labVip(2);
-      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
-        const holder = await settledHolder(lab, vip);
+      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents, plan }) => {
+        const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
         await sleep(1000);
         const ping = startPing(lab, vip, 10);
         await sleep(500);
@@ -135,8 +135,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     SLOW,
     async () => {
       const vip = labVip(3);
-      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents }) => {
-        const holder = await settledHolder(lab, vip);
+      await withAgents(suite.lab, [labService("web", [vip])], {}, async ({ lab, agents, plan }) => {
+        const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
         const agent = agents.get(holder)!;
         const pid = Number(await readFile(join(agent.stateDir, "keepalived.pid"), "utf8"));
         const vrrpPid = Number(await readFile(join(agent.stateDir, "vrrp.pid"), "utf8"));
@@ -182,8 +182,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     async () => {
       const vip = labVip(4);
       const web = labService("web", [vip], 0);
-      await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents }) => {
-        const holder = await settledHolder(lab, vip);
+      await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents, plan }) => {
+        const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
         await sleep(1500);
         const first = labPlan(lab, [web]);
         const instance = first.instances.find((i) => i.vips.includes(vip))!.name;
@@ -249,8 +249,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     const vip = labVip(5);
     const extra = labVip(6);
     const web = labService("web", [vip]);
-    await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents }) => {
-      const holder = await settledHolder(lab, vip);
+    await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents, plan }) => {
+      const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
       const agent = agents.get(holder)!;
       const before = await readFile(join(agent.stateDir, "keepalived.conf"), "utf8");
       const ping = startPing(lab, vip, 10);
@@ -295,8 +295,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
       suite.lab,
       [labService("web", [vip]), labService("v6", ["2001:db8::200"], 1)],
       {},
-      async ({ lab, agents }) => {
-        const holder = await settledHolder(lab, vip);
+      async ({ lab, agents, plan }) => {
+        const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
         const text = await scrapeMetrics(agents.get(holder)!.node);
         for (const name of [
           "keepalived_up",

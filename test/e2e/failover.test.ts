@@ -34,7 +34,7 @@ describe("hard failovers in network namespaces", { concurrency: 1 }, () => {
       await withAgents(suite.lab, [labService("web", [vip])], spec, async ({ lab, agents, plan }) => {
         const instance = plan.instances.find((i) => i.vips.includes(vip))?.name ?? "";
         // Count from here: the agents' start-up (each instance entering its first state) is over.
-        await settledHolder(lab, vip);
+        await settledHolder(lab, vip, 30_000, plan.placement[vip]);
         await sleep(1000);
         const problems: string[] = [];
         const gaps: number[] = [];

@@ -90,8 +90,8 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
 
   test("an IPv6 VIP comes up on exactly one node and answers the client's ping -6", SLOW, async () => {
     const vip = "2001:db8::200";
-    await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab, agents }) => {
-      const holder = await settledHolder(lab, vip);
+    await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab, agents, plan }) => {
+      const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
       await sleep(1500);
       assert.deepEqual(await holdersOf(lab, vip), [holder], "the VIP stays on one node");
       const node = lab.nodes.find((n) => n.name === holder)!;
@@ -157,8 +157,8 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
     await withAgents(suite.lab, [externalIPService("dual-stack", [v4, v6])], GROUP, async ({ lab, plan }) => {
       const instances = plan.instances.filter((i) => i.vips.includes(v4) || i.vips.includes(v6));
       assert.deepEqual(instances.map((i) => i.family).sort(), [4, 6], "one VRRP instance per family");
-      const h4 = await settledHolder(lab, v4);
-      const h6 = await settledHolder(lab, v6);
+      const h4 = await settledHolder(lab, v4, 30_000, plan.placement[v4]);
+      const h6 = await settledHolder(lab, v6, 30_000, plan.placement[v6]);
       assert.equal(h6, h4, "both VIPs of the Service on one node");
       await answers(lab, v4);
       await answers(lab, v6);

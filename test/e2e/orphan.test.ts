@@ -83,8 +83,8 @@ describe(
         const vip = labVip(0);
         const extra = labVip(1);
         const web = labService("web", [vip], 0);
-        await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents }) => {
-          const holder = await settledHolder(lab, vip);
+        await withAgents(suite.lab, [web], {}, async ({ lab, planFile, agents, plan }) => {
+          const holder = await settledHolder(lab, vip, 30_000, plan.placement[vip]);
           const agent = agents.get(holder)!;
           const config = join(agent.stateDir, "keepalived.conf");
           const before = await keepalivedsOf(config);
