@@ -30,7 +30,12 @@ export function pingArgs(target: string): string[] {
   return [target.includes(":") ? "-6" : "-4", "-n", "-c", "1", "-W", "1", target];
 }
 
-export async function settledHolder(lab: Lab, vip: string, timeoutMs = 30_000, planned?: string): Promise<string> {
+export async function settledHolder(
+  lab: Lab,
+  vip: string,
+  timeoutMs = 30_000,
+  planned?: string,
+): Promise<string> {
   // Settled: one holder, the same across three samples, and the client reaches it. With `planned`, that
   // holder must be the planned node: while agents start, whichever keepalived runs first holds the VIP until
   // the planned node's keepalived is up and preempts it, which on a loaded machine can take seconds.
