@@ -249,6 +249,12 @@ async function onControlPlane(
         measure(`${at}: controller peak RSS`, "ours", "MiB", [mib(ctl.peak)]),
         measure(`${at}: agent RSS, per node`, "ours", "MiB", agentKiB.map(mib)),
         measure(`${at}: keepalived RSS, per node`, "ours", "MiB", kaKiB.map(mib)),
+        measure(
+          `${at}: agent log lines from start to convergence, per node`,
+          "ours",
+          "lines",
+          agents.map((a) => a.counted.lines),
+        ),
         measure(`${at}: largest API object`, "ours", "KiB", [largest.bytes / 1024]),
         measure(`${at}: the largest node plan's data`, "ours", "KiB", [plans.maxBytes / 1024]),
       ],

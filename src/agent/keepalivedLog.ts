@@ -33,6 +33,12 @@ export interface RepeatLimits {
    * ARPs and unsolicited neighbour adverts of a takeover are what a person reading the log looks for.
    */
   afterTransitionMs: number;
+  /**
+   * Lines of one kind logged in the time after a transition, before the rest are only counted and summed up
+   * when that time is over: a takeover of thousands of VIPs sends a gratuitous ARP (or neighbour advert) for
+   * each, and a log store wants the first of them and a count, not a line per address.
+   */
+  afterTransitionLimit: number;
 }
 
 export const DEFAULT_REPEAT_LIMITS: RepeatLimits = {
@@ -40,6 +46,7 @@ export const DEFAULT_REPEAT_LIMITS: RepeatLimits = {
   windowMs: 3_600_000,
   kinds: 500,
   afterTransitionMs: 10_000,
+  afterTransitionLimit: 50,
 };
 
 interface Kind {
@@ -51,6 +58,11 @@ interface Kind {
   left: number;
   last: string;
   summaryDue: number;
+  /** Logged in the time after the latest transitions. */
+  burstLogged: number;
+  /** Left out in that time, and the last of them. */
+  burstLeft: number;
+  burstLast: string;
 }
 
 /**
@@ -72,6 +84,8 @@ export function lineKind(line: string): string {
 export class RepeatFilter {
   private readonly kinds = new Map<string, Kind>();
   private lastTransition = -Infinity;
+  /** Kinds seen since the latest transitions, summed up when the time after them is over. */
+  private readonly burst = new Set<Kind>();
 
   constructor(
     private readonly now: () => number,
@@ -86,10 +100,10 @@ export class RepeatFilter {
       this.lastTransition = now;
       return [{ line }];
     }
-    if (now - this.lastTransition < this.limits.afterTransitionMs) return [{ line }];
+    if (now - this.lastTransition < this.limits.afterTransitionMs) return this.inBurst(line, now);
+    const out = this.endBurst(now);
     const key = lineKind(line);
     const kind = this.kindOf(key, now);
-    const out: KeepalivedLogLine[] = [];
     if (kind.muted && now - kind.lastSeen >= this.limits.windowMs) {
       // Quiet for a whole window: what was left out is said, and the kind is news again.
       out.push(...this.summary(kind, now));
@@ -115,11 +129,37 @@ export class RepeatFilter {
   /** Summaries that are due (call now and then, e.g. at each poll), and kinds long unseen forgotten. */
   flush(): KeepalivedLogLine[] {
     const now = this.now();
-    const out: KeepalivedLogLine[] = [];
+    const out = this.endBurst(now);
     for (const [key, kind] of this.kinds) {
       if (kind.muted && now >= kind.summaryDue) out.push(...this.summary(kind, now));
       if (now - kind.lastSeen >= this.limits.windowMs && kind.left === 0) this.kinds.delete(key);
     }
+    return out;
+  }
+
+  /** A line in the time after a transition: logged up to the limit of its kind, then counted. */
+  private inBurst(line: string, now: number): KeepalivedLogLine[] {
+    const kind = this.kindOf(lineKind(line), now);
+    this.burst.add(kind);
+    if (kind.burstLogged < this.limits.afterTransitionLimit) {
+      kind.burstLogged++;
+      return [{ line }];
+    }
+    kind.burstLeft++;
+    kind.burstLast = line;
+    return [];
+  }
+
+  /** Once the time after the latest transition is over: what it left out, one line per kind. */
+  private endBurst(now: number): KeepalivedLogLine[] {
+    if (this.burst.size === 0 || now - this.lastTransition < this.limits.afterTransitionMs) return [];
+    const out: KeepalivedLogLine[] = [];
+    for (const kind of this.burst) {
+      if (kind.burstLeft > 0) out.push({ line: kind.burstLast, repeated: kind.burstLeft });
+      kind.burstLogged = 0;
+      kind.burstLeft = 0;
+    }
+    this.burst.clear();
     return out;
   }
 
@@ -139,7 +179,17 @@ export class RepeatFilter {
       this.kinds.set(key, kind);
       return kind;
     }
-    kind = { logged: [], muted: false, lastSeen: now, left: 0, last: "", summaryDue: 0 };
+    kind = {
+      logged: [],
+      muted: false,
+      lastSeen: now,
+      left: 0,
+      last: "",
+      summaryDue: 0,
+      burstLogged: 0,
+      burstLeft: 0,
+      burstLast: "",
+    };
     this.kinds.set(key, kind);
     for (const oldest of this.kinds.keys()) {
       if (this.kinds.size <= this.limits.kinds) break;

@@ -9,8 +9,10 @@ import { repoRoot } from "./processes.js";
 export interface AgentProcess {
   node: LabNode;
   child: ChildProcess;
-  /** Parsed JSON log lines of the agent, in order. */
+  /** Parsed JSON log lines of the agent, in order: the first MAX_KEPT_LINES of them. */
   logs: Record<string, unknown>[];
+  /** Every line the agent logged, kept or not. */
+  readonly counted: { lines: number };
   stateDir: string;
   exited: Promise<number | null>;
 }
@@ -44,6 +46,12 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
   return watchAgent(child, node, stateDir, node.name);
 }
 
+/**
+ * Lines kept per agent: a test reads far fewer; a benchmark of thousands of VIPs must not hold them all
+ * (an unbounded list once ran the bench out of its heap).
+ */
+export const MAX_KEPT_LINES = 100_000;
+
 /** Collects a started agent's JSON log lines (echoed with KAO_E2E_VERBOSE=1) and its exit. */
 export function watchAgent(
   child: ChildProcess,
@@ -52,14 +60,17 @@ export function watchAgent(
   label: string,
 ): AgentProcess {
   const logs: Record<string, unknown>[] = [];
+  const counted = { lines: 0 };
   if (child.stderr !== null) {
     createInterface({ input: child.stderr }).on("line", (line) => {
+      counted.lines++;
+      if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${label}] ${line}\n`);
+      if (logs.length >= MAX_KEPT_LINES) return;
       try {
         logs.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
         logs.push({ msg: "raw", line });
       }
-      if (process.env.KAO_E2E_VERBOSE === "1") process.stderr.write(`[${label}] ${line}\n`);
     });
   }
   const exited = new Promise<number | null>((r) =>
@@ -67,7 +78,7 @@ export function watchAgent(
       r(code);
     }),
   );
-  return { node, child, logs, stateDir, exited };
+  return { node, child, logs, counted, stateDir, exited };
 }
 
 /** SIGTERM and wait; SIGKILL if it does not exit in time. */

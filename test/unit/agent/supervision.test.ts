@@ -96,9 +96,60 @@ test("RepeatFilter: the lines right after a transition are all logged, even of a
   assert.equal(filter.accept(na).length, 0, "muted again once the takeover is over");
 });
 
+test("RepeatFilter: a takeover of thousands of VIPs logs the first lines of each kind and a count, not a line per VIP", () => {
+  let now = 0;
+  const filter = new RepeatFilter(() => now);
+  const limit = DEFAULT_REPEAT_LIMITS.afterTransitionLimit;
+  const garp = (i: number): string => `Sending gratuitous ARP on eth0 for 198.18.${i >> 8}.${i & 255}`;
+  const na = (i: number): string =>
+    `Sending unsolicited Neighbour Advert on eth0 for 2001:db8::${i.toString(16)}`;
+  const logged: KeepalivedLogLine[] = [...filter.accept("(VI_1) Entering MASTER STATE")];
+  for (let i = 0; i < 3000; i++) {
+    now += 1;
+    logged.push(...filter.accept(garp(i)), ...filter.accept(na(i)));
+  }
+  // A second instance's transition within the time does not start a new allowance.
+  logged.push(...filter.accept("(VI_2) Entering MASTER STATE"), ...filter.accept(garp(3000)));
+  assert.equal(logged.length, 2 + 2 * limit, "both transitions and the first lines of each kind");
+  assert.deepEqual(filter.flush(), [], "nothing is summed up while the time after a transition lasts");
+  now += DEFAULT_REPEAT_LIMITS.afterTransitionMs;
+  assert.deepEqual(
+    filter.flush().sort((a, b) => a.line.localeCompare(b.line)),
+    [
+      { line: garp(3000), repeated: 3001 - limit },
+      { line: na(2999), repeated: 3000 - limit },
+    ],
+    "then each kind is summed up once, with the last line left out",
+  );
+  assert.deepEqual(filter.flush(), [], "and only once");
+  // The next takeover has its own allowance.
+  now += 1;
+  filter.accept("(VI_1) Entering BACKUP STATE");
+  assert.deepEqual(filter.accept(garp(1)), [{ line: garp(1) }]);
+});
+
+test("RepeatFilter: what a takeover left out is summed up before the next line of any kind", () => {
+  let now = 0;
+  const filter = new RepeatFilter(() => now, { ...DEFAULT_REPEAT_LIMITS, afterTransitionLimit: 1 });
+  filter.accept("(VI_1) Entering MASTER STATE");
+  filter.accept("Sending gratuitous ARP on eth0 for 198.18.0.1");
+  filter.accept("Sending gratuitous ARP on eth0 for 198.18.0.2");
+  now += DEFAULT_REPEAT_LIMITS.afterTransitionMs;
+  assert.deepEqual(filter.accept("Netlink reports eth0 down"), [
+    { line: "Sending gratuitous ARP on eth0 for 198.18.0.2", repeated: 1 },
+    { line: "Netlink reports eth0 down" },
+  ]);
+});
+
 test("RepeatFilter: a line quiet for a whole window is news again", () => {
   let now = 0;
-  const filter = new RepeatFilter(() => now, { limit: 2, windowMs: 1000, kinds: 10, afterTransitionMs: 0 });
+  const filter = new RepeatFilter(() => now, {
+    limit: 2,
+    windowMs: 1000,
+    kinds: 10,
+    afterTransitionMs: 0,
+    afterTransitionLimit: 0,
+  });
   const lines = (line: string): string[] =>
     filter.accept(line).map((l) => (l.repeated === undefined ? l.line : `${l.line} ×${l.repeated}`));
   assert.deepEqual(lines("VRRP_Script(x) failed 1"), ["VRRP_Script(x) failed 1"]);
