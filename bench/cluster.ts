@@ -9,6 +9,7 @@ import { GROUP_ANNOTATION } from "../src/api/names.js";
 import type { KeepalivedGroupSpec } from "../src/api/types.js";
 import { applyManifest, applyManifestFile } from "../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../src/kube/rest.js";
+import { AGENT_NODE_FLAGS } from "../src/render/objects.js";
 import { stopAgent, watchAgent, type AgentProcess } from "../src/lab/agents.js";
 import { startControlPlane, type ControlPlane } from "../src/lab/controlplane.js";
 import { labNodeObject } from "../src/lab/labObjects.js";
@@ -185,7 +186,8 @@ export async function startApiAgent(cluster: Cluster, node: LabNode, group: stri
   const child = spawn(
     process.execPath,
     [
-      ...[join(repoRoot(), "bin", "keepalived-operator.js"), "agent", "--group", `${OPERATOR_NS}/${group}`],
+      ...[...AGENT_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent"],
+      ...["--group", `${OPERATOR_NS}/${group}`],
       ...["--node", node.name, "--netns", node.ns, "--kubeconfig", cluster.agentKubeconfig],
       ...["--state-dir", stateDir, "--metrics-address", `127.0.0.1:${await freePort()}`],
     ],

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { AGENT_NODE_FLAGS } from "../render/objects.js";
 import { NODE_IFACE, type Lab, type LabNode } from "./netns.js";
 import { repoRoot } from "./processes.js";
 
@@ -27,6 +28,7 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
       "exec",
       node.ns,
       process.execPath,
+      ...AGENT_NODE_FLAGS,
       join(repoRoot(), "bin/keepalived-operator.js"),
       "agent",
       "--plan-file",

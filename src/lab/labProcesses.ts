@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { AGENT_NODE_FLAGS } from "../render/objects.js";
 import { GROUP_NAME, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { processRuns, type LabProcess } from "./labState.js";
 import type { Lab, LabNode } from "./netns.js";
@@ -88,7 +89,8 @@ export async function startOperator(
         `agent ${node.name}`,
         process.execPath,
         [
-          ...[bin, "agent", "--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`, "--node", node.name],
+          ...[...AGENT_NODE_FLAGS, bin, "agent", "--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`],
+          ...["--node", node.name],
           ...["--netns", node.ns, "--kubeconfig", kubeconfigs.agent, "--state-dir", join(dir, node.name)],
           ...["--metrics-address", `127.0.0.1:${await freePort()}`],
         ],

@@ -63,6 +63,22 @@ function agentCapabilities(realtime: boolean): string[] {
 }
 
 /**
+ * Node's flags for the agent: 1 MiB semi-spaces for V8's young generation instead of up to 16. The agent
+ * allocates little and keeps less; measured with 1,000 VIPs per node, its anonymous memory went from about
+ * 30 to 17-20 MiB. The lab and the benchmarks start their agents with the same flags.
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+
+/** The agent's environment: its V8 flags, and its node and Pod from the downward API. */
+function agentEnv(): Record<string, unknown>[] {
+  return [
+    { name: "NODE_OPTIONS", value: AGENT_NODE_FLAGS.join(" ") },
+    { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+  ];
+}
+
+/**
  * The agent DaemonSet: host network, a few capabilities instead of privileged, one node down at a time.
  * `metricsPort`: the group's own port (metricsPorts.ts), so that agents of several groups share a node.
  */
@@ -96,10 +112,7 @@ export function desiredDaemonSet(
           "--metrics-address",
           `0.0.0.0:${metricsPort}`,
         ],
-        env: [
-          { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-        ],
+        env: agentEnv(),
         ports: [{ name: "metrics", containerPort: metricsPort, hostPort: metricsPort, protocol: "TCP" }],
         livenessProbe: {
           httpGet: { path: "/healthz", port: metricsPort },
