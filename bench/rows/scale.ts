@@ -85,6 +85,22 @@ async function externalIPs(cluster: Cluster): Promise<string[]> {
   return ips;
 }
 
+/** The Events in the Services' namespace, counted by reason (each Event object once, whatever its count). */
+async function eventReasons(cluster: Cluster): Promise<Map<string, number>> {
+  const reasons = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const page = await cluster.admin.request<ListOf<{ reason?: string }>>(
+      "GET",
+      `/api/v1/namespaces/${NAMESPACE}/events`,
+      { query: { limit: 2000, ...(token === undefined ? {} : { continue: token }) }, timeoutMs: 120_000 },
+    );
+    for (const e of page.items) reasons.set(e.reason ?? "", (reasons.get(e.reason ?? "") ?? 0) + 1);
+    token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
+  } while (token !== undefined);
+  return reasons;
+}
+
 async function createServices(ctx: BenchContext, cluster: Cluster, count: number): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -228,11 +244,13 @@ async function onControlPlane(
     const kaKiB = await Promise.all(agents.map((a) => keepalivedKiB(a.stateDir)));
     const largest = await largestObject(cluster);
     const plans = await nodePlanBytes(cluster);
+    const reasons = await eventReasons(cluster);
     const mib = (k: number): number => k / 1024;
     const at = `${count} Services`;
     const notes = [
       `On the control plane: ${count} Services created in ${createdMs} ms (16 at a time); the largest object was ${largest.name} (${largest.bytes} bytes of JSON; etcd's default limit is 1.5 MiB); the group's ${plans.count} node plans held at most ${plans.maxBytes} bytes of data each (the API server refuses more than 1 MiB).`,
       "The Services set allocateLoadBalancerNodePorts: false: a cluster's NodePort range (30000-32767) holds fewer than 3000 LoadBalancer Services that take node ports.",
+      `Events in the Services' namespace by reason: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")}.`,
       `The original gives each Service a VRRP instance of its own with a router ID from 1-255, so a group stops at ${ORIGINAL_LIMIT} Services.`,
     ];
     if (up.reached < count)
@@ -255,6 +273,9 @@ async function onControlPlane(
           "lines",
           agents.map((a) => a.counted.lines),
         ),
+        measure(`${at}: VIPMoved Events (VIPs moved by the burst; 0 expected)`, "ours", "Events", [
+          reasons.get("VIPMoved") ?? 0,
+        ]),
         measure(`${at}: largest API object`, "ours", "KiB", [largest.bytes / 1024]),
         measure(`${at}: the largest node plan's data`, "ours", "KiB", [plans.maxBytes / 1024]),
       ],

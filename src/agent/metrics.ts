@@ -1,6 +1,12 @@
 // The agent's metrics as Prometheus families (written by lib/prom.ts). Names of the Go operator's exporter
 // are kept so existing dashboards work; ours start with keepalived_operator_. Pure.
-import { Histogram, renderFamilies, type MetricFamily, type Sample } from "../lib/prom.js";
+import {
+  Histogram,
+  processMemoryFamilies,
+  renderFamilies,
+  type MetricFamily,
+  type Sample,
+} from "../lib/prom.js";
 import type { InstanceStats } from "./stats.js";
 
 export { Histogram } from "../lib/prom.js";
@@ -112,6 +118,7 @@ export function renderMetrics(m: AgentMetrics): string {
       help: "Time from the last sign of a live peer MASTER to this node becoming MASTER.",
       samples: m.failover.samples(),
     },
+    ...processMemoryFamilies(),
   ];
   return renderFamilies(families);
 }

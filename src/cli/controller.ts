@@ -6,7 +6,7 @@ import { Controller } from "../controller/controller.js";
 import { LeaderElector, type LeadershipTerm } from "../kube/leader.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
-import { Registry } from "../lib/prom.js";
+import { processMemoryFamilies, Registry } from "../lib/prom.js";
 import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
 import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
@@ -136,6 +136,7 @@ export async function runController(args: string[], io: Io): Promise<number> {
     throw new CliError(`cannot load the kubeconfig: ${(err as Error).message}`);
   }
   const metrics = new Registry();
+  metrics.collect(() => processMemoryFamilies());
   const leading = metrics.gauge("keepalived_operator_leader", "1 while this replica leads.");
   leading.set(0);
   const controller = new Controller({ client, log, metrics, identity });

@@ -42,6 +42,25 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * The process's memory, under the names Prometheus client libraries use: what an administrator alerts on
+ * (resident memory against the container's limit) and what tells a leak (heap used) from V8's slack.
+ */
+export function processMemoryFamilies(usage: NodeJS.MemoryUsage = process.memoryUsage()): MetricFamily[] {
+  const gauge = (name: string, help: string, value: number): MetricFamily => ({
+    name,
+    type: "gauge",
+    help,
+    samples: [{ labels: {}, value }],
+  });
+  return [
+    gauge("process_resident_memory_bytes", "Resident memory size in bytes.", usage.rss),
+    gauge("nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.", usage.heapTotal),
+    gauge("nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.", usage.heapUsed),
+    gauge("nodejs_external_memory_bytes", "Node.js external memory size in bytes.", usage.external),
+  ];
+}
+
 /** A histogram without labels: cumulative bucket counts, their sum and count. */
 export class Histogram {
   readonly counts: number[];
@@ -96,6 +115,7 @@ class Series {
 /** Counters, gauges and histograms registered by name, rendered in registration order. */
 export class Registry {
   private readonly families: (() => MetricFamily)[] = [];
+  private readonly collectors: (() => readonly MetricFamily[])[] = [];
 
   private add(name: string, help: string, type: MetricFamily["type"], samples: () => Sample[]): void {
     this.families.push(() => ({ name, help, type, samples: samples() }));
@@ -130,7 +150,15 @@ export class Registry {
     return histogram;
   }
 
+  /** Families computed at each scrape (e.g. processMemoryFamilies), after the registered ones. */
+  collect(families: () => readonly MetricFamily[]): void {
+    this.collectors.push(families);
+  }
+
   render(): string {
-    return renderFamilies(this.families.map((family) => family()));
+    return renderFamilies([
+      ...this.families.map((family) => family()),
+      ...this.collectors.flatMap((c) => c()),
+    ]);
   }
 }

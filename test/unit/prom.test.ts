@@ -1,7 +1,8 @@
 // The one Prometheus text writer: what the controller's Registry and the agent's metrics both print.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Histogram, Registry, renderFamilies } from "../../src/lib/prom.js";
+import { spawnSync } from "node:child_process";
+import { Histogram, processMemoryFamilies, Registry, renderFamilies } from "../../src/lib/prom.js";
 
 test("renderFamilies: HELP and TYPE, labels in the given order and escaped, special numbers", () => {
   assert.equal(
@@ -83,4 +84,27 @@ test("Registry: families in registration order, series in first-seen order, labe
       "",
     ].join("\n"),
   );
+});
+
+test("Registry: collected families (the process's memory) follow the registered ones, read at each scrape", () => {
+  const r = new Registry();
+  r.gauge("a", "A.").set(1);
+  let rss = 100;
+  r.collect(() => processMemoryFamilies({ rss, heapTotal: 50, heapUsed: 40, external: 5, arrayBuffers: 1 }));
+  const first = r.render();
+  rss = 200;
+  const second = r.render();
+  assert.match(first, /^# HELP a A\.\n# TYPE a gauge\na 1\n# HELP process_resident_memory_bytes /);
+  assert.match(first, /\nprocess_resident_memory_bytes 100\n/);
+  assert.match(second, /\nprocess_resident_memory_bytes 200\n/);
+  for (const line of [
+    "nodejs_heap_size_total_bytes 50",
+    "nodejs_heap_size_used_bytes 40",
+    "nodejs_external_memory_bytes 5",
+  ])
+    assert.ok(first.includes(`\n${line}\n`), line);
+  const spawned = spawnSync("promtool", ["check", "metrics"], { input: first, encoding: "utf8" });
+  assert.equal(spawned.error, undefined, "promtool runs (scripts/setup.sh installs it)");
+  assert.equal(`${spawned.stdout}${spawned.stderr}`, "", "promtool is silent");
+  assert.equal(`${spawned.stdout}${spawned.stderr}`, "", "promtool is silent");
 });
