@@ -146,6 +146,16 @@ async function heldAddresses(lab: Lab): Promise<Set<string>> {
   return held;
 }
 
+/**
+ * Times any instance on the node entered MASTER since keepalived started, from its last statistics dump (the
+ * agent asks for one at each sample): each node's own instances once per family, the rest are spurious.
+ */
+async function becameMaster(stateDir: string): Promise<number> {
+  const text = await readFile(join(stateDir, "keepalived.json"), "utf8").catch(() => "[]");
+  const dump = JSON.parse(text) as { stats?: { become_master?: number } }[];
+  return dump.reduce((sum, i) => sum + (i.stats?.become_master ?? 0), 0);
+}
+
 async function keepalivedKiB(stateDir: string): Promise<number> {
   let total = 0;
   for (const f of ["keepalived.pid", "vrrp.pid"]) {
@@ -242,6 +252,7 @@ async function onControlPlane(
     const ctl = await memoryKiB(controller.child.pid);
     const agentKiB = await Promise.all(agents.map(async (a) => (await memoryKiB(a.child.pid)).rss));
     const kaKiB = await Promise.all(agents.map((a) => keepalivedKiB(a.stateDir)));
+    const masters = await Promise.all(agents.map((a) => becameMaster(a.stateDir)));
     const largest = await largestObject(cluster);
     const plans = await nodePlanBytes(cluster);
     const reasons = await eventReasons(cluster);
@@ -272,6 +283,12 @@ async function onControlPlane(
           "ours",
           "lines",
           agents.map((a) => a.counted.lines),
+        ),
+        measure(
+          `${at}: instances entering MASTER from start to convergence, per node (1 per family of its own expected)`,
+          "ours",
+          "transitions",
+          masters,
         ),
         measure(`${at}: VIPMoved Events (VIPs moved by the burst; 0 expected)`, "ours", "Events", [
           reasons.get("VIPMoved") ?? 0,
