@@ -23,6 +23,7 @@ import {
 import type { GroupModel } from "./group.js";
 import { GroupIsolation } from "./isolation.js";
 import { groupNodes } from "./nodes.js";
+import { crowdedNodesWarning } from "./nodeLoad.js";
 import { compareIPs, parseIP, type ParsedIP } from "./ip.js";
 import { byKey } from "./keys.js";
 import type { ClusterSnapshot, NodeObject } from "./objects.js";
@@ -246,6 +247,8 @@ function numberRouters(
   const assigned = ids.assigned.get(model.key) ?? {};
   const lost = ids.exhausted.get(model.key) ?? [];
   if (lost.length > 0) group.diagnostics.push(routerIdsExhausted(model, lost));
+  const crowded = crowdedNodesWarning(model, group.placement);
+  if (crowded !== undefined) group.diagnostics.push(crowded);
   const claims = new Map(group.claims.map((c) => [c.key, c]));
   const instances: VirtualRouter[] = [];
   for (const router of group.routers) {
