@@ -1,12 +1,6 @@
 // The agent's metrics as Prometheus families (written by lib/prom.ts). Names of the Go operator's exporter
 // are kept so existing dashboards work; ours start with keepalived_operator_. Pure.
-import {
-  Histogram,
-  processMemoryFamilies,
-  renderFamilies,
-  type MetricFamily,
-  type Sample,
-} from "../lib/prom.js";
+import { Histogram, renderFamilies, type MetricFamily, type Sample } from "../lib/prom.js";
 import type { InstanceStats } from "./stats.js";
 
 export { Histogram } from "../lib/prom.js";
@@ -62,7 +56,8 @@ function vipStates(states: VipState[]): Sample[] {
     .map((v) => ({ labels: { vip: v.vip, instance: v.instance }, value: v.state }));
 }
 
-export function renderMetrics(m: AgentMetrics): string {
+/** The agent's families, then `processFamilies` (the process's memory, read by the caller: this stays pure). */
+export function renderMetrics(m: AgentMetrics, processFamilies: readonly MetricFamily[] = []): string {
   const families: MetricFamily[] = [
     {
       name: "keepalived_up",
@@ -118,7 +113,7 @@ export function renderMetrics(m: AgentMetrics): string {
       help: "Time from the last sign of a live peer MASTER to this node becoming MASTER.",
       samples: m.failover.samples(),
     },
-    ...processMemoryFamilies(),
+    ...processFamilies,
   ];
   return renderFamilies(families);
 }

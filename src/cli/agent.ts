@@ -11,6 +11,7 @@ import { METRICS_PORT } from "../api/names.js";
 import { NodeLeaseWriter } from "../kube/nodeLease.js";
 import { KubeClient, loadKubeConfig } from "../kube/rest.js";
 import { jsonLogger, type Logger } from "../lib/log.js";
+import { processMemoryFamilies } from "../lib/prom.js";
 import { closeServer, stopSignal, type ListenAddress } from "../lib/serve.js";
 import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, type Io } from "./io.js";
 
@@ -207,7 +208,7 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
   const server = await serveMetrics(s.listen, {
     metrics: async () => {
       await agent.sample();
-      return renderMetrics(agent.metrics());
+      return renderMetrics(agent.metrics(), processMemoryFamilies());
     },
     notReady: () => (agent.ready() ? undefined : "keepalived is not running a validated config yet"),
   });
