@@ -309,6 +309,8 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
           "keepalived_operator_config_reloads_total",
           "keepalived_operator_config_rejected_total",
           "keepalived_operator_failover_seconds_bucket",
+          "process_resident_memory_bytes",
+          "nodejs_heap_size_used_bytes",
         ]) {
           assert.match(text, new RegExp(`^${name}[{ ]`, "m"), `${name} missing`);
         }

@@ -486,6 +486,9 @@ describe("controller on a real API server", { timeout: 600_000 }, () => {
     const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.equal((r.stdout + r.stderr).trim(), "");
+    // The process's memory, read at each scrape, under the names Prometheus client libraries use.
+    assert.match(text, /^process_resident_memory_bytes [1-9]\d*$/m);
+    assert.match(text, /^nodejs_heap_size_used_bytes [1-9]\d*$/m);
   });
 
   it("restart safety: 20 kills and restarts while Services churn change no router ID or IP", async () => {
