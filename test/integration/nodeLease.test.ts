@@ -57,7 +57,9 @@ describe("node Lease writer on a real API server", { timeout: 120_000 }, () => {
     report = { states: {}, vips: [] };
     const writes = writer.writes;
     await writer.stop(true);
-    assert.equal(writer.writes, writes + 1);
+    // One write more; two when a heartbeat was in flight (it started with the old report, and stop waits for it).
+    // The final write is the last one, with the report as it was at stop: no VIPs.
+    assert.ok([writes + 1, writes + 2].includes(writer.writes), `${writer.writes - writes} writes on stop`);
     assert.equal((await get<Lease>(admin, ref))?.metadata.annotations?.[HELD_VIPS_ANNOTATION], "[]");
   });
 
