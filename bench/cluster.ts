@@ -9,12 +9,11 @@ import { GROUP_ANNOTATION } from "../src/api/names.js";
 import type { KeepalivedGroupSpec } from "../src/api/types.js";
 import { applyManifest, applyManifestFile } from "../src/kube/apply.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../src/kube/rest.js";
-import { AGENT_NODE_FLAGS } from "../src/render/objects.js";
 import { stopAgent, watchAgent, type AgentProcess } from "../src/lab/agents.js";
 import { startControlPlane, type ControlPlane } from "../src/lab/controlplane.js";
 import { labNodeObject } from "../src/lab/labObjects.js";
 import { NODE_IFACE, type Lab, type LabNode } from "../src/lab/netns.js";
-import { freePort, repoRoot } from "../src/lab/processes.js";
+import { agentArgv, freePort, repoRoot } from "../src/lab/processes.js";
 import { waitFor } from "../src/lab/wait.js";
 
 export const OPERATOR_NS = "keepalived-operator";
@@ -185,12 +184,11 @@ export async function startApiAgent(cluster: Cluster, node: LabNode, group: stri
   const stateDir = join(cluster.lab.dir, `api-${group}-${node.name}`);
   const child = spawn(
     process.execPath,
-    [
-      ...[...AGENT_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent"],
+    agentArgv([
       ...["--group", `${OPERATOR_NS}/${group}`],
       ...["--node", node.name, "--netns", node.ns, "--kubeconfig", cluster.agentKubeconfig],
       ...["--state-dir", stateDir, "--metrics-address", `127.0.0.1:${await freePort()}`],
-    ],
+    ]),
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   children.add(child);

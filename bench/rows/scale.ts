@@ -68,36 +68,37 @@ interface ListOf<T> {
 }
 type Svc = { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
 
-async function externalIPs(cluster: Cluster): Promise<string[]> {
-  const ips: string[] = [];
+/** Every item of a list in the Services' namespace, in pages of 2,000 (one consistent snapshot). */
+async function listAll<T>(cluster: Cluster, resource: string): Promise<T[]> {
+  const items: T[] = [];
   let token: string | undefined;
   do {
-    const page = await cluster.admin.request<ListOf<Svc>>("GET", `/api/v1/namespaces/${NAMESPACE}/services`, {
-      query: { limit: 2000, ...(token === undefined ? {} : { continue: token }) },
-      timeoutMs: 120_000,
-    });
-    for (const s of page.items) {
-      const ip = s.status?.loadBalancer?.ingress?.[0]?.ip;
-      if (ip !== undefined) ips.push(ip);
-    }
+    const page = await cluster.admin.request<ListOf<T>>(
+      "GET",
+      `/api/v1/namespaces/${NAMESPACE}/${resource}`,
+      {
+        query: { limit: 2000, ...(token === undefined ? {} : { continue: token }) },
+        timeoutMs: 120_000,
+      },
+    );
+    items.push(...page.items);
     token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
   } while (token !== undefined);
-  return ips;
+  return items;
+}
+
+async function externalIPs(cluster: Cluster): Promise<string[]> {
+  return (await listAll<Svc>(cluster, "services")).flatMap((s) => {
+    const ip = s.status?.loadBalancer?.ingress?.[0]?.ip;
+    return ip === undefined ? [] : [ip];
+  });
 }
 
 /** The Events in the Services' namespace, counted by reason (each Event object once, whatever its count). */
 async function eventReasons(cluster: Cluster): Promise<Map<string, number>> {
   const reasons = new Map<string, number>();
-  let token: string | undefined;
-  do {
-    const page = await cluster.admin.request<ListOf<{ reason?: string }>>(
-      "GET",
-      `/api/v1/namespaces/${NAMESPACE}/events`,
-      { query: { limit: 2000, ...(token === undefined ? {} : { continue: token }) }, timeoutMs: 120_000 },
-    );
-    for (const e of page.items) reasons.set(e.reason ?? "", (reasons.get(e.reason ?? "") ?? 0) + 1);
-    token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
-  } while (token !== undefined);
+  for (const e of await listAll<{ reason?: string }>(cluster, "events"))
+    reasons.set(e.reason ?? "", (reasons.get(e.reason ?? "") ?? 0) + 1);
   return reasons;
 }
 

@@ -205,6 +205,9 @@ function placeGroup(group: PendingGroup, derived: PlacementSources): PlacedGroup
     withinDedicatedQuota(group.model, accepted, quota),
   );
   placed.diagnostics.unshift(...quota);
+  // Counted once per placement: the planner memo reuses it, warning included, while nothing moves.
+  const crowded = crowdedNodesWarning(group.model, placed.placement);
+  if (crowded !== undefined) placed.diagnostics.push(crowded);
   return placed;
 }
 
@@ -247,8 +250,6 @@ function numberRouters(
   const assigned = ids.assigned.get(model.key) ?? {};
   const lost = ids.exhausted.get(model.key) ?? [];
   if (lost.length > 0) group.diagnostics.push(routerIdsExhausted(model, lost));
-  const crowded = crowdedNodesWarning(model, group.placement);
-  if (crowded !== undefined) group.diagnostics.push(crowded);
   const claims = new Map(group.claims.map((c) => [c.key, c]));
   const instances: VirtualRouter[] = [];
   for (const router of group.routers) {

@@ -3,9 +3,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { AGENT_NODE_FLAGS } from "../render/objects.js";
 import { NODE_IFACE, type Lab, type LabNode } from "./netns.js";
-import { repoRoot } from "./processes.js";
+import { agentArgv } from "./processes.js";
 
 export interface AgentProcess {
   node: LabNode;
@@ -28,20 +27,10 @@ export function startAgent(lab: Lab, node: LabNode, planFile: string, extra: str
       "exec",
       node.ns,
       process.execPath,
-      ...AGENT_NODE_FLAGS,
-      join(repoRoot(), "bin/keepalived-operator.js"),
-      "agent",
-      "--plan-file",
-      planFile,
-      "--node",
-      node.name,
-      "--interface",
-      NODE_IFACE,
-      "--state-dir",
-      stateDir,
-      "--metrics-address",
-      "127.0.0.1:9650",
-      ...extra,
+      ...agentArgv([
+        ...["--plan-file", planFile, "--node", node.name, "--interface", NODE_IFACE],
+        ...["--state-dir", stateDir, "--metrics-address", "127.0.0.1:9650", ...extra],
+      ]),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );

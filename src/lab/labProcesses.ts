@@ -4,11 +4,10 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { AGENT_NODE_FLAGS } from "../render/objects.js";
 import { GROUP_NAME, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { processRuns, type LabProcess } from "./labState.js";
 import type { Lab, LabNode } from "./netns.js";
-import { freePort, repoRoot, spawnLogged, tail, terminate } from "./processes.js";
+import { agentArgv, freePort, repoRoot, spawnLogged, tail, terminate } from "./processes.js";
 import { waitFor } from "./wait.js";
 
 const execFileP = promisify(execFile);
@@ -88,12 +87,11 @@ export async function startOperator(
       startDetached(
         `agent ${node.name}`,
         process.execPath,
-        [
-          ...[...AGENT_NODE_FLAGS, bin, "agent", "--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`],
-          ...["--node", node.name],
+        agentArgv([
+          ...["--group", `${OPERATOR_NAMESPACE}/${GROUP_NAME}`, "--node", node.name],
           ...["--netns", node.ns, "--kubeconfig", kubeconfigs.agent, "--state-dir", join(dir, node.name)],
           ...["--metrics-address", `127.0.0.1:${await freePort()}`],
-        ],
+        ]),
         join(dir, `agent-${node.name}.log`),
         dir,
       ),

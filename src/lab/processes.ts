@@ -5,6 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AGENT_NODE_FLAGS } from "../render/objects.js";
 import { sleep } from "./wait.js";
 
 const STOP_GRACE_MS = 10_000;
@@ -19,6 +20,11 @@ export function repoRoot(): string {
       throw new Error(`tools/controlplane/build.sh not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
+}
+
+/** Node's arguments for `keepalived-operator agent <args>`, with the flags the DaemonSet gives the agent. */
+export function agentArgv(args: readonly string[]): string[] {
+  return [...AGENT_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent", ...args];
 }
 
 /** A loopback port nobody listens on right now (bind port 0, read it, close). */
