@@ -262,8 +262,25 @@ async function auditArgs(dir: string, policy: string | undefined): Promise<strin
   ];
 }
 
-/** Starts etcd and kube-apiserver on free loopback ports, waits for /readyz and applies deploy/crds. */
+const BIND_RACE_ATTEMPTS = 3;
+
+/**
+ * Starts etcd and kube-apiserver on free loopback ports, waits for /readyz and applies deploy/crds. A port taken
+ * by another process between the pick and the bind ("address already in use") is retried on new ports.
+ */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      const lostRace = /address already in use/.test(String(err));
+      if (!lostRace || attempt >= BIND_RACE_ATTEMPTS) throw err;
+      opts.log?.(`a port was taken before etcd or kube-apiserver bound it; starting again on new ports`);
+    }
+  }
+}
+
+async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
   const at = await prepare(opts, log);
   const { dir, detached } = at;

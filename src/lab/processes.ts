@@ -27,19 +27,52 @@ export function agentArgv(args: readonly string[]): string[] {
   return [...AGENT_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent", ...args];
 }
 
-/** A loopback port nobody listens on right now (bind port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports the kernel hands out for outgoing connections (and for bind(0)). A port picked there can be taken by any
+// client socket between our check and the server's bind, so free ports are picked below that range.
+const FALLBACK_EPHEMERAL_LOW = 32768;
+const LOWEST_PICKED_PORT = 10_000;
+const PICK_ATTEMPTS = 200;
+const handedOut = new Set<number>();
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > LOWEST_PICKED_PORT + 1000 ? low : FALLBACK_EPHEMERAL_LOW;
+  } catch {
+    return FALLBACK_EPHEMERAL_LOW;
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
+    server.once("error", () => {
+      resolve(false);
+    });
+    server.listen(port, "127.0.0.1", () => {
       server.close(() => {
-        resolve(port);
+        resolve(true);
       });
     });
   });
+}
+
+/**
+ * A loopback port nobody listens on right now, below the kernel's ephemeral range (so no client connection takes
+ * it before the server binds) and never handed out twice by this process. Another process can still race for it:
+ * a server that loses says "address already in use", which startControlPlane retries.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow() - 1;
+  for (let i = 0; i < PICK_ATTEMPTS; i++) {
+    const port = LOWEST_PICKED_PORT + Math.floor(Math.random() * (high - LOWEST_PICKED_PORT + 1));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(
+    `no free loopback port between ${LOWEST_PICKED_PORT} and ${high} after ${PICK_ATTEMPTS} tries`,
+  );
 }
 
 /** True while the process exists and is not a zombie (a reparented child may never be reaped in a container). */

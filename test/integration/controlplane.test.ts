@@ -2,16 +2,17 @@
 // as in a cluster, and starting and stopping leaves nothing behind.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../../src/api/names.js";
 import { ApiError, KubeClient, loadKubeConfig } from "../../src/kube/rest.js";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
-import { isAlive, repoRoot } from "../../src/lab/processes.js";
+import { freePort, isAlive, repoRoot } from "../../src/lab/processes.js";
 import { eventually } from "../support/kube.js";
 
 const execFileP = promisify(execFile);
@@ -214,6 +215,31 @@ test("a kube-apiserver that exits during startup is reported with its log", SLOW
     );
     return true;
   });
+});
+
+test("free ports lie below the kernel's ephemeral range and are never handed out twice", async () => {
+  const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+  assert.equal(new Set(ports).size, ports.length, `a port was handed out twice: ${ports.join(" ")}`);
+  for (const port of ports) assert.ok(port >= 10_000 && port < low, `${port} is not in [10000, ${low})`);
+});
+
+test("a port lost to another process is retried on new ports, then reported", SLOW, async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+  const address = taken.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const said: string[] = [];
+  try {
+    // The flag after ours wins: every attempt's API server binds the taken port.
+    await assert.rejects(
+      startControlPlane({ apiserverArgs: [`--secure-port=${port}`], log: (l) => said.push(l) }),
+      /kube-apiserver exited with code 1 before \/readyz: .*address already in use/s,
+    );
+  } finally {
+    taken.close();
+  }
+  assert.equal(said.filter((l) => l.includes("starting again on new ports")).length, 2, said.join("\n"));
 });
 
 test("a startup that outlasts its timeout fails and cleans up", SLOW, async () => {
