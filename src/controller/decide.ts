@@ -157,11 +157,12 @@ function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList)
   for (const s of sortedByKey(state.services)) {
     const key = objectKey(s);
     const sp = byKey.get(key);
-    if (sp === undefined && !ownsIngress(s)) continue;
+    const ours = ownsIngress(s);
+    if (sp === undefined && !ours) continue;
     const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
-    const ingress = frozen ? undefined : desiredIngress(s, sp);
+    const ingress = frozen ? undefined : desiredIngress(s, sp, ours);
     // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
-    if (ingress !== undefined && !(ownsIngress(s) && sameIngress(s, ingress))) {
+    if (ingress !== undefined && !(ours && sameIngress(s, ingress))) {
       const loadBalancer = ingress.length > 0 ? { ingress } : {};
       out.push({ kind: "applyStatus", manifest: statusManifest("v1", "Service", key, { loadBalancer }) });
     }

@@ -3,6 +3,7 @@
 // few at a time), then Events as the correlator allows; write metrics, failures, and the objects written
 // (so the next reconcile reads its own writes before the caches do).
 import type { Manifest } from "../api/kube.js";
+import { GROUP_LABEL, NODE_LABEL } from "../api/names.js";
 import { objectPath } from "../kube/apply.js";
 import { ApiError } from "../kube/rest.js";
 import { LeadershipLostError } from "../kube/term.js";
@@ -57,18 +58,29 @@ function describe(a: ObjectAction): { what: string; kind: string } {
   return { what: `${plural} ${name}`, kind: plural };
 }
 
-/** A Service status write depends on nothing but the plan: those may run side by side. */
-function independent(a: ObjectAction): boolean {
-  return a.kind === "applyStatus" && a.manifest.kind === "Service";
+/**
+ * Which writes may run side by side with their neighbours of the same class: Service statuses (each depends on
+ * nothing but the plan), and one group's node plans (each agent reads its own node's object only, so no order
+ * among them is safer than another; what comes after them still waits for all). Undefined: one at a time.
+ */
+function parallelClass(a: ObjectAction): string | undefined {
+  if (a.kind === "applyStatus" && a.manifest.kind === "Service") return "Service status";
+  if (a.kind !== "apply" || a.manifest.kind !== "ConfigMap") return undefined;
+  const labels = a.manifest.metadata.labels;
+  if (labels?.[NODE_LABEL] === undefined) return undefined;
+  return `node plans of ${a.manifest.metadata.namespace ?? ""}/${labels[GROUP_LABEL] ?? ""}`;
 }
 
-/** Runs of consecutive actions that are all independent, or single dependent ones, in order. */
+/** Runs of consecutive actions of one parallel class, or single other ones, in order. */
 function batches(actions: readonly ObjectAction[]): ObjectAction[][] {
   const out: ObjectAction[][] = [];
+  let lastClass: string | undefined;
   for (const a of actions) {
+    const cls = parallelClass(a);
     const last = out.at(-1);
-    if (last !== undefined && independent(a) && last.every(independent)) last.push(a);
+    if (last !== undefined && cls !== undefined && cls === lastClass) last.push(a);
     else out.push([a]);
+    lastClass = cls;
   }
   return out;
 }

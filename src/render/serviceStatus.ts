@@ -29,9 +29,9 @@ export function ownsIngress(s: ServiceWithManagedFields): boolean {
 export function desiredIngress(
   s: ServiceWithManagedFields,
   plan: ServicePlan | undefined,
+  ours = ownsIngress(s),
 ): { ip: string; ipMode: "VIP" }[] | undefined {
   const current = s.status?.loadBalancer?.ingress ?? [];
-  const ours = ownsIngress(s);
   if (!ours && current.length > 0) return undefined;
   if (s.spec?.type !== "LoadBalancer") return ours ? [] : undefined;
   const wanted = (plan?.announced ?? []).map((a) => ({ ip: a.ip, ipMode: "VIP" as const }));
@@ -40,8 +40,14 @@ export function desiredIngress(
 }
 
 export function sameIngress(s: ServiceObject, wanted: { ip: string; ipMode: string }[]): boolean {
-  const current = (s.status?.loadBalancer?.ingress ?? []).map((i) => `${i.ip ?? ""}|${i.ipMode ?? ""}`);
-  return JSON.stringify(current) === JSON.stringify(wanted.map((i) => `${i.ip}|${i.ipMode}`));
+  const current = s.status?.loadBalancer?.ingress ?? [];
+  return (
+    current.length === wanted.length &&
+    current.every((c, i) => {
+      const w = wanted[i];
+      return w !== undefined && (c.ip ?? "") === w.ip && (c.ipMode ?? "") === w.ipMode;
+    })
+  );
 }
 
 /** A copy of the Service without the ingress we wrote ourselves: those IPs are outputs, not requests. */

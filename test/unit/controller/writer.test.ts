@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Manifest } from "../../../src/api/kube.js";
+import { GROUP_LABEL, NODE_LABEL } from "../../../src/api/names.js";
 import type { Action, EventAction } from "../../../src/controller/decide.js";
 import { EventCorrelator, type EventWrite } from "../../../src/controller/eventCorrelator.js";
 import {
@@ -223,6 +224,60 @@ describe("ActionRunner", () => {
     assert.equal(order[0], "ConfigMap workers", "dependent writes keep their place");
     assert.equal(order.at(-1), "delete ConfigMap");
     assert.equal(order.length, 14);
+  });
+
+  it("one group's node plans go side by side; what follows them waits for all; groups do not mix", async () => {
+    const open = new Set<string>();
+    const overlaps: string[] = [];
+    const order: string[] = [];
+    const slow = async (line: string): Promise<undefined> => {
+      for (const o of open) overlaps.push(`${o} + ${line}`);
+      open.add(line);
+      await new Promise((r) => setTimeout(r, 5));
+      order.push(line);
+      open.delete(line);
+      return undefined;
+    };
+    const writer: ClusterWriter = {
+      apply: (m) => slow(`${m.kind} ${m.metadata.name}`),
+      delete: (t) => slow(`delete ${t.kind} ${t.metadata.name}`).then(() => undefined),
+      event: () => Promise.resolve(undefined),
+    };
+    const runner = new ActionRunner(writer, { writes: counter(), errors: counter() }, recordingLog(), {
+      concurrency: 8,
+    });
+    const nodePlan = (group: string, node: string): Action => ({
+      kind: "apply",
+      manifest: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: `${group}-${node}`,
+          namespace: "kao",
+          labels: { [GROUP_LABEL]: group, [NODE_LABEL]: node },
+        },
+      },
+    });
+    await runner.run([
+      nodePlan("a", "n1"),
+      nodePlan("a", "n2"),
+      nodePlan("a", "n3"),
+      { kind: "delete", target: { ...cm, metadata: { name: "a", namespace: "kao" } } },
+      nodePlan("b", "n1"),
+      nodePlan("c", "n1"),
+      { kind: "applyStatus", manifest: groupStatus },
+    ]);
+    assert.deepEqual(overlaps.sort(), [
+      "ConfigMap a-n1 + ConfigMap a-n2",
+      "ConfigMap a-n1 + ConfigMap a-n3",
+      "ConfigMap a-n2 + ConfigMap a-n3",
+    ]);
+    assert.deepEqual(order.slice(3), [
+      "delete ConfigMap a",
+      "ConfigMap b-n1",
+      "ConfigMap c-n1",
+      "KeepalivedGroup workers",
+    ]);
   });
 
   it("the end of leadership stops the run: nothing more is sent, and the reconcile learns why", async () => {
