@@ -1,6 +1,7 @@
 // The controller's writes to the API server, bound to a leadership term: each request is checked against the
-// term immediately before it is sent and carries the term's AbortSignal, so a replica that stopped leading
-// sends nothing more and its requests in flight are destroyed.
+// term when it is made and again when its connection is up, just before its bytes leave, and carries the
+// term's AbortSignal, so a replica that stopped leading sends nothing more and its requests in flight are
+// destroyed.
 import type { Manifest } from "../api/kube.js";
 import { FIELD_MANAGER } from "../api/names.js";
 import { applyManifest, objectPath } from "../kube/apply.js";
@@ -35,7 +36,13 @@ export function apiServerWriter(client: KubeClient, opts: ApiServerWriterOptions
   const send = async <T>(what: string, call: (init: RequestInit) => Promise<T>): Promise<T> => {
     fence?.check();
     const init: RequestInit = { timeoutMs: WRITE_TIMEOUT_MS };
-    if (fence !== undefined) init.signal = fence.signal;
+    if (fence !== undefined) {
+      init.signal = fence.signal;
+      // Again when the connection is up: the process may have been paused since the check above.
+      init.beforeSend = () => {
+        fence.check();
+      };
+    }
     const answer = await call(init);
     if (fence?.ended !== undefined) opts.afterLeaseLost?.(what);
     return answer;

@@ -53,6 +53,7 @@ export class PlannerMemo {
   private readonly placed = new PerGroup<PlacedGroup>();
   private readonly addresses = new PerGroup<AddressOutcome>();
   private plans = new Map<string, { routers: unknown; text: string; plan: GroupPlan }>();
+  private readonly conformed = new WeakMap<object, WeakMap<object, unknown>>();
   private ids = 0;
 
   /** The reading of Service object `s`, made once per object; a claim and its diagnostics are fresh copies. */
@@ -66,6 +67,13 @@ export class PlannerMemo {
     const claim = { ...r.claim };
     this.claimIds.set(claim, hit.id);
     return { ...r, claim, diagnostics: [...r.diagnostics] };
+  }
+
+  /** Values of one shape conformed so far (conformMapReusing), by the value object: never changed in place. */
+  conformedValues(shape: object): WeakMap<object, unknown> {
+    let seen = this.conformed.get(shape);
+    if (seen === undefined) this.conformed.set(shape, (seen = new WeakMap()));
+    return seen;
   }
 
   /** The validation of group object `g`, made once per object (its model then keeps its identity). */

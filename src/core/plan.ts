@@ -53,7 +53,10 @@ export { HANDOVER_PRIORITY, priorityForRank } from "./clusterPlan.js";
 /** The plan of `snapshot`; with a memo, work whose inputs are as in the memo's earlier runs is reused. */
 export function planCluster(snapshot: ClusterSnapshot, memo?: PlannerMemo): ClusterPlan {
   const { groups, invalidGroups } = readGroups(snapshot.groups, memo);
-  const derived = conformDerived(snapshot);
+  const derived = conformDerived(
+    snapshot,
+    memo === undefined ? undefined : (shape) => memo.conformedValues(shape),
+  );
   const nodes = readNodes(snapshot.nodes);
   const isolation = new GroupIsolation(groups);
   isolation.each("choosing the group's nodes", (group) => {

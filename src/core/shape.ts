@@ -170,6 +170,30 @@ export function conform(value: unknown, shape: Shape, path: string, problems: Sh
   return conformAt(value, shape, { kind: "root", text: path }, problems);
 }
 
+/**
+ * conform(value, { kind: "map", values }) for a caller that never changes a value in place once conformed
+ * (see memo.ts): an object value conformed before under any key is taken from `seen`. Problems are not kept.
+ */
+export function conformMapReusing(value: unknown, values: Shape, seen: WeakMap<object, unknown>): unknown {
+  if (!isPlainObject(value)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of orderedKeys(value)) {
+    const v = value[k];
+    let c: unknown;
+    if (typeof v === "object" && v !== null) {
+      c = seen.get(v);
+      if (c === undefined && !seen.has(v)) {
+        c = conformAt(v, values, { kind: "key", up: { kind: "root", text: "" }, name: k }, []);
+        seen.set(v, c);
+      }
+    } else c = scalar(v, values) ? v : undefined;
+    if (c === undefined) continue;
+    if (k === "__proto__") Object.defineProperty(out, k, { value: c, enumerable: true, writable: true });
+    else out[k] = c;
+  }
+  return out;
+}
+
 /** Reports `value` at `at` as not of `shape`'s type; undefined, for the caller to return. */
 function wrongType(value: unknown, shape: Shape, at: At, problems: ShapeProblem[]): unknown {
   problems.push({

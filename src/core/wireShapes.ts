@@ -6,6 +6,7 @@ import type { OpenShiftNetwork } from "./openshift.js";
 import {
   BOOLEAN,
   conform,
+  conformMapReusing,
   INT_OR_STRING,
   INTEGER,
   integerIn,
@@ -219,18 +220,25 @@ export function readable<T>(list: readonly unknown[], read: (raw: unknown) => T)
 }
 
 /** The snapshot's derived inputs (built by the controller), wrongly typed entries dropped. */
-export function conformDerived(snapshot: {
-  localEndpointNodes?: unknown;
-  previousPlacement?: unknown;
-  ownIngress?: unknown;
-}): {
+export function conformDerived(
+  snapshot: {
+    localEndpointNodes?: unknown;
+    previousPlacement?: unknown;
+    ownIngress?: unknown;
+  },
+  seen?: (values: Shape) => WeakMap<object, unknown>,
+): {
   localEndpointNodes?: Record<string, string[]>;
   previousPlacement: Record<string, Record<string, string>>;
   ownIngress: Record<string, string[]>;
 } {
   const listMap: Shape = { kind: "map", values: STRING_LIST };
-  const of = (value: unknown, shape: Shape): unknown =>
-    value === undefined ? undefined : conform(value, shape, "", []);
+  const of = (value: unknown, shape: Shape): unknown => {
+    if (value === undefined) return undefined;
+    if (seen !== undefined && shape.kind === "map")
+      return conformMapReusing(value, shape.values, seen(shape.values));
+    return conform(value, shape, "", []);
+  };
   const local = of(snapshot.localEndpointNodes, listMap) as Record<string, string[]> | undefined;
   const placement = of(snapshot.previousPlacement, { kind: "map", values: STRING_MAP });
   return {

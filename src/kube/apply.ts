@@ -42,7 +42,7 @@ export async function applyManifest(
   o: Manifest,
   fieldManager: string,
   subresource?: "status",
-  limits?: number | Pick<RequestInit, "timeoutMs" | "signal">,
+  limits?: number | Pick<RequestInit, "timeoutMs" | "signal" | "beforeSend">,
 ): Promise<unknown> {
   const init: RequestInit = typeof limits === "number" ? { timeoutMs: limits } : { ...limits };
   return client.request("PATCH", subresource === undefined ? objectPath(o) : `${objectPath(o)}/status`, {

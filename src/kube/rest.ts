@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { request, type RequestOptions } from "node:https";
 import type { ClientRequest } from "node:http";
+import { TLSSocket } from "node:tls";
 import type { Connection } from "./kubeconfig.js";
 
 export { loadKubeConfig } from "./kubeconfig.js";
@@ -33,6 +34,12 @@ export interface RequestInit {
   accept?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * Called when the request has a connection and is about to be sent; throwing destroys it unsent. A write
+   * fence's check: whatever ran between the caller's check and this moment (a paused process, a TLS handshake)
+   * cannot carry the request past the end of a leadership term.
+   */
+  beforeSend?: () => void;
 }
 
 export type WatchEvent<T> =
@@ -56,6 +63,22 @@ function parseAnswer(text: string): { body: unknown; reason: string; message: st
   }
   const s = body as { reason?: string; message?: string };
   return { body, reason: s.reason ?? "Unknown", message: s.message ?? text.slice(0, 500) };
+}
+
+/**
+ * Calls `go` once the request's socket can carry it: a kept-alive socket at once, a new one when connected
+ * (TLS: once the handshake is done).
+ */
+function onceConnected(req: ClientRequest, go: () => void): void {
+  req.once("socket", (socket) => {
+    if (req.reusedSocket || !socket.connecting) {
+      if (!(socket instanceof TLSSocket) || socket.getProtocol() !== "unknown") {
+        go();
+        return;
+      }
+    }
+    socket.once(socket instanceof TLSSocket ? "secureConnect" : "connect", go);
+  });
 }
 
 /** Calls `onAbort` when the signal aborts while the request is open; the listener is removed when it closes. */
@@ -137,14 +160,32 @@ export class KubeClient {
       req.setTimeout(init.timeoutMs ?? 30_000, () =>
         req.destroy(new ApiError(0, "Timeout", "request timed out", method, path)),
       );
+      // What beforeSend threw reaches the caller as it is.
+      let refused: Error | undefined;
       req.on("error", (err) => {
-        reject(err instanceof ApiError ? err : new ApiError(0, "ConnectionError", err.message, method, path));
+        if (refused !== undefined) reject(refused);
+        else
+          reject(
+            err instanceof ApiError ? err : new ApiError(0, "ConnectionError", err.message, method, path),
+          );
       });
       // Long-lived signals (an informer's, a leadership term's) see thousands of requests: the listener
       // goes when the request does, or they pile up (MaxListenersExceededWarning).
       untilClosed(req, signal, () => req.destroy(new ApiError(0, "Aborted", "aborted", method, path)));
-      if (payload !== undefined) req.write(payload);
-      req.end();
+      const send = (): void => {
+        try {
+          init.beforeSend?.();
+        } catch (err) {
+          refused = err instanceof Error ? err : new Error(String(err));
+          req.destroy(refused);
+          return;
+        }
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      };
+      // Nothing (not even the headers) leaves before send(): with beforeSend, not before the connection is up.
+      if (init.beforeSend === undefined) send();
+      else onceConnected(req, send);
     });
   }
 
