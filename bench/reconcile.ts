@@ -174,7 +174,9 @@ function run(n: number, changes: number): string {
   }
   for (const l of [plans, decisions, wholes, written, cpus]) l.sort((a, b) => a - b);
   const f = (l: number[]): string => `${percentile(l, 0.5).toFixed(1)} / ${percentile(l, 0.95).toFixed(1)}`;
-  return `| ${n} | ${f(plans)} | ${f(decisions)} | ${f(wholes)} | ${f(cpus)} | ${percentile(written, 0.5)} |`;
+  const mib = (b: number): string => (b / 1048576).toFixed(0);
+  const heap = process.memoryUsage();
+  return `| ${n} | ${f(plans)} | ${f(decisions)} | ${f(wholes)} | ${f(cpus)} | ${percentile(written, 0.5)} | ${mib(heap.rss)} / ${mib(heap.heapUsed)} |`;
 }
 
 const args = process.argv.slice(2);
@@ -182,6 +184,8 @@ const changesAt = args.indexOf("--changes");
 const changes = changesAt >= 0 ? Number(args[changesAt + 1]) : 40;
 const sizes = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--changes").map(Number);
 console.log(`${NODES} nodes, ${GROUPS} groups, ${changes} changes (one Service applied each), ms p50 / p95`);
-console.log("| Services | planner | decision | both | CPU (all threads) | objects written per change |");
-console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log(
+  "| Services | planner | decision | both | CPU (all threads) | objects written per change | RSS / heap used after, MiB |",
+);
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const n of sizes.length > 0 ? sizes : [2000, 10000]) console.log(run(n, changes));
