@@ -8,6 +8,7 @@ import type { ServiceClaim } from "./service.js";
 import type { GroupRouters } from "./routers.js";
 import type { Diagnostic } from "./diagnostics.js";
 import type { GroupPlan } from "./clusterPlan.js";
+import type { NumberedGroup } from "./numbering.js";
 import type { AddressOutcome } from "./addresses.js";
 
 /** A Service as the planner read it (see planInputs.ts readService). */
@@ -52,6 +53,7 @@ export class PlannerMemo {
   private readonly modelIds = new WeakMap<object, number>();
   private readonly placed = new PerGroup<PlacedGroup>();
   private readonly addresses = new PerGroup<AddressOutcome>();
+  private readonly numbered = new PerGroup<NumberedGroup>();
   private plans = new Map<string, { routers: unknown; text: string; plan: GroupPlan }>();
   private readonly conformed = new WeakMap<object, WeakMap<object, unknown>>();
   private ids = 0;
@@ -103,11 +105,17 @@ export class PlannerMemo {
     return this.addresses.get(groupKey, key, assign);
   }
 
+  /** The group's instances and announcements when `key` (its routers, model and router IDs) is as last time. */
+  numberGroup(groupKey: string, key: string, number: () => NumberedGroup): NumberedGroup {
+    return this.numbered.get(groupKey, key, number);
+  }
+
   /** Ends a run: the run's claims and what groups not planned in it had are forgotten. */
   endRun(): void {
     this.claimIds.clear();
     this.placed.endRun();
     this.addresses.endRun();
+    this.numbered.endRun();
   }
 
   /**

@@ -2,20 +2,12 @@
 // instances (virtual routers) exist, which VIPs each carries, its router ID and each node's priority.
 // Pure and deterministic: the same snapshot gives the same plan, whatever the order of its lists.
 import { GROUP_ANNOTATION } from "../api/names.js";
-import type {
-  ClusterPlan,
-  GroupPlan,
-  ServicePlan,
-  UnnumberedRouter,
-  VipOutcome,
-  VirtualRouter,
-} from "./clusterPlan.js";
+import type { ClusterPlan, GroupPlan, ServicePlan } from "./clusterPlan.js";
 import {
   annotationField,
   sortDiagnostics,
   groupObject,
   refKey,
-  serviceObject,
   warningOn,
   errorOn,
   type Diagnostic,
@@ -33,11 +25,12 @@ import { openShiftPolicy, type OpenShiftPolicy } from "./openshift.js";
 import { readGroups, readNodes, readServices, type PendingGroup } from "./planInputs.js";
 import { withinDedicatedQuota } from "./quota.js";
 import { nodeAddresses, ReservedAddresses } from "./reserved.js";
-import { numberRouter, planRouters, settingsForGroup } from "./routers.js";
+import { planRouters, settingsForGroup } from "./routers.js";
 import type { ServiceClaim } from "./service.js";
 import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
 import type { PlacedGroup, PlannerMemo } from "./memo.js";
 import { assignAddressesByGroup, independentGroups } from "./addressGroups.js";
+import { numberGroup, type NumberedGroup } from "./numbering.js";
 
 export type {
   ClusterPlan,
@@ -93,7 +86,7 @@ export function planCluster(snapshot: ClusterSnapshot, memo?: PlannerMemo): Clus
   );
   const groupPlans: GroupPlan[] = [];
   isolation.each("announcing the group's VIPs", (group) => {
-    const plan = numberRouters(group, ids, services);
+    const plan = numberRouters(group, ids, services, memo);
     groupPlans.push(memo === undefined ? plan : memo.samePlan(plan, group.routers));
   });
   const failedLater = new Set([...isolation.failedKeys()].filter((k) => !unplannable.has(k)));
@@ -248,41 +241,31 @@ function numberRouters(
   group: PendingGroup,
   ids: RouterIdAllocation,
   services: ReadonlyMap<string, ServicePlan>,
+  memo: PlannerMemo | undefined,
 ): GroupPlan {
   const model = group.model;
   const assigned = ids.assigned.get(model.key) ?? {};
   const lost = ids.exhausted.get(model.key) ?? [];
   if (lost.length > 0) group.diagnostics.push(routerIdsExhausted(model, lost));
-  const claims = new Map(group.claims.map((c) => [c.key, c]));
-  const instances: VirtualRouter[] = [];
-  for (const router of group.routers) {
-    const routerId = assigned[router.key];
-    if (routerId === undefined) {
-      for (const key of router.services) {
-        const claim = claims.get(key);
-        if (claim === undefined) continue;
-        services
-          .get(key)
-          ?.diagnostics.push(
-            warningOn(
-              serviceObject(claim),
-              annotationField(GROUP_ANNOTATION),
-              "RouterIDsExhausted",
-              `group ${model.key} has no free virtual router ID for ${router.vips.join(", ")}; see the group's status.`,
-            ),
-          );
-      }
-      continue;
-    }
-    instances.push(numberRouter(router, routerId, model));
-    announce(router, claims, services);
-  }
+  const number = (): NumberedGroup => numberGroup(group, assigned);
+  // The same routers object is the same placement of the same claims and VIPs (see placementKey).
+  const numbered =
+    memo === undefined
+      ? number()
+      : memo.numberGroup(
+          model.key,
+          `${memo.idOf(group.routers)}|${memo.idOf(model)}|${JSON.stringify(assigned)}`,
+          number,
+        );
+  // Outcomes are never changed once made: a reused numbering hands out the same ones.
+  for (const [key, outcome] of numbered.announced) services.get(key)?.announced.push(outcome);
+  for (const [key, d] of numbered.unnumbered) services.get(key)?.diagnostics.push(d);
   const routerIDs: Record<string, number> = {};
-  for (const i of instances) routerIDs[i.key] = i.routerId;
+  for (const i of numbered.instances) routerIDs[i.key] = i.routerId;
   return {
     group: model,
     nodes: group.nodes,
-    instances,
+    instances: numbered.instances,
     routerIDs,
     placement: group.placement,
     diagnostics: sortDiagnostics(group.diagnostics),
@@ -298,29 +281,6 @@ function routerIdsExhausted(model: GroupModel, lost: readonly string[]): Diagnos
     "RouterIDsExhausted",
     `no free virtual router ID in ${min}-${max} for ${lost.length} instance(s) (${lost.slice(0, 3).join(", ")}${lost.length > 3 ? ", …" : ""}); widen spec.routerIDRange, shorten spec.blacklistRouterIDs, set spec.routerIDScope to Group if this group has a network of its own, or move Services to another group.`,
   );
-}
-
-/** Tells each Service of the router which of its VIPs it carries, and on which node. */
-function announce(
-  router: UnnumberedRouter,
-  claims: ReadonlyMap<string, ServiceClaim>,
-  services: ReadonlyMap<string, ServicePlan>,
-): void {
-  const node = router.priorities[0]?.node;
-  // A VIP can be listed twice (a spreading Service sharing with one that does not): announced as often.
-  const times = new Map<string, number>();
-  for (const vip of router.vips) times.set(vip, (times.get(vip) ?? 0) + 1);
-  for (const key of router.services) {
-    const plan = services.get(key);
-    if (plan === undefined) continue;
-    for (const vip of claims.get(key)?.vips ?? []) {
-      for (let n = times.get(vip.text) ?? 0; n > 0; n--) {
-        const outcome: VipOutcome = { ip: vip.text, instance: router.name };
-        if (node !== undefined) outcome.node = node;
-        plan.announced.push(outcome);
-      }
-    }
-  }
 }
 
 /** Every Service plan sorted by key, its announced IPs and diagnostics sorted. */
