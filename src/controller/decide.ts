@@ -9,7 +9,7 @@ import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from 
 import { metricsPortClaims, metricsPorts } from "../render/metricsPorts.js";
 import { placementOfPlanObject } from "../render/nodePlans.js";
 import { desiredDaemonSet, groupStatus, invalidGroupStatus, sameStatus } from "../render/objects.js";
-import { desiredIngress, ownsIngress, sameIngress } from "../render/serviceStatus.js";
+import { desiredIngress, ownsIngress, publishedAsPlanned, sameIngress } from "../render/serviceStatus.js";
 import {
   announcers,
   diagnosticEvent,
@@ -160,7 +160,9 @@ function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList)
     const ours = ownsIngress(s);
     if (sp === undefined && !ours) continue;
     const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
-    const ingress = frozen ? undefined : desiredIngress(s, sp, ours);
+    const asPlanned =
+      ours && sp !== undefined && s.spec?.type === "LoadBalancer" && publishedAsPlanned(s, sp);
+    const ingress = frozen || asPlanned ? undefined : desiredIngress(s, sp, ours);
     // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
     if (ingress !== undefined && !(ours && sameIngress(s, ingress))) {
       const loadBalancer = ingress.length > 0 ? { ingress } : {};

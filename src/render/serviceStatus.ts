@@ -50,6 +50,21 @@ export function sameIngress(s: ServiceObject, wanted: { ip: string; ipMode: stri
   );
 }
 
+/**
+ * Whether the Service's ingress already shows the plan's announced IPs (ipMode VIP), in order: then a Service
+ * whose ingress we own needs no write (desiredIngress would give what sameIngress finds there), and the common
+ * case of a reconcile allocates nothing.
+ */
+export function publishedAsPlanned(s: ServiceObject, plan: ServicePlan): boolean {
+  const current = s.status?.loadBalancer?.ingress ?? [];
+  const announced = plan.announced;
+  if (current.length !== announced.length) return false;
+  for (let i = 0; i < current.length; i++) {
+    if (current[i]?.ip !== announced[i]?.ip || current[i]?.ipMode !== "VIP") return false;
+  }
+  return true;
+}
+
 /** A copy of the Service without the ingress we wrote ourselves: those IPs are outputs, not requests. */
 export function withoutOwnIngress(s: ServiceWithManagedFields): ServiceObject {
   if (!ownsIngress(s)) return s;

@@ -2,9 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ServicePlan } from "../../src/core/plan.js";
+import fc from "fast-check";
 import {
   desiredIngress,
   ownsIngress,
+  publishedAsPlanned,
+  sameIngress,
   withoutOwnIngress,
   type ServiceWithManagedFields,
 } from "../../src/render/serviceStatus.js";
@@ -79,6 +82,45 @@ describe("desiredIngress", () => {
     assert.equal(
       withoutOwnIngress(svc("LoadBalancer", ["172.21.6.50"], theirs)).status?.loadBalancer?.ingress?.length,
       1,
+    );
+  });
+});
+
+describe("publishedAsPlanned, the fast path of a reconcile", () => {
+  it("says 'no write' exactly where desiredIngress and sameIngress would (our ingress, a LoadBalancer)", () => {
+    const ip = fc.constantFrom("198.18.0.1", "198.18.0.2", "2001:db8::1");
+    const ingress = fc.array(
+      fc.record({
+        ip: fc.option(ip, { nil: undefined }),
+        ipMode: fc.constantFrom(undefined, "VIP", "Proxy"),
+      }),
+      { maxLength: 3 },
+    );
+    fc.assert(
+      fc.property(ingress, fc.array(ip, { maxLength: 3 }), (current, announced) => {
+        const s: ServiceWithManagedFields = {
+          metadata: { name: "web", namespace: "demo", managedFields: ours },
+          spec: { type: "LoadBalancer" },
+          status: {
+            loadBalancer: {
+              ingress: current.map((i) => ({
+                ...(i.ip === undefined ? {} : { ip: i.ip }),
+                ...(i.ipMode === undefined ? {} : { ipMode: i.ipMode }),
+              })),
+            },
+          },
+        };
+        const plan: ServicePlan = {
+          key: "demo/web",
+          groupKey: "kao/workers",
+          announced: announced.map((a) => ({ ip: a, instance: "i" })),
+          diagnostics: [],
+        };
+        const wanted = desiredIngress(s, plan, true);
+        assert.ok(wanted !== undefined);
+        assert.equal(publishedAsPlanned(s, plan), sameIngress(s, wanted));
+      }),
+      { seed: 27, numRuns: 500 },
     );
   });
 });
