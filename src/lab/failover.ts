@@ -12,6 +12,8 @@ const execFileP = promisify(execFile);
 export interface FailoverTrial extends PingResult {
   from: string;
   to: string;
+  /** Replies the client got after the new holder was seen: 0 means the VIP never answered again. */
+  answeredAfter: number;
   /** When the holder's link was cut (ms since the epoch, just after the command returned). */
   cutAt: number;
 }
@@ -91,6 +93,8 @@ export async function failoverTrial(
 export interface VipFailover extends PingResult {
   vip: string;
   to: string;
+  /** Replies the client got after the new holder was seen: 0 means the VIP never answered again. */
+  answeredAfter: number;
 }
 
 /**
@@ -127,6 +131,7 @@ export async function failoverTrialOf(
         30_000,
         10,
       ),
+      takenAt: Date.now(),
     })),
   );
   await onTakeover?.(
@@ -136,7 +141,11 @@ export async function failoverTrialOf(
   // Let the client's replies resume and run a while, so the gap is closed and measured.
   await sleep(1500);
   const results = await Promise.all(
-    taken.map(async (t): Promise<VipFailover> => ({ ...(await t.ping.stop()), vip: t.vip, to: t.to })),
+    taken.map(async (t): Promise<VipFailover> => {
+      const ping = await t.ping.stop();
+      const answeredAfter = ping.replies.filter((at) => at > t.takenAt).length;
+      return { ...ping, vip: t.vip, to: t.to, answeredAfter };
+    }),
   );
   await setSwitchPort(lab, node, true);
   // The reconnected node has the higher priority and takes the VIPs back; start the next trial from there.

@@ -79,6 +79,8 @@ export interface NeighbourChange {
   /** ms since the epoch. */
   at: number;
   lladdr: string;
+  /** NUD states as reported (STALE, REACHABLE, DELAY…): an unsolicited NA or gratuitous ARP leaves STALE. */
+  states: string[];
 }
 
 /**
@@ -92,8 +94,10 @@ export function watchNeighbour(lab: Lab, target: string): { changes: NeighbourCh
   const changes: NeighbourChange[] = [];
   createInterface({ input: child.stdout }).on("line", (line) => {
     // [2026-11-27T00:52:21.061094] 198.18.0.220 dev eth0 lladdr 02:00:00:00:00:01 REACHABLE (local time)
-    const m = /^\[([\d-]+T[\d:.]+)\] (\S+) dev \S+ lladdr (\S+)/.exec(line);
-    if (m?.[2] === target) changes.push({ at: new Date(m[1] ?? "").getTime(), lladdr: m[3] ?? "" });
+    const m = /^\[([\d-]+T[\d:.]+)\] (\S+) dev \S+ lladdr (\S+)(.*)$/.exec(line);
+    if (m?.[2] !== target) return;
+    const states = (m[4] ?? "").split(/\s+/).filter((w) => /^[A-Z]+$/.test(w));
+    changes.push({ at: new Date(m[1] ?? "").getTime(), lladdr: m[3] ?? "", states });
   });
   return {
     changes,

@@ -6,7 +6,6 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { execFile } from "node:child_process";
-import { TIMING_ADVERT_MS } from "../../src/core/vrrp.js";
 import { stopAgent } from "../../src/lab/agents.js";
 import { failoverTrial, settledHolder, waitForAnswer } from "../../src/lab/failover.js";
 import { holdersOf, vipHolders, type Lab } from "../../src/lab/netns.js";
@@ -76,27 +75,23 @@ describe("agent in network namespaces", { concurrency: 1 }, () => {
     ["Default (100 ms adverts)", {}, 3],
     ["Fast (50 ms adverts)", { vrrp: { timing: "Fast" as const } }, 3],
   ] as const) {
-    test(
-      `hard failover, ${profile}: the client's outage is bounded by the master-down interval`,
-      SLOW,
-      async () => {
-        const vip = labVip(1);
-        await withAgents(suite.lab, [labService("web", [vip])], spec, async ({ lab }) => {
-          const results = [];
-          for (let i = 0; i < trials; i++) results.push(await failoverTrial(lab, vip));
-          const gaps = results.map((t) => t.maxGapMs);
-          console.log(
-            `# failover ${profile}: gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
-          );
-          const advert = "vrrp" in spec ? TIMING_ADVERT_MS.Fast : TIMING_ADVERT_MS.Default;
-          for (const t of results) {
-            assert.notEqual(t.to, t.from);
-            // Master-down interval = 3 adverts + skew (< 1 advert); allow ARP and scheduling on top.
-            assert.ok(t.maxGapMs < 4 * advert + 1000, `gap ${t.maxGapMs} ms exceeds ${4 * advert + 1000} ms`);
-          }
-        });
-      },
-    );
+    test(`hard failover, ${profile}: the VIP moves to another node and answers again`, SLOW, async () => {
+      const vip = labVip(1);
+      await withAgents(suite.lab, [labService("web", [vip])], spec, async ({ lab }) => {
+        const results = [];
+        for (let i = 0; i < trials; i++) results.push(await failoverTrial(lab, vip));
+        const gaps = results.map((t) => t.maxGapMs);
+        console.log(
+          `# failover ${profile}: gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
+        );
+        // Each trial ends when the VIP answers again from another node; the gaps above are benchmarked
+        // (row 1), never judged here.
+        for (const t of results) {
+          assert.notEqual(t.to, t.from);
+          assert.ok(t.answeredAfter > 0, `${vip} never answered again after ${t.to} took it`);
+        }
+      });
+    });
   }
   test(
     "graceful stop (SIGTERM): the holder hands its VIP over with zero lost pings at 10 ms",

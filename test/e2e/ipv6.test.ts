@@ -18,6 +18,7 @@ import {
 } from "../../src/lab/failover.js";
 import { holdersOf, isTentative, type Lab } from "../../src/lab/netns.js";
 import { labService } from "../../src/lab/plans.js";
+import { watchNeighbour } from "../../src/lab/vrrpHistory.js";
 import { sleep, waitFor } from "../../src/lab/wait.js";
 import { labSuite, percentile, withAgents } from "../support/lab.js";
 import { clientNeighbour, ipv6AddressOn, nodeMac } from "../../src/lab/probes.js";
@@ -25,11 +26,6 @@ import { clientNeighbour, ipv6AddressOn, nodeMac } from "../../src/lab/probes.js
 const SLOW = { timeout: 240_000 };
 const TRIALS = 3;
 const ADVERT_MS = TIMING_ADVERT_MS.Fast;
-// Master-down interval = 3 adverts + skew (< 1 advert); allow neighbour discovery and scheduling on top.
-const GAP_BOUND_MS = 4 * ADVERT_MS + 1000;
-// Without an unsolicited NA the client keeps sending to the old MAC until its entry goes STALE and is
-// probed: seconds, not the milliseconds an NA takes.
-const NEIGHBOUR_BOUND_MS = 1000;
 
 /** externalIPs are announced only inside the group's allowed ranges. */
 const GROUP: KeepalivedGroupSpec = {
@@ -53,6 +49,7 @@ function answers(lab: Lab, vip: string, timeoutMs = 5000): Promise<void> {
 
 /** Right after takeover: how long the client took to learn the new holder's MAC, and the VIP's flags. */
 interface TakeoverFacts {
+  mac: string;
   neighbourMs: number;
   neighbourState: string;
   flags: string[];
@@ -78,6 +75,7 @@ function checkIpv6Takeover(lab: Lab, vip: string, facts: TakeoverFacts[]): Takeo
       5,
     );
     facts.push({
+      mac,
       neighbourMs: Date.now() - started,
       neighbourState: entry.state.join(","),
       flags: addr.flags,
@@ -114,38 +112,43 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
     SLOW,
     async () => {
       const vip = "2001:db8::201";
-      await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab, agents }) => {
+      await withAgents(suite.lab, [externalIPService("web6", [vip])], GROUP, async ({ lab }) => {
         const results = [];
         const facts: TakeoverFacts[] = [];
+        // The unsolicited NA is seen where it matters, in the client's neighbour table: the entry first names the
+        // new holder's MAC as STALE. An unsolicited NA with the override flag leaves it so (RFC 4861 7.2.5);
+        // an answer to the client's own probe would leave it REACHABLE.
+        const firstSeen: string[][] = [];
         for (let i = 0; i < TRIALS; i++) {
-          const marks = new Map([...agents].map(([n, a]) => [n, a.logs.length]));
-          const t = await failoverTrial(lab, vip, checkIpv6Takeover(lab, vip, facts));
-          results.push(t);
-          const to = agents.get(t.to)!;
-          assert.ok(
-            keepalivedLines(to, marks.get(t.to)).some((l) =>
-              l.includes(`Sending unsolicited Neighbour Advert on eth0 for ${vip}`),
-            ),
-            `${t.to} sent no unsolicited neighbour advert for ${vip}`,
-          );
+          const neighbour = watchNeighbour(lab, vip);
+          try {
+            results.push(await failoverTrial(lab, vip, checkIpv6Takeover(lab, vip, facts)));
+            const mac = facts.at(-1)?.mac ?? "";
+            const first = await waitFor(`the client's neighbour monitor to report ${mac}`, () =>
+              Promise.resolve(neighbour.changes.find((c) => c.lladdr === mac)),
+            );
+            firstSeen.push(first.states);
+          } finally {
+            neighbour.stop();
+          }
         }
         const gaps = results.map((t) => t.maxGapMs);
         console.log(
           `# IPv6 failover Fast (${ADVERT_MS} ms adverts): gaps ms ${gaps.join(", ")}; lost ${results.map((t) => t.lost).join(", ")}; p50 ${percentile(gaps, 50)} p95 ${percentile(gaps, 95)}`,
         );
         console.log(
-          `# IPv6 takeover: client's neighbour entry on the new MAC after ${facts.map((f) => `${f.neighbourMs} ms (${f.neighbourState})`).join(", ")}; VIP flags ${facts.map((f) => f.flags.join(",")).join("; ")}`,
+          `# IPv6 takeover: client's neighbour entry on the new MAC after ${facts.map((f) => `${f.neighbourMs} ms (${f.neighbourState})`).join(", ")}, first reported as ${firstSeen.map((s) => s.join(",")).join("; ")}; VIP flags ${facts.map((f) => f.flags.join(",")).join("; ")}`,
         );
+        // Timings are printed above and benchmarked (row 1); the test counts what happened.
         for (const t of results) {
           assert.notEqual(t.to, t.from);
-          assert.ok(t.maxGapMs < GAP_BOUND_MS, `gap ${t.maxGapMs} ms exceeds ${GAP_BOUND_MS} ms`);
+          assert.ok(t.answeredAfter > 0, `${vip} never answered again after ${t.to} took it`);
         }
-        for (const f of facts) {
-          assert.ok(
-            f.neighbourMs < NEIGHBOUR_BOUND_MS,
-            `client learned the new MAC after ${f.neighbourMs} ms`,
-          );
-        }
+        assert.deepEqual(
+          firstSeen.map((s) => s.includes("STALE")),
+          results.map(() => true),
+          "each takeover's unsolicited NA moved the client's entry (first seen STALE)",
+        );
       });
     },
   );
@@ -172,9 +175,10 @@ describe("IPv6 and dual-stack VIPs in network namespaces", { concurrency: 1 }, (
       console.log(
         `# dual-stack failover from ${trial.from}: IPv4 ${v4} gap ${r4.maxGapMs} ms (${r4.lost} lost) to ${r4.to}; IPv6 ${v6} gap ${r6.maxGapMs} ms (${r6.lost} lost) to ${r6.to}`,
       );
+      // Both answer again from the new node; their gaps are printed above, not judged.
       for (const x of [r4, r6]) {
         assert.notEqual(x.to, trial.from);
-        assert.ok(x.maxGapMs < GAP_BOUND_MS, `${x.vip}: gap ${x.maxGapMs} ms exceeds ${GAP_BOUND_MS} ms`);
+        assert.ok(x.answeredAfter > 0, `${x.vip} never answered again after ${x.to} took it`);
       }
       await t.test("after the failover both VIPs are on the same new node", () => {
         const ranking = (family: 4 | 6): string[] =>
