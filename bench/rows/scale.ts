@@ -152,9 +152,17 @@ async function heldAddresses(lab: Lab): Promise<Set<string>> {
  * agent asks for one at each sample): each node's own instances once per family, the rest are spurious.
  */
 async function becameMaster(stateDir: string): Promise<number> {
-  const text = await readFile(join(stateDir, "keepalived.json"), "utf8").catch(() => "[]");
-  const dump = JSON.parse(text) as { stats?: { become_master?: number } }[];
-  return dump.reduce((sum, i) => sum + (i.stats?.become_master ?? 0), 0);
+  // keepalived rewrites the dump in place: a read can find it empty or half written. Read again until it parses.
+  for (let attempt = 1; ; attempt++) {
+    const text = await readFile(join(stateDir, "keepalived.json"), "utf8").catch(() => "[]");
+    try {
+      const dump = JSON.parse(text) as { stats?: { become_master?: number } }[];
+      return dump.reduce((sum, i) => sum + (i.stats?.become_master ?? 0), 0);
+    } catch (err) {
+      if (attempt >= 20) throw new Error(`${join(stateDir, "keepalived.json")} never parsed: ${String(err)}`);
+      await sleep(100);
+    }
+  }
 }
 
 async function keepalivedKiB(stateDir: string): Promise<number> {
