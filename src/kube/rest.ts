@@ -71,13 +71,10 @@ function parseAnswer(text: string): { body: unknown; reason: string; message: st
  */
 function onceConnected(req: ClientRequest, go: () => void): void {
   req.once("socket", (socket) => {
-    if (req.reusedSocket || !socket.connecting) {
-      if (!(socket instanceof TLSSocket) || socket.getProtocol() !== "unknown") {
-        go();
-        return;
-      }
-    }
-    socket.once(socket instanceof TLSSocket ? "secureConnect" : "connect", go);
+    const tls = socket instanceof TLSSocket;
+    // A TLS socket reports its protocol as "unknown" until the handshake is done.
+    if (!socket.connecting && (!tls || socket.getProtocol() !== "unknown")) go();
+    else socket.once(tls ? "secureConnect" : "connect", go);
   });
 }
 

@@ -34,7 +34,15 @@ const LOWEST_PICKED_PORT = 10_000;
 const PICK_ATTEMPTS = 200;
 const handedOut = new Set<number>();
 
+let ephemeralLowCached: number | undefined;
+
+/** The lowest port of the kernel's ephemeral range, read once. */
 function ephemeralLow(): number {
+  ephemeralLowCached ??= readEphemeralLow();
+  return ephemeralLowCached;
+}
+
+function readEphemeralLow(): number {
   try {
     const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
     return Number.isInteger(low) && low > LOWEST_PICKED_PORT + 1000 ? low : FALLBACK_EPHEMERAL_LOW;

@@ -2,15 +2,11 @@
 // paused between the writer's check and the send (SIGSTOP, a blocked event loop: the term's timer has not run
 // yet) sends nothing once it resumes. Seen under load: eight Events created 3 s after the lease had moved.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { apiServerWriter, type WriteFence } from "../../../src/controller/apiWriter.js";
 import { LeadershipLostError } from "../../../src/kube/term.js";
-import { KubeClient } from "../../../src/kube/rest.js";
-import { writePki } from "../../../src/lab/credentials.js";
+import type { KubeClient } from "../../../src/kube/rest.js";
+import { startStandIn, type StandIn } from "../../support/standIn.js";
 
 /** A fence the test ends by hand; its signal is never aborted (the timer of a paused process has not run). */
 function fence(): WriteFence & { over: boolean } {
@@ -30,36 +26,19 @@ function fence(): WriteFence & { over: boolean } {
 const manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "kao" } };
 
 describe("a write fence checked when the connection is up", () => {
-  let dir: string;
-  let server: Server;
+  let standIn: StandIn;
   let client: KubeClient;
   const received: string[] = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kao-fence-"));
-    await writePki(dir);
-    server = createServer(
-      { key: await readFile(join(dir, "apiserver.key")), cert: await readFile(join(dir, "apiserver.crt")) },
-      (req, res) => {
-        received.push(`${req.method ?? ""} ${req.url ?? ""}`);
-        res.setHeader("Content-Type", "application/json");
-        res.end(JSON.stringify(manifest));
-      },
-    );
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const address = server.address();
-    const port = typeof address === "object" && address !== null ? address.port : 0;
-    client = KubeClient.fromKubeConfig({
-      server: new URL(`https://127.0.0.1:${port}`),
-      ca: await readFile(join(dir, "ca.crt")),
-      source: "test",
+    standIn = await startStandIn((req, res) => {
+      received.push(`${req.method ?? ""} ${req.url ?? ""}`);
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify(manifest));
     });
+    client = standIn.client;
   });
-  after(async () => {
-    server.closeAllConnections();
-    server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => standIn.close());
 
   for (const connection of ["a new connection", "a kept-alive connection"]) {
     it(`${connection}: the term ends after the writer's check, before the send: nothing is sent`, async () => {

@@ -3,21 +3,16 @@
 // node never warns about a listener leak (MaxListenersExceededWarning).
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { readFile, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Informer } from "../../../src/kube/informer.js";
-import { KubeClient } from "../../../src/kube/rest.js";
-import { writePki } from "../../../src/lab/credentials.js";
+import type { KubeClient } from "../../../src/kube/rest.js";
+import { startStandIn, type StandIn } from "../../support/standIn.js";
 import type { Logger } from "../../../src/lib/log.js";
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, with: () => quiet };
 
 describe("abort listeners on long-lived signals", () => {
-  let dir: string;
-  let server: Server;
+  let standIn: StandIn;
   let client: KubeClient;
   let watches = 0;
   const warnings: string[] = [];
@@ -26,43 +21,30 @@ describe("abort listeners on long-lived signals", () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kao-informer-"));
-    await writePki(dir);
     // A stand-in API server: lists are empty; each watch sends one event and ends; every 10th is refused.
-    server = createServer(
-      { key: await readFile(join(dir, "apiserver.key")), cert: await readFile(join(dir, "apiserver.crt")) },
-      (req, res) => {
-        res.setHeader("Content-Type", "application/json");
-        if (!(req.url ?? "").includes("watch=true")) {
-          res.end(JSON.stringify({ metadata: { resourceVersion: "1" }, items: [] }));
-          return;
-        }
-        watches++;
-        if (watches % 10 === 0) {
-          res.statusCode = 500;
-          res.end("{}");
-          return;
-        }
-        const object = {
-          metadata: { name: `s${watches}`, namespace: "demo", resourceVersion: `${watches + 1}` },
-        };
-        res.end(`${JSON.stringify({ type: "ADDED", object })}\n`);
-      },
-    );
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const address = server.address();
-    const port = typeof address === "object" && address !== null ? address.port : 0;
-    client = KubeClient.fromKubeConfig({
-      server: new URL(`https://127.0.0.1:${port}`),
-      ca: await readFile(join(dir, "ca.crt")),
-      source: "test",
+    standIn = await startStandIn((req, res) => {
+      res.setHeader("Content-Type", "application/json");
+      if (!(req.url ?? "").includes("watch=true")) {
+        res.end(JSON.stringify({ metadata: { resourceVersion: "1" }, items: [] }));
+        return;
+      }
+      watches++;
+      if (watches % 10 === 0) {
+        res.statusCode = 500;
+        res.end("{}");
+        return;
+      }
+      const object = {
+        metadata: { name: `s${watches}`, namespace: "demo", resourceVersion: `${watches + 1}` },
+      };
+      res.end(`${JSON.stringify({ type: "ADDED", object })}\n`);
     });
+    client = standIn.client;
     process.on("warning", onWarning);
   });
   after(async () => {
     process.off("warning", onWarning);
-    server.close();
-    await rm(dir, { recursive: true, force: true });
+    await standIn.close();
   });
 
   it("requests: 50 on one signal leave no listener behind", async () => {
