@@ -5,16 +5,17 @@ import type { ConfigMapObject, Manifest } from "../api/kube.js";
 import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
-import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from "../core/plan.js";
+import { planCluster, type ClusterPlan, type GroupPlan } from "../core/plan.js";
 import { metricsPortClaims, metricsPorts } from "../render/metricsPorts.js";
 import { placementOfPlanObject } from "../render/nodePlans.js";
 import { desiredDaemonSet, groupStatus, invalidGroupStatus, sameStatus } from "../render/objects.js";
 import { desiredIngress, ownsIngress, publishedAsPlanned, sameIngress } from "../render/serviceStatus.js";
 import {
-  announcers,
   diagnosticEvent,
+  lazyAnnouncers,
   holderEvents,
   placementEvents,
+  type Announcers,
   type EventAction,
   type Holders,
 } from "./events.js";
@@ -103,7 +104,7 @@ function decideGroup(
   live: LiveObjects,
   ctx: {
     now: string;
-    byVip: ReadonlyMap<string, ServicePlan>;
+    byVip: Announcers;
     previous: Readonly<Record<string, Record<string, string>>>;
     metricsPorts: ReadonlyMap<string, number>;
     memo: ReconcileMemo | undefined;
@@ -128,7 +129,13 @@ function decideGroup(
   if (!sameStatus(group.status, status))
     out.push({ kind: "applyStatus", manifest: statusManifest(GROUP_VERSION, KIND, key, status) });
   out.diagnostics(judged.diagnostics, group.metadata.uid);
-  out.push(...placementEvents(gp, ctx.previous[key] ?? {}, ctx.byVip, live));
+  // A group plan found where its plan objects say, by the same objects, is not looked at again.
+  const before = ctx.previous[key];
+  if (!(ctx.memo?.placedAsBefore(gp, before) ?? false)) {
+    const placed = placementEvents(gp, before ?? {}, ctx.byVip, live);
+    out.push(...placed.events);
+    if (!placed.moved && before !== undefined) ctx.memo?.placedAs(gp, before);
+  }
   return { group: g.key, vips: status.vips ?? 0, nodes: status.nodes ?? 0 };
 }
 
@@ -150,14 +157,19 @@ function decideInvalidGroup(
  * Services: status.loadBalancer.ingress where nobody else writes it; Warnings for their problems. The ingress
  * of a Service whose group is invalid stays as published: its agents keep the last good plan and announce it.
  */
-function decideServices(state: ClusterState, plan: ClusterPlan, out: ActionList): number {
+function decideServices(
+  state: ClusterState,
+  plan: ClusterPlan,
+  out: ActionList,
+  memo: ReconcileMemo | undefined,
+): number {
   const byKey = new Map(plan.services.map((s) => [s.key, s]));
   const invalidGroups = new Set(plan.invalidGroups.map((g) => g.key));
   let withProblems = 0;
-  for (const s of sortedByKey(state.services)) {
-    const key = objectKey(s);
+  for (const s of memo === undefined ? sortedByKey(state.services) : memo.sortedByKey(state.services)) {
+    const key = memo === undefined ? objectKey(s) : memo.keyOf(s);
     const sp = byKey.get(key);
-    const ours = ownsIngress(s);
+    const ours = memo === undefined ? ownsIngress(s) : memo.ownIngress(s) !== undefined;
     if (sp === undefined && !ours) continue;
     const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
     const asPlanned =
@@ -201,10 +213,11 @@ export function planState(state: ClusterState, seen: Observations): ClusterPlan 
 /** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
 export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
-  const live = liveObjects(state);
+  const memo = seen.memo;
+  const live = liveObjects(state, memo === undefined ? undefined : (o) => memo.keyOf(o));
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
-  const byVip = announcers(plan);
+  const byVip = lazyAnnouncers(plan);
   const previous = previousPlacement(state.configMaps, placementOf, seen.memo?.previous);
   const groups: GroupGauges[] = [];
   // One metrics hostPort per group, so that agents of several groups can share a node.
@@ -217,7 +230,7 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
   const holders = actualHolders(state.leases, seen.nowMs);
   if (seen.holders !== undefined) out.push(...holderEvents(plan, seen.holders, holders, byVip, live));
-  const servicesWithProblems = decideServices(state, plan, out);
+  const servicesWithProblems = decideServices(state, plan, out, seen.memo);
   out.push(...orphans(state, live));
   return {
     plan,

@@ -61,18 +61,33 @@ export function announcers(plan: ClusterPlan): Map<string, ServicePlan> {
   return out;
 }
 
-/** VIPAssigned / VIPMoved on a Service when the planned node of its VIP differs from the previous plan's. */
+/** VIP → the first Service (in plan order) that announces it: made on first use, once. */
+export type Announcers = () => ReadonlyMap<string, ServicePlan>;
+
+/** announcers(plan), made when first asked for. */
+export function lazyAnnouncers(plan: ClusterPlan): Announcers {
+  let made: Map<string, ServicePlan> | undefined;
+  return () => (made ??= announcers(plan));
+}
+
+/**
+ * VIPAssigned / VIPMoved on a Service when the planned node of its VIP differs from the previous plan's.
+ * `moved`: whether any VIP of the group moved at all (a VIP announced by no Service gives no Event).
+ */
 export function placementEvents(
   gp: GroupPlan,
   previous: Readonly<Record<string, string>>,
-  byVip: ReadonlyMap<string, ServicePlan>,
+  byVip: Announcers,
   live: LiveObjects,
-): EventAction[] {
+): { events: EventAction[]; moved: boolean } {
   const out: EventAction[] = [];
+  let moved = false;
   for (const [vip, node] of Object.entries(gp.placement)) {
     const before = previous[vip];
-    const svc = byVip.get(vip);
-    if (before === node || svc === undefined) continue;
+    if (before === node) continue;
+    moved = true;
+    const svc = byVip().get(vip);
+    if (svc === undefined) continue;
     const who = serviceInvolved(svc.key, live);
     const instance = svc.announced.find((a) => a.ip === vip)?.instance ?? "";
     out.push(
@@ -93,7 +108,7 @@ export function placementEvents(
           ),
     );
   }
-  return out;
+  return { events: out, moved };
 }
 
 /** Events on a Service when the node that actually holds its VIP changes, as the agents report it. */
@@ -101,14 +116,14 @@ export function holderEvents(
   plan: ClusterPlan,
   before: Holders,
   now: Holders,
-  byVip: ReadonlyMap<string, ServicePlan>,
+  byVip: Announcers,
   live: LiveObjects,
 ): EventAction[] {
   const out: EventAction[] = [];
   for (const gp of plan.groups) {
     const key = gp.group.key;
     for (const change of holderChanges(before.get(key) ?? new Map(), now.get(key) ?? new Map())) {
-      const svc = byVip.get(change.vip);
+      const svc = byVip().get(change.vip);
       if (svc === undefined) continue;
       const who = serviceInvolved(svc.key, live);
       const was = change.before.length === 0 ? "no node" : change.before.join(", ");

@@ -15,13 +15,15 @@ export function objectKey(o: { metadata: { namespace?: string; name?: string } }
   return `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 }
 
-function byKey<T extends { metadata: { namespace?: string; name?: string } }>(list: T[]): Map<string, T> {
-  return new Map(list.map((o) => [objectKey(o), o]));
+type Named = { metadata: { namespace?: string; name?: string } };
+
+function byKey<T extends Named>(list: readonly T[], keyOf: (o: Named) => string): Map<string, T> {
+  return new Map(list.map((o) => [keyOf(o), o]));
 }
 
 /** Objects sorted by `namespace/name`, so that whatever order a cache lists them in, the output is the same. */
-export function sortedByKey<T extends { metadata: { namespace?: string; name?: string } }>(list: T[]): T[] {
-  const keyed = list.map((o) => ({ o, k: objectKey(o) }));
+export function sortedByKey<T extends Named>(list: readonly T[], keyOf: (o: T) => string = objectKey): T[] {
+  const keyed = list.map((o) => ({ o, k: keyOf(o) }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((e) => e.o);
 }
@@ -34,11 +36,11 @@ export interface LiveObjects {
   daemonSets: Map<string, DaemonSetObject>;
 }
 
-export function liveObjects(c: ClusterState): LiveObjects {
+export function liveObjects(c: ClusterState, keyOf: (o: Named) => string = objectKey): LiveObjects {
   return {
-    groups: byKey(c.groups),
-    services: byKey(c.services),
-    configMaps: byKey(c.configMaps),
-    daemonSets: byKey(c.daemonSets),
+    groups: byKey(c.groups, keyOf),
+    services: byKey(c.services, keyOf),
+    configMaps: byKey(c.configMaps, keyOf),
+    daemonSets: byKey(c.daemonSets, keyOf),
   };
 }

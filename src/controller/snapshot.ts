@@ -8,6 +8,7 @@ import type { OpenShiftNetwork } from "../core/openshift.js";
 import type { GroupPlan } from "../core/plan.js";
 import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
+import { objectKey, sortedByKey } from "./live.js";
 
 export interface Caches {
   groups: KeepalivedGroup[];
@@ -124,11 +125,38 @@ export class ReconcileMemo {
   private readonly inputs = new WeakMap<ServiceWithManagedFields, ServiceObject>();
   private readonly published = new WeakMap<ServiceWithManagedFields, OwnIngress | undefined>();
   private readonly entries = new WeakMap<GroupPlan, { uid: string; entries: NodePlanEntry[] }>();
+  private readonly keys = new WeakMap<object, string>();
+  private readonly sorted = new WeakMap<readonly object[], readonly object[]>();
+  private readonly unmoved = new WeakMap<GroupPlan, object>();
   /** Each group's plan objects and the previous placement read from them. */
   readonly previous = new Map<
     string,
     { cms: ConfigMapObject[]; placement: Record<string, string> | undefined }
   >();
+
+  /** `namespace/name` of a cached object, made once per object (one string: its hash is kept with it). */
+  keyOf(o: { metadata: { namespace?: string; name?: string } }): string {
+    let key = this.keys.get(o);
+    if (key === undefined) this.keys.set(o, (key = objectKey(o)));
+    return key;
+  }
+
+  /** The list sorted by `namespace/name`, once per list (a reconcile's halves share its state's lists). */
+  sortedByKey<T extends { metadata: { namespace?: string; name?: string } }>(list: readonly T[]): T[] {
+    let sorted = this.sorted.get(list) as T[] | undefined;
+    if (sorted === undefined) this.sorted.set(list, (sorted = sortedByKey(list, (o) => this.keyOf(o))));
+    return sorted;
+  }
+
+  /** Whether the group plan was found placed as `previous` says, by the same objects, in an earlier pass. */
+  placedAsBefore(gp: GroupPlan, previous: object | undefined): boolean {
+    return previous !== undefined && this.unmoved.get(gp) === previous;
+  }
+
+  /** Records that `gp` places every VIP where `previous` says (see placedAsBefore). */
+  placedAs(gp: GroupPlan, previous: object): void {
+    this.unmoved.set(gp, previous);
+  }
 
   /** The Service without the ingress we wrote, the same object for the same cached one. */
   plannerInput(s: ServiceWithManagedFields): ServiceObject {
@@ -175,10 +203,27 @@ export function buildSnapshot(
     nodes: c.nodes,
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
     previousPlacement: previousPlacement(c.configMaps, parsePlacement, memo?.previous),
-    ownIngress: Object.fromEntries(
-      c.services.flatMap((s) => (memo === undefined ? ownIngressOf(s) : memo.ownIngress(s)) ?? []),
-    ),
+    ownIngress: memo === undefined ? ownIngressRecord(c.services, ownIngressOf) : memoOwnIngress(c, memo),
     namespaces: c.namespaces,
     openshiftNetworks: c.networks,
   };
+}
+
+/** ClusterSnapshot.ownIngress from each Service's entry, in the order of `services`. */
+function ownIngressRecord(
+  services: readonly ServiceWithManagedFields[],
+  entryOf: (s: ServiceWithManagedFields) => OwnIngress | undefined,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const s of services) {
+    const entry = entryOf(s)?.[0];
+    // A key always holds a "/": never "__proto__".
+    if (entry !== undefined) out[entry[0]] = entry[1];
+  }
+  return out;
+}
+
+/** The same, from the memo's entries, in key order (so that the planner need not sort its keys again). */
+function memoOwnIngress(c: Caches, memo: ReconcileMemo): Record<string, string[]> {
+  return ownIngressRecord(memo.sortedByKey(c.services), (s) => memo.ownIngress(s));
 }

@@ -1,7 +1,7 @@
 // The controller's writes behind a small interface: the API server in production (apiWriter.ts), a recording
-// fake in tests. The runner around it keeps the bookkeeping: objects first (independent Service statuses a
-// few at a time), then Events as the correlator allows; write metrics, failures, and the objects written
-// (so the next reconcile reads its own writes before the caches do).
+// fake in tests. The runner around it keeps the bookkeeping: objects in order (one group's node plans, and the
+// statuses, a few at a time), the Events as the correlator allows alongside the last of them; write metrics,
+// failures, and the objects written (so the next reconcile reads its own writes before the caches do).
 import type { Manifest } from "../api/kube.js";
 import { GROUP_LABEL, NODE_LABEL } from "../api/names.js";
 import { objectPath } from "../kube/apply.js";
@@ -59,12 +59,13 @@ function describe(a: ObjectAction): { what: string; kind: string } {
 }
 
 /**
- * Which writes may run side by side with their neighbours of the same class: Service statuses (each depends on
- * nothing but the plan), and one group's node plans (each agent reads its own node's object only, so no order
- * among them is safer than another; what comes after them still waits for all). Undefined: one at a time.
+ * Which writes may run side by side with their neighbours of the same class: statuses of Services and groups
+ * (each depends on nothing but the plan, and nothing reads one to write another), and one group's node plans
+ * (each agent reads its own node's object only, so no order among them is safer than another; what comes after
+ * them still waits for all). Undefined: one at a time.
  */
 function parallelClass(a: ObjectAction): string | undefined {
-  if (a.kind === "applyStatus" && a.manifest.kind === "Service") return "Service status";
+  if (a.kind === "applyStatus") return "statuses";
   if (a.kind !== "apply" || a.manifest.kind !== "ConfigMap") return undefined;
   const labels = a.manifest.metadata.labels;
   if (labels?.[NODE_LABEL] === undefined) return undefined;
@@ -111,6 +112,12 @@ export async function forEachLimited<T>(
   if (lost !== undefined) throw lost;
 }
 
+/** Waits for every promise to settle, then throws the first rejection, if any (none is left unhandled). */
+async function settled(all: readonly Promise<void>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(all);
+  for (const o of outcomes) if (o.status === "rejected") throw o.reason;
+}
+
 /** Carries out a reconcile's actions through a ClusterWriter. */
 export class ActionRunner {
   private readonly correlator: EventCorrelator;
@@ -129,21 +136,27 @@ export class ActionRunner {
   }
 
   /**
-   * Runs every action: objects in order, then Events; returns the failures worth retrying (the others are
-   * logged and counted). Throws LeadershipLostError, having sent nothing more, when the term ends.
+   * Runs every action: objects in order, and the Events as the correlator allows them alongside the last batch
+   * of objects (so that a pass ends one round trip sooner; nothing waits on an Event). Returns the failures
+   * worth retrying (the others are logged and counted). Throws LeadershipLostError, having sent nothing more,
+   * when the term ends.
    */
   async run(actions: readonly Action[], log: Logger = this.log): Promise<Error[]> {
     const failures: Error[] = [];
     const objects = actions.filter((a): a is ObjectAction => a.kind !== "event");
-    for (const batch of batches(objects)) {
-      await forEachLimited(batch, this.concurrency, async (a) => {
+    const events = actions.filter((a): a is EventAction => a.kind === "event");
+    // Correlated only when they are about to be sent: a pass stopped before then leaves them pending.
+    const sendEvents = (): Promise<void> =>
+      forEachLimited(this.correlator.correlate(events, this.now()), this.concurrency, (w) => this.event(w));
+    const all = batches(objects);
+    if (all.length === 0) await sendEvents();
+    for (const [i, batch] of all.entries()) {
+      const written = forEachLimited(batch, this.concurrency, async (a) => {
         const failure = await this.write(a, log);
         if (failure !== undefined) failures.push(failure);
       });
+      await settled(i === all.length - 1 ? [written, sendEvents()] : [written]);
     }
-    const events = actions.filter((a): a is EventAction => a.kind === "event");
-    const writes = this.correlator.correlate(events, this.now());
-    await forEachLimited(writes, this.concurrency, (w) => this.event(w));
     return failures;
   }
 

@@ -51,9 +51,10 @@ export function assignAddressesByGroup(
   };
   for (const [key, mine] of byGroup) {
     const group = inputs.groups.get(key) as GroupModel;
-    const parts = [`${memo.idOf(group)}`, common];
-    for (const c of mine) parts.push(`${memo.idOf(c)}:${(inputs.previous[c.key] ?? []).join(",")}`);
-    const outcome = memo.assignAddresses(key, parts.join("\n"), () =>
+    const parts: unknown[] = [memo.idOf(group), common];
+    // The published IPs by their list object: the caller's lists are the same objects while unchanged.
+    for (const c of mine) parts.push(memo.idOf(c), inputs.previous[c.key]);
+    const outcome = memo.assignAddresses(key, parts, () =>
       assignAddresses(mine, { ...inputs, groups: new Map([[key, group]]) }),
     );
     for (const [k, v] of outcome.vips) out.vips.set(k, v);

@@ -26,14 +26,27 @@ export interface PlacedGroup {
 
 const isObject = (o: unknown): o is object => typeof o === "object" && o !== null;
 
-/** One value per group, made again when its key (every input of it, as text) changes; kept for one run. */
-class PerGroup<T> {
-  private last = new Map<string, { key: string; value: T }>();
-  private next = new Map<string, { key: string; value: T }>();
+/**
+ * Every input of a group's step, as a flat list of values compared one by one with `===`: numbers and text as
+ * they are, objects by identity (an object that is not the same one counts as changed, which only costs a
+ * recomputation). Cheaper than one text: nothing is joined, and most entries are the same strings as last time.
+ */
+export type InputKey = readonly unknown[];
 
-  get(group: string, key: string, make: () => T): T {
+function sameKey(a: InputKey, b: InputKey): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** One value per group, made again when its key (every input of it) changes; kept for one run. */
+class PerGroup<T> {
+  private last = new Map<string, { key: InputKey; value: T }>();
+  private next = new Map<string, { key: InputKey; value: T }>();
+
+  get(group: string, key: InputKey, make: () => T): T {
     const hit = this.last.get(group);
-    const value = hit?.key === key ? hit.value : make();
+    const value = hit !== undefined && sameKey(hit.key, key) ? hit.value : make();
     this.next.set(group, { key, value });
     return value;
   }
@@ -96,17 +109,17 @@ export class PlannerMemo {
   }
 
   /** The group's placement when `key` (every input of it, see plan.ts placementKey) is as last time. */
-  placeGroup(groupKey: string, key: string, place: () => PlacedGroup): PlacedGroup {
+  placeGroup(groupKey: string, key: InputKey, place: () => PlacedGroup): PlacedGroup {
     return this.placed.get(groupKey, key, place);
   }
 
   /** The group's addresses when `key` (every input of it, see addressGroups.ts) is as last time. */
-  assignAddresses(groupKey: string, key: string, assign: () => AddressOutcome): AddressOutcome {
+  assignAddresses(groupKey: string, key: InputKey, assign: () => AddressOutcome): AddressOutcome {
     return this.addresses.get(groupKey, key, assign);
   }
 
   /** The group's instances and announcements when `key` (its routers, model and router IDs) is as last time. */
-  numberGroup(groupKey: string, key: string, number: () => NumberedGroup): NumberedGroup {
+  numberGroup(groupKey: string, key: InputKey, number: () => NumberedGroup): NumberedGroup {
     return this.numbered.get(groupKey, key, number);
   }
 

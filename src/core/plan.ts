@@ -28,7 +28,7 @@ import { nodeAddresses, ReservedAddresses } from "./reserved.js";
 import { planRouters, settingsForGroup } from "./routers.js";
 import type { ServiceClaim } from "./service.js";
 import { conformDerived, conformNamespace, readable } from "./wireShapes.js";
-import type { PlacedGroup, PlannerMemo } from "./memo.js";
+import type { InputKey, PlacedGroup, PlannerMemo } from "./memo.js";
 import { assignAddressesByGroup, independentGroups } from "./addressGroups.js";
 import { numberGroup, type NumberedGroup } from "./numbering.js";
 
@@ -210,18 +210,18 @@ function placeGroup(group: PendingGroup, derived: PlacementSources): PlacedGroup
 type PlacementSources = Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">;
 
 /**
- * Every input of placeGroup as text: the group's model and claims (as memo ids: same id, same content), their
- * VIPs and those VIPs' previous nodes, the local endpoints of Local Services, the nodes. Undefined: no reuse.
+ * Every input of placeGroup: the group's model and claims (as memo ids: same id, same content), their VIPs
+ * and those VIPs' previous nodes, the local endpoints of Local Services, the nodes.
  */
-function placementKey(group: PendingGroup, derived: PlacementSources, memo: PlannerMemo): string {
+function placementKey(group: PendingGroup, derived: PlacementSources, memo: PlannerMemo): InputKey {
   const previous = derived.previousPlacement?.[group.model.key] ?? {};
-  const parts = [`${memo.idOf(group.model)}`, JSON.stringify(group.nodes)];
+  const parts: unknown[] = [memo.idOf(group.model), JSON.stringify(group.nodes)];
   for (const c of group.claims) {
-    const vips = c.vips.map((v) => `${v.text}@${previous[v.text] ?? ""}`).join(",");
-    const local = c.localTrafficOnly ? JSON.stringify(derived.localEndpointNodes?.[c.key] ?? null) : "";
-    parts.push(`${memo.idOf(c)}:${vips}:${local}`);
+    parts.push(memo.idOf(c), c.vips.length);
+    for (const v of c.vips) parts.push(v.text, previous[v.text]);
+    if (c.localTrafficOnly) parts.push(JSON.stringify(derived.localEndpointNodes?.[c.key] ?? null));
   }
-  return parts.join("\n");
+  return parts;
 }
 
 function routerIdRequest(group: PendingGroup): RouterIdRequest {
@@ -254,7 +254,7 @@ function numberRouters(
       ? number()
       : memo.numberGroup(
           model.key,
-          `${memo.idOf(group.routers)}|${memo.idOf(model)}|${JSON.stringify(assigned)}`,
+          [memo.idOf(group.routers), memo.idOf(model), JSON.stringify(assigned)],
           number,
         );
   // Outcomes are never changed once made: a reused numbering hands out the same ones.

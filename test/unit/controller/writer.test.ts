@@ -280,6 +280,52 @@ describe("ActionRunner", () => {
     ]);
   });
 
+  it("statuses of groups and Services go together after the node plans, and the Events alongside them", async () => {
+    const open = new Set<string>();
+    const overlaps: string[] = [];
+    const started: string[] = [];
+    const slow = async (line: string): Promise<undefined> => {
+      for (const o of open) overlaps.push(`${o} + ${line}`);
+      open.add(line);
+      started.push(line);
+      await new Promise((r) => setTimeout(r, 5));
+      open.delete(line);
+      return undefined;
+    };
+    const writer: ClusterWriter = {
+      apply: (m) => slow(`${m.kind} ${m.metadata.name}`),
+      delete: (t) => slow(`delete ${t.kind} ${t.metadata.name}`).then(() => undefined),
+      event: (w) => slow(`Event ${w.event.message}`),
+    };
+    const runner = new ActionRunner(writer, { writes: counter(), errors: counter() }, recordingLog(), {
+      concurrency: 8,
+      correlator: new EventCorrelator(),
+      now: () => 0,
+    });
+    const plan: Action = {
+      kind: "apply",
+      manifest: {
+        ...cm,
+        metadata: { ...cm.metadata, labels: { [GROUP_LABEL]: "workers", [NODE_LABEL]: "n1" } },
+      },
+    };
+    await runner.run([
+      plan,
+      problem("assigned", false),
+      { kind: "applyStatus", manifest: groupStatus },
+      { kind: "applyStatus", manifest: svcStatus("s0") },
+    ]);
+    assert.equal(started[0], "ConfigMap workers", "the node plan goes first, alone");
+    assert.deepEqual(
+      overlaps.sort(),
+      [
+        "KeepalivedGroup workers + Service s0",
+        "KeepalivedGroup workers + Event assigned",
+        "Service s0 + Event assigned",
+      ].sort(),
+    );
+  });
+
   it("the end of leadership stops the run: nothing more is sent, and the reconcile learns why", async () => {
     const writer = scriptedWriter({
       "apply Service/status": new LeadershipLostError("renew deadline passed"),
