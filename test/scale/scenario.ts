@@ -300,6 +300,7 @@ export class PlanWatch {
   private readonly waiting = new Map<string, (ms: number) => void>();
   bytesWritten = 0;
   objectsWritten = 0;
+  private started = false;
 
   constructor(admin: KubeClient) {
     this.informer = new Informer<ConfigMapObject>(
@@ -317,6 +318,7 @@ export class PlanWatch {
     await this.informer.synced;
     for (const cm of this.informer.list())
       this.versions.set(cm.metadata.name ?? "", cm.metadata.resourceVersion ?? "");
+    this.started = true;
   }
 
   /** Resolves with the time (performance.now()) at which `vip` appeared in its holder's plan. */
@@ -325,6 +327,8 @@ export class PlanWatch {
   }
 
   private changed(): void {
+    // The first list is what was there before: not a write.
+    if (!this.started) return;
     const now = performance.now();
     for (const cm of this.informer.list()) {
       const name = cm.metadata.name ?? "";
