@@ -11,6 +11,7 @@ export const ROW_IDS = [
   "controller-failover",
   "new-vip",
   "stress",
+  "changes",
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 

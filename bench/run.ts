@@ -27,6 +27,7 @@ import { newVip } from "./rows/newVip.js";
 import { propagation } from "./rows/propagation.js";
 import { reload } from "./rows/reload.js";
 import { scale } from "./rows/scale.js";
+import { changes } from "./rows/changes.js";
 import { spread } from "./rows/spread.js";
 import { stress } from "./rows/stress.js";
 import { plots } from "./svg.js";
@@ -43,6 +44,7 @@ const ROWS: Record<RowId, BenchRow> = {
   "controller-failover": controllerFailover,
   "new-vip": newVip,
   stress,
+  changes,
 };
 
 // The testbed rows first (row 6 quotes row 5's measurement of the original), then the control-plane rows,
@@ -58,6 +60,7 @@ const RUN_ORDER: RowId[] = [
   "propagation",
   "controller-failover",
   "scale",
+  "changes",
   "stress",
 ];
 

@@ -5,6 +5,7 @@
 // SCALE_SERVICES / SCALE_NODES change the size (bench/scale.ts runs 10,000 and 100); SCALE_GROUPS splits the
 // nodes and Services over that many groups.
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { NODE_PLAN_LIMIT } from "../../src/render/nodePlans.js";
 import { eventually, metricValue, startController } from "../support/kube.js";
@@ -34,6 +35,9 @@ const SERVICES = Number(process.env.SCALE_SERVICES ?? 5000);
 const NODES = Number(process.env.SCALE_NODES ?? 20);
 const APPLIES = 50;
 
+/** The raw figures, written as JSON to $SCALE_FIGURES when set (bench row "changes" reads them). */
+const figures: Record<string, number | number[]> = {};
+
 describe(
   `controller at scale: ${SERVICES} Services, ${NODES} nodes, ${GROUPS} group(s), real API server`,
   { timeout: 900_000 },
@@ -50,6 +54,8 @@ describe(
     after(async () => {
       await world.controller.kill();
       await world.cp.stop();
+      const out = process.env.SCALE_FIGURES;
+      if (out !== undefined) await writeFile(out, JSON.stringify(figures));
     });
 
     it(`${SERVICES} Services created at once: each gets exactly one IP, all distinct, each placed once`, async () => {
@@ -65,8 +71,11 @@ describe(
       const done = performance.now();
       ingress = await ingressByService(world.admin);
       ids = await routerIds(world.admin);
+      figures.createdMs = created - t0;
+      figures.convergedMs = done - t0;
+      figures.rssCreatedMiB = rssMiB(world.controller.child.pid);
       console.log(
-        `# created ${SERVICES} Services in ${((created - t0) / 1000).toFixed(1)} s; converged ${((done - t0) / 1000).toFixed(1)} s after the first; controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB`,
+        `# created ${SERVICES} Services in ${((created - t0) / 1000).toFixed(1)} s; converged ${((done - t0) / 1000).toFixed(1)} s after the first; controller RSS ${figures.rssCreatedMiB.toFixed(0)} MiB`,
       );
       assert.equal(ingress.size, SERVICES);
       const notOne = [...ingress].filter(([, ips]) => ips.length !== 1).map(([n]) => n);
@@ -84,6 +93,7 @@ describe(
       const stored = storedPlans(plans);
       assert.equal(stored.length, NODES);
       const sizes = stored.map((p) => p.bytes).sort((a, b) => a - b);
+      figures.planBytes = sizes;
       console.log(
         `# node plan objects: ${sizes.length}, bytes min ${sizes[0]} median ${percentile(sizes, 0.5)} max ${sizes.at(-1)}; instances per share: ${[...new Set(stored.map((p) => p.plan.instances.length))].sort((a, b) => a - b).join(",")}`,
       );
@@ -115,8 +125,9 @@ describe(
         "plans written again with the same content",
       );
       const m = await world.controller.metrics();
+      figures.rssRestartedMiB = rssMiB(world.controller.child.pid);
       console.log(
-        `# restart: controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB, writes ${metricValue(m, "keepalived_operator_writes_total")}`,
+        `# restart: controller RSS ${figures.rssRestartedMiB.toFixed(0)} MiB, writes ${metricValue(m, "keepalived_operator_writes_total")}`,
       );
     });
 
@@ -142,6 +153,14 @@ describe(
       console.log(
         `# Service apply → node plan updated (${APPLIES} applies): p50 ${percentile(samples, 0.5).toFixed(0)} ms, p95 ${percentile(samples, 0.95).toFixed(0)} ms, max ${percentile(samples, 1).toFixed(0)} ms; plan objects written ${watch.objectsWritten} (${(watch.objectsWritten / APPLIES).toFixed(1)} per change), ${(watch.bytesWritten / APPLIES / 1024).toFixed(1)} KiB per change`,
       );
+      Object.assign(figures, {
+        applyToPlanMs: samples,
+        reconcileMs: r.total,
+        plannerMs: r.plan,
+        decisionMs: r.decide,
+        objectsPerChange: watch.objectsWritten / APPLIES,
+        kibPerChange: watch.bytesWritten / APPLIES / 1024,
+      });
       assert.equal(samples.length, APPLIES);
       const now = await readAllPlans(world.admin);
       assert.deepEqual(allShareProblems(now, nodes), []);
@@ -150,7 +169,8 @@ describe(
       const idsNow = await routerIds(world.admin);
       for (const [key, id] of Object.entries(ids))
         assert.equal(idsNow[key], id, `${key} kept router ID ${id}`);
-      console.log(`# controller RSS ${rssMiB(world.controller.child.pid).toFixed(0)} MiB`);
+      figures.rssAppliedMiB = rssMiB(world.controller.child.pid);
+      console.log(`# controller RSS ${figures.rssAppliedMiB.toFixed(0)} MiB`);
     });
   },
 );

@@ -9,7 +9,13 @@ import { decide, decidePlan, planState, type Action } from "../../../src/control
 import { decideNodePlans } from "../../../src/controller/nodePlanActions.js";
 import type { GroupPlan } from "../../../src/core/plan.js";
 import { instancesForNode } from "../../../src/render/membership.js";
-import { desiredNodePlans, NODE_PLAN_LIMIT, nodePlanText, nodeShare } from "../../../src/render/nodePlans.js";
+import {
+  desiredNodePlans,
+  NODE_PLAN_LIMIT,
+  nodePlanText,
+  nodeShare,
+  PLAIN_PLAN_LIMIT,
+} from "../../../src/render/nodePlans.js";
 import { compactPlan, parsePlan, planV1 } from "../../../src/render/planCodec.js";
 import { NOW, cluster, converged, node, planConfigMap, service, settled, web } from "./cluster.js";
 
@@ -90,6 +96,35 @@ describe("node shares", () => {
       assert.equal(text, compactPlan(nodeShare(wire, node)));
       assert.deepEqual(parsePlan(text, "test"), nodeShare(wire, node));
     }
+  });
+
+  it("a share stays plain up to 16 KiB and is gzipped above, read back the same either way", () => {
+    const gp = planned();
+    const withServices = (count: number): GroupPlan => ({
+      ...gp,
+      instances: gp.instances.map((i, n) =>
+        n === 0 ? { ...i, services: Array.from({ length: count }, (_, k) => `demo/s-${k}`) } : i,
+      ),
+    });
+    const stored = (count: number): { plain: number; packed: number; texts: number[] } => {
+      const out = { plain: 0, packed: 0, texts: [] as number[] };
+      for (const { manifest } of desiredNodePlans(withServices(count), { uid: "u" }).manifests) {
+        const cm = manifest as unknown as ConfigMapObject;
+        const read = nodePlanText(cm);
+        assert.ok("text" in read);
+        assert.equal(parsePlan(read.text, "test").instances[0]?.services.length, count);
+        out.texts.push(Buffer.byteLength(read.text));
+        if (cm.data !== undefined) out.plain++;
+        if (cm.binaryData !== undefined) out.packed++;
+      }
+      return out;
+    };
+    const small = stored(10);
+    assert.ok(small.texts.every((b) => b <= PLAIN_PLAN_LIMIT));
+    assert.deepEqual([small.plain, small.packed], [small.texts.length, 0]);
+    const large = stored(2_000);
+    assert.ok(large.texts.every((b) => b > PLAIN_PLAN_LIMIT));
+    assert.deepEqual([large.plain, large.packed], [0, large.texts.length]);
   });
 
   it("a share that does not fit plain is gzipped; one that does not fit gzipped is not written", () => {

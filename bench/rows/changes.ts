@@ -1,0 +1,108 @@
+// Row 11, changes at scale: the scale suite (test/scale/scale.test.ts) on the real control plane with 10,000
+// Services, 100 Node objects and 20 groups (the issue's size): 10,000 Services created at once, a controller
+// restart, then 50 Services applied one at a time, each timed from the apply to its VIP in its holder's node
+// plan. The suite asserts its counted invariants (one distinct IP each, exact shares, nothing changed by the
+// restart or the applies); this row records its figures. Run on a quiet machine: it takes several minutes.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../../src/lab/processes.js";
+import { measure, type Measure } from "../report.js";
+import type { BenchRow } from "../row.js";
+
+/** What the suite writes to $SCALE_FIGURES (see scale.test.ts). */
+interface Figures {
+  createdMs: number;
+  convergedMs: number;
+  rssCreatedMiB: number;
+  rssRestartedMiB: number;
+  rssAppliedMiB: number;
+  planBytes: number[];
+  applyToPlanMs: number[];
+  reconcileMs: number[];
+  plannerMs: number[];
+  decisionMs: number[];
+  objectsPerChange: number;
+  kibPerChange: number;
+}
+
+interface Size {
+  services: number;
+  nodes: number;
+  groups: number;
+}
+
+/** Runs the suite at `size`; its figures, or an error with the end of its output. */
+async function runSuite(size: Size, progress: (line: string) => void): Promise<Figures> {
+  const dir = await mkdtemp(join(tmpdir(), "kao-changes-"));
+  try {
+    const file = join(dir, "figures.json");
+    const child = spawn(
+      process.execPath,
+      ["--test", "--test-reporter=spec", join(repoRoot(), "dist/test/scale/scale.test.js")],
+      {
+        cwd: repoRoot(),
+        env: {
+          ...process.env,
+          SCALE_SERVICES: String(size.services),
+          SCALE_NODES: String(size.nodes),
+          SCALE_GROUPS: String(size.groups),
+          SCALE_FIGURES: file,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let tail = "";
+    const keep = (s: string): void => {
+      tail = (tail + s).slice(-8_000);
+      for (const line of s.split("\n")) if (line.trimStart().startsWith("# ")) progress(line.trim());
+    };
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    if (code !== 0) throw new Error(`the scale suite failed (exit code ${code}):\n${tail}`);
+    return JSON.parse(await readFile(file, "utf8")) as Figures;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function measures(f: Figures, size: Size): Measure[] {
+  const at = `${size.services} Services, ${size.nodes} nodes, ${size.groups} groups`;
+  const m = (what: string, unit: string, values: number[]): Measure =>
+    measure(`${at}: ${what}`, "ours", unit, values);
+  return [
+    m("Service apply → its VIP in its holder's node plan", "ms", f.applyToPlanMs),
+    m("one reconcile during the applies, whole (plan, decide, write)", "ms", f.reconcileMs),
+    m("one reconcile during the applies, planner (core/)", "ms", f.plannerMs),
+    m("one reconcile during the applies, decision", "ms", f.decisionMs),
+    m("node plan objects written per change", "objects", [f.objectsPerChange]),
+    m("node plan bytes written per change", "KiB", [f.kibPerChange]),
+    m("largest node plan object", "KiB", [Math.max(...f.planBytes) / 1024]),
+    m("created at once (POST, 32 at a time) → every VIP in a node plan", "s", [f.convergedMs / 1000]),
+    m("controller RSS right after the creation", "MiB", [f.rssCreatedMiB]),
+    m("controller RSS after a restart", "MiB", [f.rssRestartedMiB]),
+    m("controller RSS after the 50 applies", "MiB", [f.rssAppliedMiB]),
+  ];
+}
+
+export const changes: BenchRow = {
+  id: "changes",
+  title: "Changes at scale (real control plane)",
+  async run(ctx) {
+    const size: Size = ctx.quick
+      ? { services: 300, nodes: 20, groups: 4 }
+      : { services: 10_000, nodes: 100, groups: 20 };
+    const f = await runSuite(size, (line) => {
+      ctx.progress(line);
+    });
+    return {
+      ran: `test/scale/scale.test.ts with SCALE_SERVICES=${size.services} SCALE_NODES=${size.nodes} SCALE_GROUPS=${size.groups}: Node objects only (no agents), the controller with its production leader-election timers; ${f.applyToPlanMs.length} Services applied one at a time after a restart${ctx.quick ? " (quick run)" : ""}`,
+      measures: measures(f, size),
+      notes: [
+        `The suite's invariants held: every Service got exactly one distinct IP, every node plan holds exactly its share, and neither the restart nor the applies changed an IP, a placement or a router ID.`,
+      ],
+    };
+  },
+};
