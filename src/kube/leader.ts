@@ -107,7 +107,11 @@ export class LeaderElector {
     }
     const holder = lease.spec.holderIdentity ?? "";
     const mine = holder === this.cfg.identity;
-    if (!mine && holder !== "" && this.observedAt + this.cfg.leaseDurationMs > now) return false;
+    // The holder's own lease duration, as client-go reads it: replicas started with other flags (a rolling
+    // update that changes them) neither wait longer than the holder promised nor take over sooner.
+    const declared = lease.spec.leaseDurationSeconds ?? 0;
+    const durationMs = declared > 0 ? declared * 1000 : this.cfg.leaseDurationMs;
+    if (!mine && holder !== "" && this.observedAt + durationMs > now) return false;
     const spec: Lease["spec"] = {
       ...lease.spec,
       holderIdentity: this.cfg.identity,

@@ -166,6 +166,38 @@ describe("LeaderElector", () => {
     term.end("test over");
   });
 
+  it("a standby waits for the holder's lease duration, not its own", async () => {
+    const store = new LeaseStore();
+    store.takeOver("a");
+    (store.lease as { spec: LeaseSpec }).spec.leaseDurationSeconds = 1;
+    const e = new LeaderElector(
+      store.client,
+      {
+        namespace: "ns",
+        name: "op",
+        identity: "b",
+        leaseDurationMs: 600_000,
+        renewDeadlineMs: 200,
+        retryPeriodMs: 20,
+      },
+      quiet,
+    );
+    const run = lead(e);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      run.term.then((t) => {
+        t.end("test over");
+        return "took over";
+      }),
+      new Promise((r) => (timer = setTimeout(r, 20_000, "still waiting after 20 s"))),
+    ]);
+    clearTimeout(timer);
+    await e.release();
+    assert.equal(waited, "took over", "the holder declared 1 s; the standby's own 600 s must not apply");
+    assert.equal(store.lease?.spec.holderIdentity, "b");
+    assert.equal(store.lease.spec.leaseDurationSeconds, 600, "the new holder declares its own");
+  });
+
   it("release ends the term before the lease is handed back", async () => {
     const store = new LeaseStore();
     const e = elector(store);
