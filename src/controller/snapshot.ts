@@ -1,4 +1,5 @@
 // Caches → ClusterSnapshot. Pure: reads plain objects, knows which inputs the planner needs.
+import { dictionary } from "../core/dictionary.js";
 import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import { GROUP_LABEL, labelValue, NODE_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
@@ -83,7 +84,7 @@ function groupPreviousPlacement(
       legacy = placement;
       continue;
     }
-    merged ??= {};
+    merged ??= dictionary();
     for (const [vip, holder] of Object.entries(placement)) {
       if (merged[vip] === undefined || labelOf(holder) === node) merged[vip] = holder;
     }

@@ -1,5 +1,6 @@
 // A group's virtual routers: where each VIP goes (placement), then which VRRP instance carries it — one of
 // its own for a dedicated Service, else the pooled instance of the node that holds it. Pure.
+import { dictionary } from "./dictionary.js";
 import { VERBATIM_CONFIG_ANNOTATION } from "../api/names.js";
 import { anchorAddress } from "./anchors.js";
 import { priorityForRank, type UnnumberedRouter, type VirtualRouter } from "./clusterPlan.js";
@@ -35,7 +36,7 @@ export function planRouters(group: GroupSurroundings, claims: readonly ServiceCl
     items,
     group.nodes.map((n) => n.name),
   );
-  const placement: Record<string, string> = {};
+  const placement = dictionary<string>();
   const routers: UnnumberedRouter[] = [];
   const pooled = new Map<string, PooledVips>();
   for (const item of items) {

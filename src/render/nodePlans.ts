@@ -1,6 +1,7 @@
 // GroupPlan → one ConfigMap per (group, node) holding that node's share of the plan: what the node's agent
 // downloads. A share is the group-level fields, the instances the node runs (instancesForNode) and the
 // addresses of their members, so it grows with the node's own instances, not with the cluster. Pure.
+import { dictionaryOf } from "../core/dictionary.js";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { ConfigMapObject, Manifest } from "../api/kube.js";
 import {
@@ -122,7 +123,7 @@ export function nodePlanEntries(plan: GroupPlan, owner: GroupIdentity): NodePlan
         ? content
         : { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content };
     };
-    const placement = Object.fromEntries(mine.map((p) => [p.vip, p.holder]));
+    const placement = dictionaryOf(mine.map((p) => [p.vip, p.holder] as const));
     return { node, name: meta.name, hash, placement, manifest };
   });
 }

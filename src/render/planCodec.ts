@@ -1,6 +1,7 @@
 // GroupPlan → PlanV1 → text, and text → PlanV1: the one writer and the one reader of plan.json. The
 // controller writes with serializeGroupPlan and reads its previous placement with placementOfPlan; agents
 // read with parsePlan. Pure.
+import { dictionary, dictionaryOf } from "../core/dictionary.js";
 import { isLinkLocal } from "../core/anchors.js";
 import { parseIP } from "../core/ip.js";
 import {
@@ -70,7 +71,7 @@ export function planV1(plan: GroupPlan): PlanV1 {
     group,
     nodes: plan.nodes.map((n) => ({ name: n.name, addresses: { ...n.addresses } })),
     instances: plan.instances.map(instanceV1),
-    placement: { ...plan.placement },
+    placement: dictionaryOf(Object.entries(plan.placement)),
   };
 }
 
@@ -216,7 +217,7 @@ function readInstance(r: FieldReader, raw: unknown, field: string): PlanInstance
 
 function readPlacement(r: FieldReader, raw: unknown): Record<string, string> {
   const p = r.object(raw, "placement");
-  const out: Record<string, string> = {};
+  const out = dictionary<string>();
   for (const [vip, node] of Object.entries(p))
     out[r.ip(vip, "placement")] = r.text(node, `placement[${vip}]`);
   return out;
