@@ -1,8 +1,8 @@
 // Caches → ClusterSnapshot. Pure: reads plain objects, knows which inputs the planner needs.
-import { dictionary } from "../core/dictionary.js";
 import type { ConfigMapObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
 import { GROUP_LABEL, labelValue, NODE_LABEL } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
+import { dictionary } from "../core/dictionary.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
 import { PlannerMemo } from "../core/memo.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";

@@ -1,10 +1,10 @@
 // A group's virtual routers: where each VIP goes (placement), then which VRRP instance carries it — one of
 // its own for a dedicated Service, else the pooled instance of the node that holds it. Pure.
-import { dictionary } from "./dictionary.js";
 import { VERBATIM_CONFIG_ANNOTATION } from "../api/names.js";
 import { anchorAddress } from "./anchors.js";
 import { priorityForRank, type UnnumberedRouter, type VirtualRouter } from "./clusterPlan.js";
 import { annotationField, serviceObject, warningOn, type Diagnostic } from "./diagnostics.js";
+import { dictionary } from "./dictionary.js";
 import type { GroupModel } from "./group.js";
 import { compareIPs, familyName, type Family, type ParsedIP } from "./ip.js";
 import { byKey } from "./keys.js";

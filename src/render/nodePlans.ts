@@ -1,7 +1,6 @@
 // GroupPlan → one ConfigMap per (group, node) holding that node's share of the plan: what the node's agent
 // downloads. A share is the group-level fields, the instances the node runs (instancesForNode) and the
 // addresses of their members, so it grows with the node's own instances, not with the cluster. Pure.
-import { dictionaryOf } from "../core/dictionary.js";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { ConfigMapObject, Manifest } from "../api/kube.js";
 import {
@@ -13,6 +12,7 @@ import {
   nodePlanName,
 } from "../api/names.js";
 import type { PlanInstanceV1, PlanV1 } from "../api/plan.js";
+import { dictionaryOf } from "../core/dictionary.js";
 import type { GroupPlan } from "../core/plan.js";
 import { instancesForNode } from "./membership.js";
 import { ownedMetadata, hashOf, type GroupIdentity } from "./objects.js";

@@ -1,8 +1,8 @@
 // GroupPlan → PlanV1 → text, and text → PlanV1: the one writer and the one reader of plan.json. The
 // controller writes with serializeGroupPlan and reads its previous placement with placementOfPlan; agents
 // read with parsePlan. Pure.
-import { dictionary, dictionaryOf } from "../core/dictionary.js";
 import { isLinkLocal } from "../core/anchors.js";
+import { dictionary, dictionaryOf } from "../core/dictionary.js";
 import { parseIP } from "../core/ip.js";
 import {
   PLAN_API_VERSION,
