@@ -4,6 +4,7 @@
 // plan. The suite asserts its counted invariants (one distinct IP each, exact shares, nothing changed by the
 // restart or the applies); this row records its figures. Run on a quiet machine: it takes several minutes.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ interface Figures {
   createdMs: number;
   convergedMs: number;
   rssCreatedMiB: number;
+  rssSettledMiB: number;
   rssRestartedMiB: number;
   rssAppliedMiB: number;
   planBytes: number[];
@@ -31,6 +33,8 @@ interface Size {
   services: number;
   nodes: number;
   groups: number;
+  /** Seconds the controller is left idle after the burst before its memory is read again. */
+  settleS: number;
 }
 
 /** Runs the suite at `size`; its figures, or an error with the end of its output. */
@@ -38,17 +42,20 @@ async function runSuite(size: Size, progress: (line: string) => void): Promise<F
   const dir = await mkdtemp(join(tmpdir(), "kao-changes-"));
   try {
     const file = join(dir, "figures.json");
+    // Inside a test (the quick bench runs in one), node --test would only warn and run nothing.
+    const { NODE_TEST_CONTEXT: _inTest, ...env } = process.env;
     const child = spawn(
       process.execPath,
       ["--test", "--test-reporter=spec", join(repoRoot(), "dist/test/scale/scale.test.js")],
       {
         cwd: repoRoot(),
         env: {
-          ...process.env,
+          ...env,
           SCALE_SERVICES: String(size.services),
           SCALE_NODES: String(size.nodes),
           SCALE_GROUPS: String(size.groups),
           SCALE_FIGURES: file,
+          SCALE_SETTLE_S: String(size.settleS),
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -62,6 +69,7 @@ async function runSuite(size: Size, progress: (line: string) => void): Promise<F
     child.stderr.setEncoding("utf8").on("data", keep);
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     if (code !== 0) throw new Error(`the scale suite failed (exit code ${code}):\n${tail}`);
+    if (!existsSync(file)) throw new Error(`the scale suite wrote no figures to ${file}:\n${tail}`);
     return JSON.parse(await readFile(file, "utf8")) as Figures;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -82,6 +90,7 @@ function measures(f: Figures, size: Size): Measure[] {
     m("largest node plan object", "KiB", [Math.max(...f.planBytes) / 1024]),
     m("created at once (POST, 32 at a time) → every VIP in a node plan", "s", [f.convergedMs / 1000]),
     m("controller RSS right after the creation", "MiB", [f.rssCreatedMiB]),
+    m(`controller RSS ${size.settleS} s after the creation, idle`, "MiB", [f.rssSettledMiB]),
     m("controller RSS after a restart", "MiB", [f.rssRestartedMiB]),
     m("controller RSS after the 50 applies", "MiB", [f.rssAppliedMiB]),
   ];
@@ -92,8 +101,8 @@ export const changes: BenchRow = {
   title: "Changes at scale (real control plane)",
   async run(ctx) {
     const size: Size = ctx.quick
-      ? { services: 300, nodes: 20, groups: 4 }
-      : { services: 10_000, nodes: 100, groups: 20 };
+      ? { services: 300, nodes: 20, groups: 4, settleS: 5 }
+      : { services: 10_000, nodes: 100, groups: 20, settleS: 45 };
     const f = await runSuite(size, (line) => {
       ctx.progress(line);
     });

@@ -2,13 +2,7 @@
 // caches, overlaid with its own writes they have not caught up with yet (ownWrites.ts, decide.ts), and writes
 // only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
-import {
-  APPLIED_HASH_ANNOTATION,
-  GROUP_LABEL,
-  KIND,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-} from "../api/names.js";
+import { GROUP_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
@@ -20,8 +14,8 @@ import type { Logger } from "../lib/log.js";
 import type { Registry } from "../lib/prom.js";
 import type { ServiceWithManagedFields } from "../render/serviceStatus.js";
 import {
-  decidePlan,
-  placementOfConfigMap,
+  decideAfterNodePlans,
+  decideNodePlanWrites,
   planState,
   type ClusterState,
   type Decision,
@@ -32,6 +26,7 @@ import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
+import { memoizedPlacement } from "./planPlacements.js";
 import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
@@ -84,34 +79,6 @@ function setGauges(m: Metrics, gauges: Decision["gauges"]): void {
     m.nodes.set(g.nodes, { group: g.group });
   }
   m.refused.set(gauges.servicesWithProblems);
-}
-
-/**
- * A plan object's placement: the one the controller computed for that content hash when it decided (its own
- * writes are never parsed back), else parsed once per resourceVersion (objects written before a restart).
- */
-function memoizedPlacement(): {
-  read: (cm: ConfigMapObject) => Record<string, string> | undefined;
-  decided: (byHash: Map<string, Record<string, string>>) => void;
-} {
-  const cache = new Map<string, { rv: string; placement: Record<string, string> | undefined }>();
-  let byHash = new Map<string, Record<string, string>>();
-  return {
-    read: (cm) => {
-      const known = byHash.get(cm.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? "");
-      if (known !== undefined) return known;
-      const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
-      const rv = cm.metadata.resourceVersion ?? "";
-      const cached = cache.get(key);
-      if (cached?.rv === rv) return cached.placement;
-      const placement = placementOfConfigMap(cm);
-      cache.set(key, { rv, placement });
-      return placement;
-    },
-    decided: (next) => {
-      byHash = next;
-    },
-  };
 }
 
 export class Controller {
@@ -277,8 +244,15 @@ export class Controller {
     };
   }
 
-  /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
-  private async decideNow(): Promise<{ decision: Decision; planMs: number; decideMs: number }> {
+  /**
+   * Decides from the caches and writes: the node plans (what agents wait for) go out as soon as they are
+   * decided, and the rest of the decision (Service statuses, Events) is made while they are in flight; the
+   * rest is written once they are answered. A pause between the planner and the decision lets timers run.
+   */
+  private async decideAndWrite(
+    runner: ActionRunner,
+    log: Logger,
+  ): Promise<{ decision: Decision; failures: Error[]; planMs: number; decideMs: number }> {
     const t0 = performance.now();
     const state = this.state();
     const seen = {
@@ -292,14 +266,24 @@ export class Controller {
     // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
     await new Promise((resolve) => setImmediate(resolve));
     const t2 = performance.now();
-    const decision = decidePlan(plan, state, seen);
+    const first = decideNodePlanWrites(plan, state, seen);
+    const head = runner.writeObjects(first.actions, log);
+    let rest: Decision;
+    try {
+      rest = decideAfterNodePlans(plan, state, seen, first);
+    } catch (err) {
+      await head.catch(() => undefined);
+      throw err;
+    }
     const decideMs = performance.now() - t2;
-    this.holders = decision.holders;
-    this.placementOf.decided(decision.planPlacements);
-    setGauges(this.m, decision.gauges);
-    for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
-    await new Promise((resolve) => setImmediate(resolve));
-    return { decision, planMs: t1 - t0, decideMs };
+    this.holders = rest.holders;
+    this.placementOf.decided(rest.planPlacements);
+    setGauges(this.m, rest.gauges);
+    for (const diagnostic of rest.nodeProblems) this.log.warn("node problem", { diagnostic });
+    const failures = await head;
+    failures.push(...(await runner.run(rest.actions, log)));
+    const decision = { ...rest, actions: [...first.actions, ...rest.actions] };
+    return { decision, failures, planMs: t1 - t0, decideMs };
   }
 
   /** One pass: decide from the caches, write what differs. */
@@ -309,11 +293,10 @@ export class Controller {
     if (this.echoes.onlyEchoes() && this.lastDone) return { kind: "done" };
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
-    const { decision, planMs, decideMs } = await this.decideNow();
     const held = this.correlator.suppressed;
-    let failures: Error[];
+    let pass: Awaited<ReturnType<Controller["decideAndWrite"]>>;
     try {
-      failures = await runner.run(decision.actions, log);
+      pass = await this.decideAndWrite(runner, log);
     } catch (err) {
       if (!(err instanceof LeadershipLostError)) throw err;
       log.warn("reconcile stopped: not leading any more", { why: err.why });
@@ -321,6 +304,7 @@ export class Controller {
     } finally {
       this.m.eventsHeld.inc({}, this.correlator.suppressed - held);
     }
+    const { decision, failures, planMs, decideMs } = pass;
     const { plan } = decision;
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);

@@ -77,6 +77,20 @@ describe(
       console.log(
         `# created ${SERVICES} Services in ${((created - t0) / 1000).toFixed(1)} s; converged ${((done - t0) / 1000).toFixed(1)} s after the first; controller RSS ${figures.rssCreatedMiB.toFixed(0)} MiB`,
       );
+      // With SCALE_SETTLE_S, the controller's memory once it has had that long with nothing to do (V8 gives
+      // back what the burst left only after a few quiet seconds).
+      const settle = Number(process.env.SCALE_SETTLE_S ?? 0);
+      if (settle > 0) {
+        const series: number[] = [];
+        for (let s = 0; s < settle; s += 5) {
+          await new Promise((r) => setTimeout(r, 5000));
+          series.push(rssMiB(world.controller.child.pid));
+        }
+        figures.rssSettledMiB = series.at(-1) ?? NaN;
+        console.log(
+          `# controller RSS every 5 s after converging: ${series.map((m) => m.toFixed(0)).join(", ")} MiB`,
+        );
+      }
       assert.equal(ingress.size, SERVICES);
       const notOne = [...ingress].filter(([, ips]) => ips.length !== 1).map(([n]) => n);
       assert.deepEqual(notOne, [], "Services without exactly one IP");
