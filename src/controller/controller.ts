@@ -2,7 +2,13 @@
 // caches, overlaid with its own writes they have not caught up with yet (ownWrites.ts, decide.ts), and writes
 // only what differs (writer.ts), every write bound to the leadership term (kube/term.ts).
 import type { ConfigMapObject, DaemonSetObject, EndpointSliceObject, NamespaceObject } from "../api/kube.js";
-import { GROUP_LABEL, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../api/names.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  GROUP_LABEL,
+  KIND,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
@@ -14,8 +20,8 @@ import type { Logger } from "../lib/log.js";
 import type { Registry } from "../lib/prom.js";
 import type { ServiceWithManagedFields } from "../render/serviceStatus.js";
 import {
-  decideAfterNodePlans,
-  decideNodePlanWrites,
+  decidePlan,
+  placementOfConfigMap,
   planState,
   type ClusterState,
   type Decision,
@@ -26,7 +32,6 @@ import { ReconcileTrigger, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
-import { memoizedPlacement } from "./planPlacements.js";
 import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
@@ -79,6 +84,34 @@ function setGauges(m: Metrics, gauges: Decision["gauges"]): void {
     m.nodes.set(g.nodes, { group: g.group });
   }
   m.refused.set(gauges.servicesWithProblems);
+}
+
+/**
+ * A plan object's placement: the one the controller computed for that content hash when it decided (its own
+ * writes are never parsed back), else parsed once per resourceVersion (objects written before a restart).
+ */
+function memoizedPlacement(): {
+  read: (cm: ConfigMapObject) => Record<string, string> | undefined;
+  decided: (byHash: Map<string, Record<string, string>>) => void;
+} {
+  const cache = new Map<string, { rv: string; placement: Record<string, string> | undefined }>();
+  let byHash = new Map<string, Record<string, string>>();
+  return {
+    read: (cm) => {
+      const known = byHash.get(cm.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? "");
+      if (known !== undefined) return known;
+      const key = `${cm.metadata.namespace ?? ""}/${cm.metadata.name ?? ""}`;
+      const rv = cm.metadata.resourceVersion ?? "";
+      const cached = cache.get(key);
+      if (cached?.rv === rv) return cached.placement;
+      const placement = placementOfConfigMap(cm);
+      cache.set(key, { rv, placement });
+      return placement;
+    },
+    decided: (next) => {
+      byHash = next;
+    },
+  };
 }
 
 export class Controller {
@@ -244,15 +277,8 @@ export class Controller {
     };
   }
 
-  /**
-   * Decides from the caches and writes: the node plans (what agents wait for) go out as soon as they are
-   * decided, and the rest of the decision (Service statuses, Events) is made while they are in flight; the
-   * rest is written once they are answered. A pause between the planner and the decision lets timers run.
-   */
-  private async decideAndWrite(
-    runner: ActionRunner,
-    log: Logger,
-  ): Promise<{ decision: Decision; failures: Error[]; planMs: number; decideMs: number }> {
+  /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
+  private async decideNow(): Promise<{ decision: Decision; planMs: number; decideMs: number }> {
     const t0 = performance.now();
     const state = this.state();
     const seen = {
@@ -266,31 +292,14 @@ export class Controller {
     // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
     await new Promise((resolve) => setImmediate(resolve));
     const t2 = performance.now();
-    const first = decideNodePlanWrites(plan, state, seen);
-    const head = runner.writeObjects(first.actions, log);
-    // Awaited below; marked handled now, so that a lost term during the pause is not an unhandled rejection.
-    head.catch(() => undefined);
-    let rest: Decision;
-    let yieldMs = 0;
-    try {
-      // A turn of the event loop puts the node plan requests on their sockets before the second half runs.
-      const t3 = performance.now();
-      await new Promise((resolve) => setImmediate(resolve));
-      yieldMs = performance.now() - t3;
-      rest = decideAfterNodePlans(plan, state, seen, first);
-    } catch (err) {
-      await head.catch(() => undefined);
-      throw err;
-    }
-    const decideMs = performance.now() - t2 - yieldMs;
-    this.holders = rest.holders;
-    this.placementOf.decided(rest.planPlacements);
-    setGauges(this.m, rest.gauges);
-    for (const diagnostic of rest.nodeProblems) this.log.warn("node problem", { diagnostic });
-    const failures = await head;
-    failures.push(...(await runner.run(rest.actions, log)));
-    const decision = { ...rest, actions: [...first.actions, ...rest.actions] };
-    return { decision, failures, planMs: t1 - t0, decideMs };
+    const decision = decidePlan(plan, state, seen);
+    const decideMs = performance.now() - t2;
+    this.holders = decision.holders;
+    this.placementOf.decided(decision.planPlacements);
+    setGauges(this.m, decision.gauges);
+    for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
+    await new Promise((resolve) => setImmediate(resolve));
+    return { decision, planMs: t1 - t0, decideMs };
   }
 
   /** One pass: decide from the caches, write what differs. */
@@ -300,10 +309,11 @@ export class Controller {
     if (this.echoes.onlyEchoes() && this.lastDone) return { kind: "done" };
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
+    const { decision, planMs, decideMs } = await this.decideNow();
     const held = this.correlator.suppressed;
-    let pass: Awaited<ReturnType<Controller["decideAndWrite"]>>;
+    let failures: Error[];
     try {
-      pass = await this.decideAndWrite(runner, log);
+      failures = await runner.run(decision.actions, log);
     } catch (err) {
       if (!(err instanceof LeadershipLostError)) throw err;
       log.warn("reconcile stopped: not leading any more", { why: err.why });
@@ -311,7 +321,6 @@ export class Controller {
     } finally {
       this.m.eventsHeld.inc({}, this.correlator.suppressed - held);
     }
-    const { decision, failures, planMs, decideMs } = pass;
     const { plan } = decision;
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);

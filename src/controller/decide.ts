@@ -71,6 +71,7 @@ export const placementOfConfigMap = placementOfPlanObject;
 class ActionList {
   readonly actions: Action[] = [];
   readonly nodeProblems: string[] = [];
+  readonly planPlacements = new Map<string, Record<string, string>>();
 
   constructor(private readonly live: LiveObjects) {}
 
@@ -97,54 +98,9 @@ function statusManifest(apiVersion: string, kind: string, key: string, status: u
   return { apiVersion, kind, metadata: { name, namespace }, status };
 }
 
-/** A valid group's node plans as the first half decided them. */
-interface GroupNodePlans {
-  group: KeepalivedGroup;
-  uid: string;
-  plans: ReturnType<typeof decideNodePlans>;
-}
-
-/**
- * The first half of a decision: the node plan writes of every valid group, the writes agents wait for. The
- * controller starts them before it decides the rest (Service statuses, Events), which takes as long again.
- */
-export interface NodePlanDecision {
-  /** Node plan objects to write or delete, group by group. */
-  actions: Action[];
-  /** Placement of every node plan by its content hash: read back without parsing what was written. */
-  planPlacements: Map<string, Record<string, string>>;
-  /** For the second half. */
-  readonly groups: ReadonlyMap<string, GroupNodePlans>;
-  readonly live: LiveObjects;
-}
-
-/** The first half of decidePlan: every valid group's node plan writes. */
-export function decideNodePlanWrites(
-  plan: ClusterPlan,
-  state: ClusterState,
-  seen: Observations,
-): NodePlanDecision {
-  const memo = seen.memo;
-  const live = liveObjects(state, memo === undefined ? undefined : (o) => memo.keyOf(o));
-  const groups = new Map<string, GroupNodePlans>();
-  const out: NodePlanDecision = { actions: [], planPlacements: new Map(), groups, live };
-  for (const gp of plan.groups) {
-    const key = `${gp.group.namespace}/${gp.group.name}`;
-    const group = live.groups.get(key);
-    const uid = group?.metadata.uid ?? "";
-    if (group === undefined || uid === "") continue;
-    const plans = decideNodePlans(gp, uid, live.configMaps.values(), memo?.nodePlanEntries(gp, uid));
-    out.actions.push(...plans.actions);
-    for (const [hash, placement] of plans.placements) out.planPlacements.set(hash, placement);
-    groups.set(key, { group, uid, plans });
-  }
-  return out;
-}
-
-/** A valid group: its DaemonSet where the hash differs, its status, its Events (its node plans come first). */
+/** A valid group: its node plans and DaemonSet where the hash differs, its status, its Events. */
 function decideGroup(
   gp: GroupPlan,
-  np: GroupNodePlans | undefined,
   live: LiveObjects,
   ctx: {
     now: string;
@@ -157,8 +113,13 @@ function decideGroup(
 ): GroupGauges | undefined {
   const g = gp.group;
   const key = `${g.namespace}/${g.name}`;
-  if (np === undefined) return undefined;
-  const { group, uid, plans } = np;
+  const group = live.groups.get(key);
+  const uid = group?.metadata.uid ?? "";
+  if (group === undefined || uid === "") return undefined;
+  const entries = ctx.memo?.nodePlanEntries(gp, uid);
+  const plans = decideNodePlans(gp, uid, live.configMaps.values(), entries);
+  out.push(...plans.actions);
+  for (const [hash, placement] of plans.placements) out.planPlacements.set(hash, placement);
   const ds = desiredDaemonSet(gp, { uid }, ctx.metricsPorts.get(key));
   if (appliedHash(live.daemonSets.get(key)) !== appliedHash(ds)) out.push({ kind: "apply", manifest: ds });
   // A plan that cannot be written leaves the group not Ready (and says which node and what to do).
@@ -249,25 +210,11 @@ export function planState(state: ClusterState, seen: Observations): ClusterPlan 
   return planCluster(snapshot, seen.memo?.planner);
 }
 
-/** What to write so that the cluster matches `plan`, which planState(state, seen) made: both halves, in order. */
+/** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
 export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
-  const first = decideNodePlanWrites(plan, state, seen);
-  const rest = decideAfterNodePlans(plan, state, seen, first);
-  return { ...rest, actions: [...first.actions, ...rest.actions] };
-}
-
-/**
- * The second half of decidePlan, once `first` (decideNodePlanWrites of the same plan, state and observations)
- * is decided: everything but the node plans. Its actions are to be written after the first half's.
- */
-export function decideAfterNodePlans(
-  plan: ClusterPlan,
-  state: ClusterState,
-  seen: Observations,
-  first: NodePlanDecision,
-): Decision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
-  const live = first.live;
+  const memo = seen.memo;
+  const live = liveObjects(state, memo === undefined ? undefined : (o) => memo.keyOf(o));
   const out = new ActionList(live);
   const now = new Date(seen.nowMs).toISOString();
   const byVip = lazyAnnouncers(plan);
@@ -277,13 +224,7 @@ export function decideAfterNodePlans(
   const ports = metricsPorts(metricsPortClaims(live.groups.values(), live.daemonSets)).ports;
   for (const gp of plan.groups) {
     const ctx = { now, byVip, previous, metricsPorts: ports, memo: seen.memo };
-    const gauges = decideGroup(
-      gp,
-      first.groups.get(`${gp.group.namespace}/${gp.group.name}`),
-      live,
-      ctx,
-      out,
-    );
+    const gauges = decideGroup(gp, live, ctx, out);
     if (gauges !== undefined) groups.push(gauges);
   }
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
@@ -297,7 +238,7 @@ export function decideAfterNodePlans(
     gauges: { groups, servicesWithProblems },
     nodeProblems: out.nodeProblems,
     holders,
-    planPlacements: first.planPlacements,
+    planPlacements: out.planPlacements,
   };
 }
 

@@ -142,36 +142,20 @@ export class ActionRunner {
    * when the term ends.
    */
   async run(actions: readonly Action[], log: Logger = this.log): Promise<Error[]> {
+    const failures: Error[] = [];
+    const objects = actions.filter((a): a is ObjectAction => a.kind !== "event");
     const events = actions.filter((a): a is EventAction => a.kind === "event");
     // Correlated only when they are about to be sent: a pass stopped before then leaves them pending.
     const sendEvents = (): Promise<void> =>
       forEachLimited(this.correlator.correlate(events, this.now()), this.concurrency, (w) => this.event(w));
-    return this.writeInOrder(actions, log, sendEvents);
-  }
-
-  /**
-   * Writes the objects among `actions` in order, as run() does, and nothing else: no Event is correlated or
-   * sent (the correlator sees each pass's Events once, in run()). For a pass's first writes, started early.
-   */
-  writeObjects(actions: readonly Action[], log: Logger = this.log): Promise<Error[]> {
-    return this.writeInOrder(actions, log, () => Promise.resolve());
-  }
-
-  /** The objects in batches, in order; `alongside` starts with the last batch (or alone, without objects). */
-  private async writeInOrder(
-    actions: readonly Action[],
-    log: Logger,
-    alongside: () => Promise<void>,
-  ): Promise<Error[]> {
-    const failures: Error[] = [];
-    const all = batches(actions.filter((a): a is ObjectAction => a.kind !== "event"));
-    if (all.length === 0) await alongside();
+    const all = batches(objects);
+    if (all.length === 0) await sendEvents();
     for (const [i, batch] of all.entries()) {
       const written = forEachLimited(batch, this.concurrency, async (a) => {
         const failure = await this.write(a, log);
         if (failure !== undefined) failures.push(failure);
       });
-      await settled(i === all.length - 1 ? [written, alongside()] : [written]);
+      await settled(i === all.length - 1 ? [written, sendEvents()] : [written]);
     }
     return failures;
   }

@@ -5,14 +5,7 @@ import { describe, it } from "node:test";
 import type { ConfigMapObject } from "../../../src/api/kube.js";
 import { labelValue, nodePlanName } from "../../../src/api/names.js";
 import type { KeepalivedGroupStatus } from "../../../src/api/types.js";
-import {
-  decide,
-  decideAfterNodePlans,
-  decideNodePlanWrites,
-  decidePlan,
-  planState,
-  type Action,
-} from "../../../src/controller/decide.js";
+import { decide, decidePlan, planState, type Action } from "../../../src/controller/decide.js";
 import { decideNodePlans } from "../../../src/controller/nodePlanActions.js";
 import type { GroupPlan } from "../../../src/core/plan.js";
 import { instancesForNode } from "../../../src/render/membership.js";
@@ -176,22 +169,6 @@ describe("node shares", () => {
 });
 
 describe("node plan writes", () => {
-  it("come first: the first half decides them all, the second none; both halves are decidePlan", () => {
-    const state = cluster({ services: [web(), service("api", { externalIPs: ["198.18.6.11"] })] });
-    const seen = { nowMs: NOW, holders: undefined };
-    const plan = planState(state, seen);
-    const first = decideNodePlanWrites(plan, state, seen);
-    const rest = decideAfterNodePlans(plan, state, seen, first);
-    const isPlan = (a: Action): boolean => a.kind === "apply" && a.manifest.kind === "ConfigMap";
-    assert.ok(first.actions.length > 0);
-    assert.ok(first.actions.every(isPlan));
-    assert.ok(!rest.actions.some(isPlan));
-    assert.ok(rest.actions.some((a) => a.kind === "applyStatus" && a.manifest.kind === "Service"));
-    const whole = decidePlan(plan, state, seen);
-    assert.deepEqual(whole.actions, [...first.actions, ...rest.actions]);
-    assert.deepEqual(whole.planPlacements, first.planPlacements);
-  });
-
   it("a node that left: its plan is deleted; the others are not written again", () => {
     const before = converged(cluster({ services: [web()] }));
     const after = { ...before, nodes: [node("master-0", 0)] };

@@ -326,21 +326,6 @@ describe("ActionRunner", () => {
     );
   });
 
-  it("writeObjects writes the objects only: no Event is sent, and the correlator sees none", async () => {
-    const writer = scriptedWriter();
-    const correlator = new EventCorrelator();
-    const runner = new ActionRunner(writer, { writes: counter(), errors: counter() }, recordingLog(), {
-      correlator,
-      now: () => 0,
-    });
-    const failures = await runner.writeObjects([{ kind: "apply", manifest: cm }, problem("later")]);
-    assert.deepEqual(failures, []);
-    assert.deepEqual(writer.calls, ["apply ConfigMap"]);
-    assert.equal(correlator.size, 0, "the pass's Events are correlated once, by run()");
-    await runner.run([problem("later")]);
-    assert.deepEqual(writer.calls, ["apply ConfigMap", "event create IPInUse later count=1"]);
-  });
-
   it("the end of leadership stops the run: nothing more is sent, and the reconcile learns why", async () => {
     const writer = scriptedWriter({
       "apply Service/status": new LeadershipLostError("renew deadline passed"),
