@@ -67,6 +67,27 @@ function scriptedWriter(errors: Record<string, Error> = {}): ClusterWriter & { c
   };
 }
 
+/** A writer whose every call takes 5 ms; records which calls overlapped, and when each started and ended. */
+function overlapWriter(): ClusterWriter & { overlaps: string[]; started: string[]; finished: string[] } {
+  const open = new Set<string>();
+  const out = { overlaps: [] as string[], started: [] as string[], finished: [] as string[] };
+  const slow = async (line: string): Promise<undefined> => {
+    for (const o of open) out.overlaps.push(`${o} + ${line}`);
+    open.add(line);
+    out.started.push(line);
+    await new Promise((r) => setTimeout(r, 5));
+    out.finished.push(line);
+    open.delete(line);
+    return undefined;
+  };
+  return {
+    ...out,
+    apply: (m) => slow(`${m.kind} ${m.metadata.name}`),
+    delete: (t) => slow(`delete ${t.kind} ${t.metadata.name}`).then(() => undefined),
+    event: (w) => slow(`Event ${w.event.message}`),
+  };
+}
+
 function recordingLog(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log =
@@ -227,22 +248,8 @@ describe("ActionRunner", () => {
   });
 
   it("one group's node plans go side by side; what follows them waits for all; groups do not mix", async () => {
-    const open = new Set<string>();
-    const overlaps: string[] = [];
-    const order: string[] = [];
-    const slow = async (line: string): Promise<undefined> => {
-      for (const o of open) overlaps.push(`${o} + ${line}`);
-      open.add(line);
-      await new Promise((r) => setTimeout(r, 5));
-      order.push(line);
-      open.delete(line);
-      return undefined;
-    };
-    const writer: ClusterWriter = {
-      apply: (m) => slow(`${m.kind} ${m.metadata.name}`),
-      delete: (t) => slow(`delete ${t.kind} ${t.metadata.name}`).then(() => undefined),
-      event: () => Promise.resolve(undefined),
-    };
+    const writer = overlapWriter();
+    const { overlaps, finished: order } = writer;
     const runner = new ActionRunner(writer, { writes: counter(), errors: counter() }, recordingLog(), {
       concurrency: 8,
     });
@@ -281,22 +288,8 @@ describe("ActionRunner", () => {
   });
 
   it("statuses of groups and Services go together after the node plans, and the Events alongside them", async () => {
-    const open = new Set<string>();
-    const overlaps: string[] = [];
-    const started: string[] = [];
-    const slow = async (line: string): Promise<undefined> => {
-      for (const o of open) overlaps.push(`${o} + ${line}`);
-      open.add(line);
-      started.push(line);
-      await new Promise((r) => setTimeout(r, 5));
-      open.delete(line);
-      return undefined;
-    };
-    const writer: ClusterWriter = {
-      apply: (m) => slow(`${m.kind} ${m.metadata.name}`),
-      delete: (t) => slow(`delete ${t.kind} ${t.metadata.name}`).then(() => undefined),
-      event: (w) => slow(`Event ${w.event.message}`),
-    };
+    const writer = overlapWriter();
+    const { overlaps, started } = writer;
     const runner = new ActionRunner(writer, { writes: counter(), errors: counter() }, recordingLog(), {
       concurrency: 8,
       correlator: new EventCorrelator(),
