@@ -42,6 +42,7 @@ export interface ControllerOptions {
   log: Logger;
   metrics: Registry;
   identity: string;
+  /** How long a change waits for others before a reconcile starts, when none is running (default 2 ms). */
   coalesceMs?: number;
   resyncMs?: number;
   now?: () => Date;
@@ -183,7 +184,7 @@ export class Controller {
     this.networks = inf("/apis/config.openshift.io/v1/networks");
     this.m = controllerMetrics(opts.metrics);
     this.trigger = new ReconcileTrigger(() => this.reconcile(), {
-      coalesceMs: opts.coalesceMs ?? 10,
+      coalesceMs: opts.coalesceMs ?? 2,
       resyncMs: opts.resyncMs ?? 300_000,
       onError: (err, retryInMs) => {
         this.log.warn("reconcile failed; retrying", { error: err.message, retryInMs });

@@ -5,7 +5,7 @@ import type { ConfigMapObject, Manifest } from "../api/kube.js";
 import { APPLIED_HASH_ANNOTATION, GROUP_LABEL, GROUP_VERSION, KIND } from "../api/names.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
-import { planCluster, type ClusterPlan, type GroupPlan } from "../core/plan.js";
+import { planCluster, type ClusterPlan, type GroupPlan, type ServicePlan } from "../core/plan.js";
 import { metricsPortClaims, metricsPorts } from "../render/metricsPorts.js";
 import { placementOfPlanObject } from "../render/nodePlans.js";
 import { desiredDaemonSet, groupStatus, invalidGroupStatus, sameStatus } from "../render/objects.js";
@@ -163,12 +163,17 @@ function decideServices(
   out: ActionList,
   memo: ReconcileMemo | undefined,
 ): number {
-  const byKey = new Map(plan.services.map((s) => [s.key, s]));
   const invalidGroups = new Set(plan.invalidGroups.map((g) => g.key));
   let withProblems = 0;
+  // Both lists are in key order (code-unit order): each Service's plan is found by walking the plans along.
+  const plans = plan.services;
+  let at = 0;
   for (const s of memo === undefined ? sortedByKey(state.services) : memo.sortedByKey(state.services)) {
     const key = memo === undefined ? objectKey(s) : memo.keyOf(s);
-    const sp = byKey.get(key);
+    while (at < plans.length && (plans[at] as ServicePlan).key < key) at++;
+    const sp = plans[at]?.key === key ? plans[at] : undefined;
+    // Nothing to write or say last time, for this very object and the same IPs: the same again.
+    if (sp !== undefined && memo?.quietAsBefore(s, sp) === true) continue;
     const ours = memo === undefined ? ownsIngress(s) : memo.ownIngress(s) !== undefined;
     if (sp === undefined && !ours) continue;
     const frozen = sp !== undefined && invalidGroups.has(sp.groupKey);
@@ -176,12 +181,14 @@ function decideServices(
       ours && sp !== undefined && s.spec?.type === "LoadBalancer" && publishedAsPlanned(s, sp);
     const ingress = frozen || asPlanned ? undefined : desiredIngress(s, sp, ours);
     // desiredIngress is undefined where we must not write; write only what differs from what we wrote.
-    if (ingress !== undefined && !(ours && sameIngress(s, ingress))) {
+    const write = ingress !== undefined && !(ours && sameIngress(s, ingress));
+    if (write) {
       const loadBalancer = ingress.length > 0 ? { ingress } : {};
       out.push({ kind: "applyStatus", manifest: statusManifest("v1", "Service", key, { loadBalancer }) });
     }
     if (sp === undefined) continue;
     if (sp.diagnostics.length > 0) withProblems++;
+    else if (!frozen && !write) memo?.quiet(s, sp);
     out.diagnostics(sp.diagnostics, s.metadata.uid);
   }
   return withProblems;

@@ -54,20 +54,46 @@ export function serviceInvolved(key: string, live: LiveObjects): InvolvedObject 
   );
 }
 
-/** VIP → the first Service (in plan order) that announces it. */
-export function announcers(plan: ClusterPlan): Map<string, ServicePlan> {
+/** The plan of Service `key` (plan.services is sorted by key), found by bisection. */
+export function servicePlanOf(plan: ClusterPlan, key: string): ServicePlan | undefined {
+  const list = plan.services;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as ServicePlan).key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = list[lo];
+  return found?.key === key ? found : undefined;
+}
+
+/**
+ * VIP → the first Service (in plan order) that announces it, among the Services of the group's instances: a
+ * group's VIPs are announced by its own Services only. Made from the group's Services alone, so that an Event
+ * about one group does not walk every Service of the cluster.
+ */
+export function announcers(plan: ClusterPlan, gp: GroupPlan): Map<string, ServicePlan> {
+  const keys = [...new Set(gp.instances.flatMap((i) => i.services))].sort();
   const out = new Map<string, ServicePlan>();
-  for (const s of plan.services) for (const a of s.announced) if (!out.has(a.ip)) out.set(a.ip, s);
+  for (const key of keys) {
+    const s = servicePlanOf(plan, key);
+    for (const a of s?.announced ?? []) if (!out.has(a.ip)) out.set(a.ip, s as ServicePlan);
+  }
   return out;
 }
 
-/** VIP → the first Service (in plan order) that announces it: made on first use, once. */
-export type Announcers = () => ReadonlyMap<string, ServicePlan>;
+/** A group's announcers (VIP → the Service that announces it): made on first use, once per group. */
+export type Announcers = (gp: GroupPlan) => ReadonlyMap<string, ServicePlan>;
 
-/** announcers(plan), made when first asked for. */
+/** announcers(plan, group), made when first asked for. */
 export function lazyAnnouncers(plan: ClusterPlan): Announcers {
-  let made: Map<string, ServicePlan> | undefined;
-  return () => (made ??= announcers(plan));
+  const made = new Map<GroupPlan, Map<string, ServicePlan>>();
+  return (gp) => {
+    let m = made.get(gp);
+    if (m === undefined) made.set(gp, (m = announcers(plan, gp)));
+    return m;
+  };
 }
 
 /**
@@ -86,7 +112,7 @@ export function placementEvents(
     const before = previous[vip];
     if (before === node) continue;
     moved = true;
-    const svc = byVip().get(vip);
+    const svc = byVip(gp).get(vip);
     if (svc === undefined) continue;
     const who = serviceInvolved(svc.key, live);
     const instance = svc.announced.find((a) => a.ip === vip)?.instance ?? "";
@@ -123,7 +149,7 @@ export function holderEvents(
   for (const gp of plan.groups) {
     const key = gp.group.key;
     for (const change of holderChanges(before.get(key) ?? new Map(), now.get(key) ?? new Map())) {
-      const svc = byVip().get(change.vip);
+      const svc = byVip(gp).get(change.vip);
       if (svc === undefined) continue;
       const who = serviceInvolved(svc.key, live);
       const was = change.before.length === 0 ? "no node" : change.before.join(", ");

@@ -37,9 +37,13 @@ export interface LiveObjects {
 }
 
 export function liveObjects(c: ClusterState, keyOf: (o: Named) => string = objectKey): LiveObjects {
+  let services: Map<string, ServiceWithManagedFields> | undefined;
   return {
     groups: byKey(c.groups, keyOf),
-    services: byKey(c.services, keyOf),
+    // Looked up only for the uid of a Service an Event is about: made then, not on every pass.
+    get services() {
+      return (services ??= byKey(c.services, keyOf));
+    },
     configMaps: byKey(c.configMaps, keyOf),
     daemonSets: byKey(c.daemonSets, keyOf),
   };

@@ -6,7 +6,7 @@ import { dictionary } from "../core/dictionary.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
 import { PlannerMemo } from "../core/memo.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
-import type { GroupPlan } from "../core/plan.js";
+import type { GroupPlan, ServicePlan } from "../core/plan.js";
 import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
 import { objectKey, sortedByKey } from "./live.js";
@@ -129,6 +129,8 @@ export class ReconcileMemo {
   private readonly keys = new WeakMap<object, string>();
   private readonly sorted = new WeakMap<readonly object[], readonly object[]>();
   private readonly unmoved = new WeakMap<GroupPlan, object>();
+  /** The announced IPs of a Service that needed no write and had nothing to say, by its cached object. */
+  private readonly quietIps = new WeakMap<ServiceWithManagedFields, readonly string[]>();
   /** Each group's plan objects and the previous placement read from them. */
   readonly previous = new Map<
     string,
@@ -157,6 +159,26 @@ export class ReconcileMemo {
   /** Records that `gp` places every VIP where `previous` says (see placedAsBefore). */
   placedAs(gp: GroupPlan, previous: object): void {
     this.unmoved.set(gp, previous);
+  }
+
+  /** Records that Service `s` planned as `sp` needed no status write and had no problem to tell. */
+  quiet(s: ServiceWithManagedFields, sp: ServicePlan): void {
+    this.quietIps.set(
+      s,
+      sp.announced.map((a) => a.ip),
+    );
+  }
+
+  /**
+   * Whether the same object was quiet (see quiet) with the same announced IPs and its plan has no problem: then
+   * nothing the decision reads differs from that pass, and it needs nothing again. (A Service of an invalid
+   * group has a problem saying so; its status is left as it is anyway.)
+   */
+  quietAsBefore(s: ServiceWithManagedFields, sp: ServicePlan): boolean {
+    const ips = this.quietIps.get(s);
+    if (ips === undefined || sp.diagnostics.length > 0 || ips.length !== sp.announced.length) return false;
+    for (let i = 0; i < ips.length; i++) if (ips[i] !== sp.announced[i]?.ip) return false;
+    return true;
   }
 
   /** The Service without the ingress we wrote, the same object for the same cached one. */

@@ -15,7 +15,14 @@ import {
   VERBATIM_CONFIG_ANNOTATION,
 } from "../../src/api/names.js";
 import type { KeepalivedGroupSpec, KeepalivedGroupStatus } from "../../src/api/types.js";
-import { decide, type Action, type ClusterState } from "../../src/controller/decide.js";
+import {
+  decide,
+  decidePlan,
+  planState,
+  type Action,
+  type ClusterState,
+} from "../../src/controller/decide.js";
+import type { ClusterPlan } from "../../src/core/plan.js";
 import { ReconcileMemo } from "../../src/controller/snapshot.js";
 import type { ServiceWithManagedFields } from "../../src/render/serviceStatus.js";
 import { cluster, group, node, NOW, ours, service, theirs } from "./controller/cluster.js";
@@ -30,6 +37,9 @@ function spec(name: string, variant: number): KeepalivedGroupSpec {
     allowedCIDRs: [variant === 4 ? "198.18.6.0/23" : `198.18.${6 + GROUPS.indexOf(name as never)}.0/24`],
     addressPools: [{ name: "p", addresses: [`198.18.${10 + GROUPS.indexOf(name as never)}.0/29`] }],
   };
+  // The pool moved: Services already published keep their IPs only where the group still allows them.
+  if (variant === 5)
+    base.addressPools = [{ name: "p", addresses: [`198.18.${6 + GROUPS.indexOf(name as never)}.200/29`] }];
   if (variant === 1) base.vrrp = { instanceNodes: 2 };
   if (variant === 2) base.spreadVIPs = false;
   // Invalid: the group is refused and its Services wait.
@@ -52,7 +62,7 @@ const change = fc.oneof(
   },
   fc.record({ op: fc.constant("delete" as const), i: fc.nat(7) }),
   fc.record({ op: fc.constant("node" as const), i: fc.nat(4), group: fc.constantFrom(...GROUPS, "none") }),
-  fc.record({ op: fc.constant("group" as const), group: fc.constantFrom(...GROUPS), variant: fc.nat(4) }),
+  fc.record({ op: fc.constant("group" as const), group: fc.constantFrom(...GROUPS), variant: fc.nat(5) }),
   fc.record({ op: fc.constant("endpoints" as const), i: fc.nat(7), nodes: fc.subarray([0, 1, 2, 3, 4]) }),
   fc.record({ op: fc.constant("write" as const) }),
   // Someone deletes a group's plan objects: the previous placement is lost, so stickiness no longer holds.
@@ -255,6 +265,75 @@ describe("incremental reconciles decide as a fresh one", () => {
         "the older Service holds it",
       );
       state = written(state, incremental.actions);
+    }
+  });
+
+  it("a Service found quiet is decided again when its plan's IPs or problems change, its object the same", () => {
+    const memo = new ReconcileMemo();
+    let state = cluster({
+      groups: [group("red", { spec: spec("red", 0) })],
+      nodes: [node("n0", 0, { lb: "red" })],
+      services: [1, 2].map((i) =>
+        svc({ op: "service", i, group: "red", ip: "none", local: false, verbatim: false, lb: true }),
+      ),
+    });
+    for (let pass = 0; pass < 3; pass++)
+      state = written(state, decide(state, { nowMs: NOW, holders: undefined, memo }).actions);
+    const withMemo = { nowMs: NOW, holders: undefined, memo };
+    const plan = planState(state, withMemo);
+    const services = (p: ClusterPlan): Action[] =>
+      decidePlan(p, state, withMemo).actions.filter(
+        (a) =>
+          (a.kind === "applyStatus" && a.manifest.kind === "Service") ||
+          (a.kind === "event" && a.involved.kind === "Service"),
+      );
+    assert.deepStrictEqual(services(plan), [], "published and quiet: nothing to write or say");
+    const [first, second] = plan.services;
+    assert.ok(first !== undefined && second !== undefined && first.announced[0] !== undefined);
+    const variants: [string, ClusterPlan][] = [
+      [
+        "another IP",
+        {
+          ...plan,
+          services: [{ ...first, announced: [{ ...first.announced[0], ip: "198.18.10.6" }] }, second],
+        },
+      ],
+      [
+        "one more IP",
+        { ...plan, services: [{ ...first, announced: [...first.announced, { ip: "198.18.10.5" }] }, second] },
+      ],
+      ["no IP", { ...plan, services: [{ ...first, announced: [] }, second] }],
+      [
+        "a problem",
+        {
+          ...plan,
+          services: [
+            {
+              ...first,
+              diagnostics: [
+                {
+                  object: { kind: "Service", namespace: "demo", name: "s1" },
+                  field: "spec",
+                  reason: "Test",
+                  message: "a problem",
+                  severity: "Warning",
+                },
+              ],
+            },
+            second,
+          ],
+        },
+      ],
+      ["its group invalid", { ...plan, invalidGroups: [{ key: first.groupKey, diagnostics: [] }] }],
+    ];
+    for (const [what, changed] of variants) {
+      const fresh = decidePlan(changed, state, { nowMs: NOW, holders: undefined }).actions.filter(
+        (a) =>
+          (a.kind === "applyStatus" && a.manifest.kind === "Service") ||
+          (a.kind === "event" && a.involved.kind === "Service"),
+      );
+      assert.deepStrictEqual(services(changed), fresh, `${what}: as a fresh decision`);
+      if (what !== "its group invalid") assert.notDeepStrictEqual(fresh, [], `${what}: something to do`);
     }
   });
 });
