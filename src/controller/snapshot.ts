@@ -5,6 +5,7 @@ import type { KeepalivedGroup } from "../api/types.js";
 import { dictionary } from "../core/dictionary.js";
 import type { ClusterSnapshot, NodeObject, ServiceObject } from "../core/objects.js";
 import { PlannerMemo } from "../core/memo.js";
+import { PublishedIngress } from "../core/publishedIngress.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
 import type { GroupPlan, ServicePlan } from "../core/plan.js";
 import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
@@ -131,6 +132,11 @@ export class ReconcileMemo {
   private readonly unmoved = new WeakMap<GroupPlan, object>();
   /** The announced IPs of a Service that needed no write and had nothing to say, by its cached object. */
   private readonly quietIps = new WeakMap<ServiceWithManagedFields, readonly string[]>();
+  /** ClusterSnapshot.ownIngress as the last pass left it, and the Services (in key order) it was made from. */
+  private ingress = new PublishedIngress();
+  private lastSorted: readonly ServiceWithManagedFields[] | undefined;
+  /** Sorted lists (sortedByKey's) in which two objects have one key. */
+  private readonly duplicates = new WeakSet<readonly object[]>();
   /** Each group's plan objects and the previous placement read from them. */
   readonly previous = new Map<
     string,
@@ -147,7 +153,11 @@ export class ReconcileMemo {
   /** The list sorted by `namespace/name`, once per list (a reconcile's halves share its state's lists). */
   sortedByKey<T extends { metadata: { namespace?: string; name?: string } }>(list: readonly T[]): T[] {
     let sorted = this.sorted.get(list) as T[] | undefined;
-    if (sorted === undefined) this.sorted.set(list, (sorted = sortedByKey(list, (o) => this.keyOf(o))));
+    if (sorted === undefined) {
+      this.sorted.set(list, (sorted = sortedByKey(list, (o) => this.keyOf(o))));
+      for (let i = 1; i < sorted.length; i++)
+        if (this.keyOf(sorted[i - 1] as T) === this.keyOf(sorted[i] as T)) this.duplicates.add(sorted);
+    }
     return sorted;
   }
 
@@ -179,6 +189,52 @@ export class ReconcileMemo {
     if (ips === undefined || sp.diagnostics.length > 0 || ips.length !== sp.announced.length) return false;
     for (let i = 0; i < ips.length; i++) if (ips[i] !== sp.announced[i]?.ip) return false;
     return true;
+  }
+
+  /**
+   * ClusterSnapshot.ownIngress of `sorted` (Services in key order), updated in place from the list of the pass
+   * before: both lists are walked along, and only a Service that is not the same object as before is read.
+   */
+  publishedIngress(sorted: readonly ServiceWithManagedFields[]): PublishedIngress {
+    const last = this.lastSorted;
+    if (last === undefined || this.duplicates.has(sorted)) return this.rebuildIngress(sorted);
+    let [i, j] = [0, 0];
+    while (i < sorted.length || j < last.length) {
+      const a = sorted[i];
+      const b = last[j];
+      if (a !== undefined && a === b) {
+        [i, j] = [i + 1, j + 1];
+        continue;
+      }
+      const ka = a === undefined ? undefined : this.keyOf(a);
+      const kb = b === undefined ? undefined : this.keyOf(b);
+      if (a !== undefined && ka !== undefined && (kb === undefined || ka <= kb)) {
+        // New, or in place of the object of the same key.
+        const ips = this.ownIngress(a)?.[0][1];
+        if (ips === undefined) this.ingress.delete(ka);
+        else this.ingress.set(ka, ips);
+        i++;
+        if (ka === kb) j++;
+      } else {
+        // Gone: no later Service of the list has its key.
+        if (kb !== undefined) this.ingress.delete(kb);
+        j++;
+      }
+    }
+    this.lastSorted = sorted;
+    return this.ingress;
+  }
+
+  /** Every entry read again, as ownIngressRecord reads them (of two Services of one key, the later wins). */
+  private rebuildIngress(sorted: readonly ServiceWithManagedFields[]): PublishedIngress {
+    this.ingress = new PublishedIngress();
+    for (const s of sorted) {
+      const entry = this.ownIngress(s)?.[0];
+      if (entry !== undefined) this.ingress.set(entry[0], entry[1]);
+    }
+    // A list with two Services of one key (never a cache's) cannot be walked along next time.
+    this.lastSorted = this.duplicates.has(sorted) ? undefined : sorted;
+    return this.ingress;
   }
 
   /** The Service without the ingress we wrote, the same object for the same cached one. */
@@ -246,7 +302,7 @@ function ownIngressRecord(
   return out;
 }
 
-/** The same, from the memo's entries, in key order (so that the planner need not sort its keys again). */
-function memoOwnIngress(c: Caches, memo: ReconcileMemo): Record<string, string[]> {
-  return ownIngressRecord(memo.sortedByKey(c.services), (s) => memo.ownIngress(s));
+/** The same, kept by the memo: only the entries of Services that are new, replaced or gone are set again. */
+function memoOwnIngress(c: Caches, memo: ReconcileMemo): PublishedIngress {
+  return memo.publishedIngress(memo.sortedByKey(c.services));
 }

@@ -53,7 +53,7 @@ export function assignAddressesByGroup(
     const group = inputs.groups.get(key) as GroupModel;
     const parts: unknown[] = [memo.idOf(group), common];
     // The published IPs by their list object: the caller's lists are the same objects while unchanged.
-    for (const c of mine) parts.push(memo.idOf(c), inputs.previous[c.key]);
+    for (const c of mine) parts.push(memo.idOf(c), inputs.previous.get(c.key));
     const outcome = memo.assignAddresses(key, parts, () =>
       assignAddresses(mine, { ...inputs, groups: new Map([[key, group]]) }),
     );

@@ -1,6 +1,7 @@
 // Which IPs each Service gets: trusted status IPs, externalIPs inside the allowed ranges, requested IPs and
 // pool allocations, with sharing by key. Pure; the outcome depends only on its inputs, and an IP a Service
 // already holds (recorded in the ingress we wrote) is kept before anything new is handed out.
+import type { PublishedIps } from "./publishedIngress.js";
 import { ADDRESS_POOL_ANNOTATION, SHARING_KEY_ANNOTATION } from "../api/names.js";
 import { annotationField, serviceObject, warningOn, type Diagnostic } from "./diagnostics.js";
 import type { GroupModel } from "./group.js";
@@ -20,7 +21,7 @@ export interface AddressInputs {
   namespaceLabels: Readonly<Record<string, Record<string, string>>>;
   openshift?: OpenShiftPolicy;
   /** IPs each Service holds from an earlier allocation (the ingress we wrote), by `namespace/name`. */
-  previous: Readonly<Record<string, string[]>>;
+  previous: PublishedIps;
   /** Addresses never handed out nor announced: node addresses, cluster networks, CIDR edges. */
   reserved: ReservedAddresses;
 }
@@ -70,13 +71,10 @@ export function assignAddresses(claims: readonly ServiceClaim[], inputs: Address
 }
 
 /** Services that already hold an IP go first, so a restart never hands their IP to another; then oldest first. */
-function holdersFirst(
-  claims: readonly ServiceClaim[],
-  previous: Readonly<Record<string, string[]>>,
-): ServiceClaim[] {
+function holdersFirst(claims: readonly ServiceClaim[], previous: PublishedIps): ServiceClaim[] {
   const holders: ServiceClaim[] = [];
   const others: ServiceClaim[] = [];
-  for (const claim of claims) ((previous[claim.key] ?? []).length > 0 ? holders : others).push(claim);
+  for (const claim of claims) ((previous.get(claim.key) ?? []).length > 0 ? holders : others).push(claim);
   return [...holders.sort(byAge), ...others.sort(byAge)];
 }
 
@@ -101,7 +99,7 @@ function warn(
  */
 function keepPublished(assignment: Assignment, claim: ServiceClaim): void {
   const group = assignment.inputs.groups.get(claim.groupKey);
-  const published = new Set(assignment.inputs.previous[claim.key] ?? []);
+  const published = new Set(assignment.inputs.previous.get(claim.key) ?? []);
   if (group === undefined || published.size === 0) return;
   // A reserved address (a node's, a network's own) is never kept; phase 1 says why.
   const free = (ip: ParsedIP): boolean => assignment.inputs.reserved.reason(ip, group) === undefined;
@@ -236,7 +234,7 @@ function keepEarlierAllocation(
   group: GroupModel,
   pools: readonly Pool[],
 ): void {
-  for (const text of assignment.inputs.previous[claim.key] ?? []) {
+  for (const text of assignment.inputs.previous.get(claim.key) ?? []) {
     const ip = parseIP(text);
     if (
       ip === undefined ||

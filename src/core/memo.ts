@@ -59,10 +59,12 @@ class PerGroup<T> {
 }
 
 export class PlannerMemo {
-  private readonly services = new WeakMap<object, { read: ReadService; id: number }>();
+  private readonly services = new WeakMap<object, ReadService>();
   private readonly groups = new WeakMap<object, GroupResult>();
-  /** The id of the reading each claim handed out this run was copied from (its content, as a number). */
-  private readonly claimIds = new Map<ServiceClaim, number>();
+  /** Each claim's id (its content, as a number): a claim as read, and each copy of it with its accepted VIPs. */
+  private readonly claimIds = new WeakMap<ServiceClaim, number>();
+  /** A claim as read → its copy with the VIPs it was last given (the same copy while they are the same list). */
+  private readonly accepted = new WeakMap<ServiceClaim, ServiceClaim>();
   private readonly modelIds = new WeakMap<object, number>();
   private readonly placed = new PerGroup<PlacedGroup>();
   private readonly addresses = new PerGroup<AddressOutcome>();
@@ -71,17 +73,29 @@ export class PlannerMemo {
   private readonly conformed = new WeakMap<object, WeakMap<object, unknown>>();
   private ids = 0;
 
-  /** The reading of Service object `s`, made once per object; a claim and its diagnostics are fresh copies. */
+  /**
+   * The reading of Service object `s`, made once per object and handed out as it is: the caller copies its
+   * diagnostics before adding to them, and a claim is never changed (withVips makes the copy a plan changes).
+   */
   readService(s: unknown, read: () => ReadService): ReadService {
     if (!isObject(s)) return read();
     let hit = this.services.get(s);
-    if (hit === undefined) this.services.set(s, (hit = { read: read(), id: ++this.ids }));
-    const r = hit.read;
-    if (r.kind === "ignored") return r;
-    if (r.kind === "invalid") return { ...r, diagnostics: [...r.diagnostics] };
-    const claim = { ...r.claim };
-    this.claimIds.set(claim, hit.id);
-    return { ...r, claim, diagnostics: [...r.diagnostics] };
+    if (hit === undefined) {
+      this.services.set(s, (hit = read()));
+      if (hit.kind === "claim") this.claimIds.set(hit.claim, ++this.ids);
+    }
+    return hit;
+  }
+
+  /** Claim `c` with `vips` as its VIPs: the same object as last time while `vips` is the same list. */
+  withVips(c: ServiceClaim, vips: ServiceClaim["vips"]): ServiceClaim {
+    const hit = this.accepted.get(c);
+    if (hit?.vips === vips) return hit;
+    const copy = { ...c, vips };
+    this.accepted.set(c, copy);
+    const id = this.claimIds.get(c);
+    if (id !== undefined) this.claimIds.set(copy, id);
+    return copy;
   }
 
   /** Values of one shape conformed so far (conformMapReusing), by the value object: never changed in place. */
@@ -99,7 +113,7 @@ export class PlannerMemo {
     return hit;
   }
 
-  /** A number that stands for the content of `o` (a claim read this run, or a group model), or undefined. */
+  /** A number that stands for the content of `o` (a claim, without its VIPs, or a group model). */
   idOf(o: ServiceClaim | object): number | undefined {
     const claim = this.claimIds.get(o as ServiceClaim);
     if (claim !== undefined) return claim;
@@ -123,9 +137,8 @@ export class PlannerMemo {
     return this.numbered.get(groupKey, key, number);
   }
 
-  /** Ends a run: the run's claims and what groups not planned in it had are forgotten. */
+  /** Ends a run: what groups not planned in it had is forgotten. */
   endRun(): void {
-    this.claimIds.clear();
     this.placed.endRun();
     this.addresses.endRun();
     this.numbered.endRun();

@@ -1,5 +1,6 @@
 // The parts of cluster objects that the core reads. Plain data: the controller and the CLI fill these
 // from the API server or from files; nothing here knows about client libraries.
+import type { PublishedIngress } from "./publishedIngress.js";
 import type { KeepalivedGroup, ObjectMeta } from "../api/types.js";
 import type { OpenShiftNetwork } from "./openshift.js";
 
@@ -50,8 +51,11 @@ export interface ClusterSnapshot {
   localEndpointNodes?: Record<string, string[]>;
   /** The previous plan's VIP placement, by group key then VIP: keeps VIPs where they are. */
   previousPlacement?: Record<string, Record<string, string>>;
-  /** IPs each Service holds from an earlier allocation (the ingress the controller wrote), by `namespace/name`. */
-  ownIngress?: Record<string, string[]>;
+  /**
+   * IPs each Service holds from an earlier allocation (the ingress the controller wrote), by `namespace/name`:
+   * an object (as read from JSON), or a PublishedIngress a controller keeps up to date across reconciles.
+   */
+  ownIngress?: Record<string, string[]> | PublishedIngress;
   /** Namespaces with their labels, for address pools' namespaceSelector. */
   namespaces?: { metadata: ObjectMeta }[];
   /** OpenShift's config.openshift.io/v1 Network objects, when that API exists. */

@@ -1,6 +1,7 @@
 // The planner: cluster snapshot → validated groups and Services → one plan per group saying which VRRP
 // instances (virtual routers) exist, which VIPs each carries, its router ID and each node's priority.
 // Pure and deterministic: the same snapshot gives the same plan, whatever the order of its lists.
+import type { PublishedIps } from "./publishedIngress.js";
 import { GROUP_ANNOTATION } from "../api/names.js";
 import type { ClusterPlan, GroupPlan, ServicePlan } from "./clusterPlan.js";
 import {
@@ -118,6 +119,9 @@ function tellServicesOfFailedGroups(
   }
 }
 
+/** No accepted VIPs: one list for every such claim, so that the memo finds it the same. */
+const NO_VIPS = Object.freeze([]) as unknown as ParsedIP[];
+
 const NO_ADDRESSES: AddressOutcome = {
   vips: new Map(),
   sharedWith: new Map(),
@@ -128,7 +132,7 @@ const NO_ADDRESSES: AddressOutcome = {
 interface AddressSources {
   namespaces: readonly unknown[];
   openshift: OpenShiftPolicy | undefined;
-  previous: Record<string, string[]>;
+  previous: PublishedIps;
   nodes: readonly NodeObject[];
   memo?: PlannerMemo;
 }
@@ -176,12 +180,12 @@ function assignGroupAddresses(
     const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
     owner?.diagnostics.push(d);
   }
-  // The claims were made for this plan alone: each takes its accepted VIPs in place of its candidates.
+  // Each claim, as a copy, takes its accepted VIPs in place of its candidates (the memo's claims are kept).
   for (const c of claims) {
     const group = groups.get(c.groupKey);
     if (group === undefined) continue;
-    c.vips = addresses.vips.get(c.key) ?? [];
-    group.claims.push(c);
+    const vips = addresses.vips.get(c.key) ?? NO_VIPS;
+    group.claims.push(memo === undefined ? { ...c, vips } : memo.withVips(c, vips));
   }
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
 }

@@ -132,8 +132,9 @@ export function readServices(
     if (result.kind === "ignored") continue;
     const key = result.key;
     if (services.has(key)) continue;
+    // A reading may be the memo's, kept across runs: the plan adds to a copy of its diagnostics.
     if (result.kind === "invalid") {
-      services.set(key, { key, groupKey: "", announced: [], diagnostics: result.diagnostics });
+      services.set(key, { key, groupKey: "", announced: [], diagnostics: [...result.diagnostics] });
       continue;
     }
     const { claim } = result;
@@ -141,7 +142,7 @@ export function readServices(
       key,
       groupKey: claim.groupKey,
       announced: [],
-      diagnostics: result.diagnostics,
+      diagnostics: [...result.diagnostics],
     };
     services.set(key, plan);
     if (groups.has(claim.groupKey)) {

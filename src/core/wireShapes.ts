@@ -1,5 +1,6 @@
 // The shapes of the objects the planner reads (see shape.ts): the fields it uses, with their types. A field
 // the planner reads must be listed here, or it never reaches the planner.
+import { PublishedIngress, publishedIpsOf, type PublishedIps } from "./publishedIngress.js";
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject, ServiceObject } from "./objects.js";
 import type { OpenShiftNetwork } from "./openshift.js";
@@ -230,7 +231,7 @@ export function conformDerived(
 ): {
   localEndpointNodes?: Record<string, string[]>;
   previousPlacement: Record<string, Record<string, string>>;
-  ownIngress: Record<string, string[]>;
+  ownIngress: PublishedIps;
 } {
   const listMap: Shape = { kind: "map", values: STRING_LIST };
   const of = (value: unknown, shape: Shape): unknown => {
@@ -244,6 +245,10 @@ export function conformDerived(
   return {
     ...(local === undefined ? {} : { localEndpointNodes: local }),
     previousPlacement: (placement ?? {}) as Record<string, Record<string, string>>,
-    ownIngress: (of(snapshot.ownIngress, listMap) ?? {}) as Record<string, string[]>,
+    // Kept by a controller, conformed as each entry was set; else an object of lists, conformed now.
+    ownIngress:
+      snapshot.ownIngress instanceof PublishedIngress
+        ? snapshot.ownIngress
+        : publishedIpsOf((of(snapshot.ownIngress, listMap) ?? {}) as Record<string, string[]>),
   };
 }

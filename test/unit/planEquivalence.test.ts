@@ -15,7 +15,10 @@ import {
   ADDRESS_POOL_ANNOTATION,
 } from "../../src/api/names.js";
 import type { KeepalivedGroup } from "../../src/api/types.js";
-import type { ClusterSnapshot, NodeObject, ServiceObject } from "../../src/core/objects.js";
+import type { ClusterSnapshot as AnySnapshot, NodeObject, ServiceObject } from "../../src/core/objects.js";
+
+/** A snapshot as JSON gives it (ownIngress an object), which both planners read. */
+type ClusterSnapshot = AnySnapshot & { ownIngress?: Record<string, string[]> };
 import { planCluster, type ClusterPlan } from "../../src/core/plan.js";
 import fc from "fast-check";
 import {
