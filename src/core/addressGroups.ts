@@ -32,7 +32,7 @@ export function independentGroups(
 
 /**
  * assignAddresses of independent groups, one group at a time, each reused from the memo while its model, its
- * claims (by memo id, in order), their published IPs and what is common to all groups (`common`: node
+ * claims (by identity, in order), their published IPs and what is common to all groups (`common`: node
  * addresses, namespace labels) are as last time.
  */
 export function assignAddressesByGroup(
@@ -52,8 +52,9 @@ export function assignAddressesByGroup(
   for (const [key, mine] of byGroup) {
     const group = inputs.groups.get(key) as GroupModel;
     const parts: unknown[] = [memo.idOf(group), common];
-    // The published IPs by their list object: the caller's lists are the same objects while unchanged.
-    for (const c of mine) parts.push(memo.idOf(c), inputs.previous.get(c.key));
+    // Each claim and its published IPs by identity: the memo's reading of a Service object and the caller's
+    // list of its IPs are the same objects while unchanged.
+    for (const c of mine) parts.push(c, inputs.previous.get(c.key));
     const outcome = memo.assignAddresses(key, parts, () =>
       assignAddresses(mine, { ...inputs, groups: new Map([[key, group]]) }),
     );

@@ -61,8 +61,6 @@ class PerGroup<T> {
 export class PlannerMemo {
   private readonly services = new WeakMap<object, ReadService>();
   private readonly groups = new WeakMap<object, GroupResult>();
-  /** Each claim's id (its content, as a number): a claim as read, and each copy of it with its accepted VIPs. */
-  private readonly claimIds = new WeakMap<ServiceClaim, number>();
   /** A claim as read → its copy with the VIPs it was last given (the same copy while they are the same list). */
   private readonly accepted = new WeakMap<ServiceClaim, ServiceClaim>();
   private readonly modelIds = new WeakMap<object, number>();
@@ -80,10 +78,7 @@ export class PlannerMemo {
   readService(s: unknown, read: () => ReadService): ReadService {
     if (!isObject(s)) return read();
     let hit = this.services.get(s);
-    if (hit === undefined) {
-      this.services.set(s, (hit = read()));
-      if (hit.kind === "claim") this.claimIds.set(hit.claim, ++this.ids);
-    }
+    if (hit === undefined) this.services.set(s, (hit = read()));
     return hit;
   }
 
@@ -93,8 +88,6 @@ export class PlannerMemo {
     if (hit?.vips === vips) return hit;
     const copy = { ...c, vips };
     this.accepted.set(c, copy);
-    const id = this.claimIds.get(c);
-    if (id !== undefined) this.claimIds.set(copy, id);
     return copy;
   }
 
@@ -113,10 +106,8 @@ export class PlannerMemo {
     return hit;
   }
 
-  /** A number that stands for the content of `o` (a claim, without its VIPs, or a group model). */
-  idOf(o: ServiceClaim | object): number | undefined {
-    const claim = this.claimIds.get(o as ServiceClaim);
-    if (claim !== undefined) return claim;
+  /** A number that stands for the content of `o` (a group model, a group's routers). */
+  idOf(o: object): number {
     let id = this.modelIds.get(o);
     if (id === undefined) this.modelIds.set(o, (id = ++this.ids));
     return id;

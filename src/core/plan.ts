@@ -214,14 +214,15 @@ function placeGroup(group: PendingGroup, derived: PlacementSources): PlacedGroup
 type PlacementSources = Pick<ClusterSnapshot, "localEndpointNodes" | "previousPlacement">;
 
 /**
- * Every input of placeGroup: the group's model and claims (as memo ids: same id, same content), their VIPs
+ * Every input of placeGroup: the group's model (as a memo id) and claims (by identity), their VIPs
  * and those VIPs' previous nodes, the local endpoints of Local Services, the nodes.
  */
 function placementKey(group: PendingGroup, derived: PlacementSources, memo: PlannerMemo): InputKey {
   const previous = derived.previousPlacement?.[group.model.key] ?? {};
   const parts: unknown[] = [memo.idOf(group.model), JSON.stringify(group.nodes)];
   for (const c of group.claims) {
-    parts.push(memo.idOf(c), c.vips.length);
+    // The same claim object is the same reading with the same list of accepted VIPs (memo.withVips).
+    parts.push(c, c.vips.length);
     for (const v of c.vips) parts.push(v.text, previous[v.text]);
     if (c.localTrafficOnly) parts.push(JSON.stringify(derived.localEndpointNodes?.[c.key] ?? null));
   }
