@@ -43,8 +43,10 @@ export function assignAddressesByGroup(
 ): AddressOutcome {
   const byGroup = new Map<string, ServiceClaim[]>([...inputs.groups.keys()].map((k) => [k, []]));
   for (const c of claims) byGroup.get(c.groupKey)?.push(c);
+  const perGroup = new Map<string, AddressOutcome>();
   const out: AddressOutcome = {
-    vips: new Map(),
+    // Each group's own map, not one map of every Service made again on every pass.
+    vips: { get: (serviceKey, groupKey) => perGroup.get(groupKey)?.vips.get(serviceKey, groupKey) },
     sharedWith: new Map(),
     diagnostics: [],
     poolUsage: new Map(),
@@ -58,7 +60,7 @@ export function assignAddressesByGroup(
     const outcome = memo.assignAddresses(key, parts, () =>
       assignAddresses(mine, { ...inputs, groups: new Map([[key, group]]) }),
     );
-    for (const [k, v] of outcome.vips) out.vips.set(k, v);
+    perGroup.set(key, outcome);
     for (const [k, v] of outcome.sharedWith) out.sharedWith.set(k, v);
     out.diagnostics.push(...outcome.diagnostics);
     for (const [k, v] of outcome.poolUsage) out.poolUsage.set(k, v);

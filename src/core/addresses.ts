@@ -32,9 +32,14 @@ export interface PoolUsage {
   used: number;
 }
 
+/** Accepted VIPs of a Service by its key and its group's (a Map, or one map per group). */
+export interface VipLookup {
+  get(serviceKey: string, groupKey: string): ParsedIP[] | undefined;
+}
+
 export interface AddressOutcome {
   /** Accepted VIPs of each Service, sorted. */
-  vips: Map<string, ParsedIP[]>;
+  vips: VipLookup;
   /** Services that share each shared IP. */
   sharedWith: Map<string, string[]>;
   diagnostics: Diagnostic[];

@@ -184,7 +184,7 @@ function assignGroupAddresses(
   for (const c of claims) {
     const group = groups.get(c.groupKey);
     if (group === undefined) continue;
-    const vips = addresses.vips.get(c.key) ?? NO_VIPS;
+    const vips = addresses.vips.get(c.key, c.groupKey) ?? NO_VIPS;
     group.claims.push(memo === undefined ? { ...c, vips } : memo.withVips(c, vips));
   }
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
@@ -263,7 +263,12 @@ function numberRouters(
           number,
         );
   // Outcomes are never changed once made: a reused numbering hands out the same ones.
-  for (const [key, outcome] of numbered.announced) services.get(key)?.announced.push(outcome);
+  for (const [key, outcome] of numbered.announced) {
+    const plan = services.get(key);
+    // A list of one made as such: the first push to an empty list would reserve room for 17.
+    if (plan !== undefined)
+      plan.announced = plan.announced.length === 0 ? [outcome] : [...plan.announced, outcome];
+  }
   for (const [key, d] of numbered.unnumbered) services.get(key)?.diagnostics.push(d);
   const routerIDs: Record<string, number> = {};
   for (const i of numbered.instances) routerIDs[i.key] = i.routerId;

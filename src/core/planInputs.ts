@@ -134,7 +134,7 @@ export function readServices(
     if (services.has(key)) continue;
     // A reading may be the memo's, kept across runs: the plan adds to a copy of its diagnostics.
     if (result.kind === "invalid") {
-      services.set(key, { key, groupKey: "", announced: [], diagnostics: [...result.diagnostics] });
+      services.set(key, { key, groupKey: "", announced: [], diagnostics: result.diagnostics.slice() });
       continue;
     }
     const { claim } = result;
@@ -142,7 +142,7 @@ export function readServices(
       key,
       groupKey: claim.groupKey,
       announced: [],
-      diagnostics: [...result.diagnostics],
+      diagnostics: result.diagnostics.slice(),
     };
     services.set(key, plan);
     if (groups.has(claim.groupKey)) {
