@@ -10,7 +10,8 @@ import type { OpenShiftNetwork } from "../core/openshift.js";
 import type { GroupPlan, ServicePlan } from "../core/plan.js";
 import { nodePlanEntries, type NodePlanEntry } from "../render/nodePlans.js";
 import { ownsIngress, withoutOwnIngress, type ServiceWithManagedFields } from "../render/serviceStatus.js";
-import { objectKey, sortedByKey } from "./live.js";
+import { KeySorted } from "./keySorted.js";
+import { objectKey } from "./live.js";
 
 export interface Caches {
   groups: KeepalivedGroup[];
@@ -137,6 +138,7 @@ export class ReconcileMemo {
   private lastSorted: readonly ServiceWithManagedFields[] | undefined;
   /** Sorted lists (sortedByKey's) in which two objects have one key. */
   private readonly duplicates = new WeakSet<readonly object[]>();
+  private readonly sortedServices = new KeySorted<ServiceWithManagedFields>((o) => this.keyOf(o));
   /** Each group's plan objects and the previous placement read from them. */
   readonly previous = new Map<
     string,
@@ -150,13 +152,16 @@ export class ReconcileMemo {
     return key;
   }
 
-  /** The list sorted by `namespace/name`, once per list (a reconcile's halves share its state's lists). */
-  sortedByKey<T extends { metadata: { namespace?: string; name?: string } }>(list: readonly T[]): T[] {
-    let sorted = this.sorted.get(list) as T[] | undefined;
+  /**
+   * The Services sorted by `namespace/name`, once per list (a reconcile's halves share its state's lists), made
+   * from the last pass's order where the cache only replaced or added Services (keySorted.ts).
+   */
+  sortedByKey(list: readonly ServiceWithManagedFields[]): ServiceWithManagedFields[] {
+    let sorted = this.sorted.get(list) as ServiceWithManagedFields[] | undefined;
     if (sorted === undefined) {
-      this.sorted.set(list, (sorted = sortedByKey(list, (o) => this.keyOf(o))));
-      for (let i = 1; i < sorted.length; i++)
-        if (this.keyOf(sorted[i - 1] as T) === this.keyOf(sorted[i] as T)) this.duplicates.add(sorted);
+      const made = this.sortedServices.sort(list);
+      this.sorted.set(list, (sorted = made.sorted));
+      if (!made.unique) this.duplicates.add(sorted);
     }
     return sorted;
   }
