@@ -117,15 +117,23 @@ export function nodePlanEntries(plan: GroupPlan, owner: GroupIdentity): NodePlan
     // The hash of the content only: an unchanged share is never written (nor gzipped) again.
     const hash = hashOf({ meta, text });
     meta.annotations = { [APPLIED_HASH_ANNOTATION]: hash };
-    const manifest = (): Manifest | number => {
-      const content = shareData(text);
-      return typeof content === "number"
-        ? content
-        : { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content };
-    };
     const placement = dictionaryOf(mine.map((p) => [p.vip, p.holder] as const));
-    return { node, name: meta.name, hash, placement, manifest };
+    return { node, name: meta.name, hash, placement, manifest: shareManifest(text, meta) };
   });
+}
+
+/**
+ * A share's ConfigMap, built when it must be written. Made here, not inside nodePlanEntries: a closure made
+ * there would keep that call's whole scope (the group's wire plan, every instance's text, the placement's
+ * texts) alive as long as the controller's memo keeps the entry, several MiB at 10,000 Services.
+ */
+function shareManifest(text: string, meta: Manifest["metadata"]): () => Manifest | number {
+  return () => {
+    const content = shareData(text);
+    return typeof content === "number"
+      ? content
+      : { apiVersion: "v1", kind: "ConfigMap", metadata: meta, ...content };
+  };
 }
 
 /** Every node's plan ConfigMap of a valid group, built. */
