@@ -58,7 +58,8 @@ export class KeySorted<T extends Named> {
 
   /** The first index whose key is not below `key`. */
   private lowerBound(sorted: readonly T[], key: string): number {
-    let [lo, hi] = [0, sorted.length];
+    let lo = 0;
+    let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.keyOf(sorted[mid] as T) < key) lo = mid + 1;

@@ -178,10 +178,8 @@ export class ReconcileMemo {
 
   /** Records that Service `s` planned as `sp` needed no status write and had no problem to tell. */
   quiet(s: ServiceWithManagedFields, sp: ServicePlan): void {
-    this.quietIps.set(
-      s,
-      sp.announced.map((a) => a.ip),
-    );
+    const ips = sp.announced.map((a) => a.ip);
+    this.quietIps.set(s, ips);
   }
 
   /**
@@ -203,12 +201,14 @@ export class ReconcileMemo {
   publishedIngress(sorted: readonly ServiceWithManagedFields[]): PublishedIngress {
     const last = this.lastSorted;
     if (last === undefined || this.duplicates.has(sorted)) return this.rebuildIngress(sorted);
-    let [i, j] = [0, 0];
+    let i = 0;
+    let j = 0;
     while (i < sorted.length || j < last.length) {
       const a = sorted[i];
       const b = last[j];
       if (a !== undefined && a === b) {
-        [i, j] = [i + 1, j + 1];
+        i++;
+        j++;
         continue;
       }
       const ka = a === undefined ? undefined : this.keyOf(a);
