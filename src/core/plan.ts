@@ -180,12 +180,14 @@ function assignGroupAddresses(
     const owner = d.object.kind === "Service" ? services.get(refKey(d.object)) : groups.get(refKey(d.object));
     owner?.diagnostics.push(d);
   }
-  // Each claim, as a copy, takes its accepted VIPs in place of its candidates (the memo's claims are kept).
+  // Each claim takes its accepted VIPs in place of its candidates: in place when it was read for this plan
+  // alone, else (the memo keeps its readings) as a copy that the memo keeps while the VIPs are the same.
   for (const c of claims) {
     const group = groups.get(c.groupKey);
     if (group === undefined) continue;
     const vips = addresses.vips.get(c.key, c.groupKey) ?? NO_VIPS;
-    group.claims.push(memo === undefined ? { ...c, vips } : memo.withVips(c, vips));
+    if (memo === undefined) c.vips = vips;
+    group.claims.push(memo === undefined ? c : memo.withVips(c, vips));
   }
   for (const group of groups.values()) group.pools = addresses.poolUsage.get(group.model.key) ?? [];
 }
