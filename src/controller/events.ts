@@ -4,7 +4,7 @@ import { GROUP_VERSION } from "../api/names.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { ClusterPlan, GroupPlan, ServicePlan } from "../core/plan.js";
 import { holderChanges } from "./holders.js";
-import type { LiveObjects } from "./live.js";
+import { lowerBound, type LiveObjects } from "./live.js";
 
 /** What an Event points at. */
 export interface InvolvedObject {
@@ -56,15 +56,7 @@ export function serviceInvolved(key: string, live: LiveObjects): InvolvedObject 
 
 /** The plan of Service `key` (plan.services is sorted by key), found by bisection. */
 export function servicePlanOf(plan: ClusterPlan, key: string): ServicePlan | undefined {
-  const list = plan.services;
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as ServicePlan).key < key) lo = mid + 1;
-    else hi = mid;
-  }
-  const found = list[lo];
+  const found = plan.services[lowerBound(plan.services, key, (s) => s.key)];
   return found?.key === key ? found : undefined;
 }
 

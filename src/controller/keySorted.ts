@@ -3,7 +3,7 @@
 // one comes last. So the next sorted list is the last one with the replaced objects put in their places and
 // the new ones inserted; anything else (an object gone, the order changed, two objects of one key, many new
 // ones at once) is sorted afresh. Either way the result is the list sorted by key, as sortedByKey gives it.
-import { sortedByKey } from "./live.js";
+import { lowerBound, sortedByKey } from "./live.js";
 
 type Named = { metadata: { namespace?: string; name?: string } };
 
@@ -42,29 +42,17 @@ export class KeySorted<T extends Named> {
       if (o === was) continue;
       const key = this.keyOf(o);
       if (key !== this.keyOf(was)) return undefined;
-      const at = this.lowerBound(out, key);
+      const at = lowerBound(out, key, this.keyOf);
       if (out[at] === undefined || this.keyOf(out[at]) !== key) return undefined;
       out[at] = o;
     }
     for (let i = before.length; i < list.length; i++) {
       const o = list[i] as T;
       const key = this.keyOf(o);
-      const at = this.lowerBound(out, key);
+      const at = lowerBound(out, key, this.keyOf);
       if (out[at] !== undefined && this.keyOf(out[at]) === key) return undefined;
       out.splice(at, 0, o);
     }
     return { sorted: out, unique: true };
-  }
-
-  /** The first index whose key is not below `key`. */
-  private lowerBound(sorted: readonly T[], key: string): number {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keyOf(sorted[mid] as T) < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }

@@ -28,6 +28,18 @@ export function sortedByKey<T extends Named>(list: readonly T[], keyOf: (o: T) =
   return keyed.map((e) => e.o);
 }
 
+/** In a list sorted by key (code-unit order), the first index whose key is not below `key`. */
+export function lowerBound<T>(sorted: readonly T[], key: string, keyOf: (o: T) => string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keyOf(sorted[mid] as T) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The live objects a reconcile looks up by key. */
 export interface LiveObjects {
   groups: Map<string, KeepalivedGroup>;
