@@ -13,7 +13,7 @@ import { stopAgent, watchAgent, type AgentProcess } from "../src/lab/agents.js";
 import { startControlPlane, type ControlPlane } from "../src/lab/controlplane.js";
 import { labNodeObject } from "../src/lab/labObjects.js";
 import { NODE_IFACE, type Lab, type LabNode } from "../src/lab/netns.js";
-import { agentArgv, freePort, repoRoot } from "../src/lab/processes.js";
+import { agentArgv, controllerArgv, freePort, repoRoot } from "../src/lab/processes.js";
 import { waitFor } from "../src/lab/wait.js";
 
 export const OPERATOR_NS = "keepalived-operator";
@@ -132,11 +132,10 @@ export async function startController(
   const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [
-      ...[join(repoRoot(), "bin", "keepalived-operator.js"), "controller"],
+    controllerArgv([
       ...["--kubeconfig", cluster.controllerKubeconfig, "--namespace", OPERATOR_NS, "--identity", identity],
       ...["--metrics-address", `127.0.0.1:${metricsPort}`, ...lease],
-    ],
+    ]),
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   children.add(child);

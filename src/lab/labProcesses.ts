@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { GROUP_NAME, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { processRuns, type LabProcess } from "./labState.js";
 import type { Lab, LabNode } from "./netns.js";
-import { agentArgv, freePort, repoRoot, spawnLogged, tail, terminate } from "./processes.js";
+import { agentArgv, controllerArgv, freePort, spawnLogged, tail, terminate } from "./processes.js";
 import { waitFor } from "./wait.js";
 
 const execFileP = promisify(execFile);
@@ -68,16 +68,15 @@ export async function startOperator(
   kubeconfigs: Kubeconfigs,
   record: RecordProcess,
 ): Promise<void> {
-  const bin = join(repoRoot(), "bin", "keepalived-operator.js");
   await record(
     startDetached(
       "controller",
       process.execPath,
-      [
-        ...[bin, "controller", "--kubeconfig", kubeconfigs.controller, "--namespace", OPERATOR_NAMESPACE],
+      controllerArgv([
+        ...["--kubeconfig", kubeconfigs.controller, "--namespace", OPERATOR_NAMESPACE],
         ...["--identity", "lab", "--metrics-address", `127.0.0.1:${await freePort()}`],
         ...["--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5"],
-      ],
+      ]),
       join(dir, "controller.log"),
       dir,
     ),

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AGENT_NODE_FLAGS } from "../render/objects.js";
+import { AGENT_NODE_FLAGS, CONTROLLER_NODE_FLAGS } from "../render/objects.js";
 import { sleep } from "./wait.js";
 
 const STOP_GRACE_MS = 10_000;
@@ -25,6 +25,11 @@ export function repoRoot(): string {
 /** Node's arguments for `keepalived-operator agent <args>`, with the flags the DaemonSet gives the agent. */
 export function agentArgv(args: readonly string[]): string[] {
   return [...AGENT_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "agent", ...args];
+}
+
+/** Node's arguments for `keepalived-operator controller <args>`, with the flags its Deployment gives it. */
+export function controllerArgv(args: readonly string[]): string[] {
+  return [...CONTROLLER_NODE_FLAGS, join(repoRoot(), "bin", "keepalived-operator.js"), "controller", ...args];
 }
 
 // Ports the kernel hands out for outgoing connections (and for bind(0)). A port picked there can be taken by any

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../../src/lab/controlplane.js";
 import { repoRoot } from "../../src/lab/processes.js";
+import { CONTROLLER_NODE_FLAGS } from "../../src/render/objects.js";
 import { ApiError, adminClient, eventually, type KubeClient } from "../support/kube.js";
 
 const execFileP = promisify(execFile);
@@ -186,7 +187,7 @@ function checkController(objs: Obj[], replicas: number): void {
       capabilities: { drop: string[] };
     };
     resources: { requests?: Json };
-    env: { name: string }[];
+    env: { name: string; value?: string }[];
   };
   assert.equal(c.args[0], "controller");
   assert.ok(c.args.includes("--leader-elect=true"), `args ${c.args.join(" ")}`);
@@ -197,6 +198,9 @@ function checkController(objs: Obj[], replicas: number): void {
   assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
   assert.ok(c.resources.requests !== undefined);
   assert.ok(c.env.some((e) => e.name === "POD_NAMESPACE"));
+  // The flags the lab, the tests and the benchmarks start the controller with (its memory is measured so).
+  const nodeOptions = c.env.find((e) => e.name === "NODE_OPTIONS")?.value;
+  assert.equal(nodeOptions, CONTROLLER_NODE_FLAGS.join(" "));
   assert.ok(selects(spec.selector.matchLabels, spec.template.metadata.labels));
   const pdb = one(objs, "PodDisruptionBudget") as Obj & {
     spec: { selector: { matchLabels: Record<string, string> } };

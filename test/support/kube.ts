@@ -1,7 +1,7 @@
 // Test helpers over the real control plane: an admin REST client, YAML apply, polling, controller processes.
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ControlPlane } from "../../src/lab/controlplane.js";
-import { freePort } from "../../src/lab/processes.js";
+import { controllerArgv, freePort } from "../../src/lab/processes.js";
 import { waitFor } from "../../src/lab/wait.js";
 import type { Manifest } from "../../src/api/kube.js";
 import { applyManifest, applyManifestFile, objectPath } from "../../src/kube/apply.js";
@@ -84,9 +84,7 @@ export async function startController(
   const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [
-      "bin/keepalived-operator.js",
-      "controller",
+    controllerArgv([
       "--kubeconfig",
       kubeconfig,
       "--namespace",
@@ -102,7 +100,7 @@ export async function startController(
       "--retry-period",
       "0.5",
       ...extra,
-    ],
+    ]),
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   const logs: string[] = [];

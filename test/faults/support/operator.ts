@@ -3,8 +3,7 @@
 // a Deployment or a DaemonSet), so a fault that makes the controller give up its lease is survived as in a
 // cluster. Every process started here is recorded and killed by stopAll(), also when a test fails.
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { freePort, repoRoot } from "../../../src/lab/processes.js";
+import { agentArgv, controllerArgv, freePort } from "../../../src/lab/processes.js";
 import { sleep, waitFor } from "../../../src/lab/wait.js";
 import type { LabNode } from "../../../src/lab/netns.js";
 
@@ -26,8 +25,9 @@ export interface OperatorProcess {
 
 const started = new Set<OperatorProcess>();
 
-function spawnOperator(name: string, args: string[]): OperatorProcess {
-  const child = spawn(process.execPath, [join(repoRoot(), "bin", "keepalived-operator.js"), ...args], {
+/** Runs node with `argv` (agentArgv or controllerArgv: the flags the cluster's Pods get). */
+function spawnOperator(name: string, argv: string[]): OperatorProcess {
+  const child = spawn(process.execPath, argv, {
     stdio: ["ignore", "ignore", "pipe"],
   });
   const lines: string[] = [];
@@ -85,12 +85,15 @@ export interface ControllerFlags {
 
 export async function startController(f: ControllerFlags): Promise<OperatorProcess> {
   const [duration, deadline, retry] = f.lease ?? [3, 2, 0.5];
-  return spawnOperator(`controller ${f.identity}`, [
-    ...["controller", "--kubeconfig", f.kubeconfig, "--namespace", OPERATOR_NS],
-    ...["--identity", f.identity, "--metrics-address", `127.0.0.1:${await freePort()}`],
-    ...["--lease-duration", String(duration), "--renew-deadline", String(deadline)],
-    ...["--retry-period", String(retry)],
-  ]);
+  return spawnOperator(
+    `controller ${f.identity}`,
+    controllerArgv([
+      ...["--kubeconfig", f.kubeconfig, "--namespace", OPERATOR_NS],
+      ...["--identity", f.identity, "--metrics-address", `127.0.0.1:${await freePort()}`],
+      ...["--lease-duration", String(duration), "--renew-deadline", String(deadline)],
+      ...["--retry-period", String(retry)],
+    ]),
+  );
 }
 
 /** Lines of a process's log that parse as JSON with this `msg`. */
@@ -127,11 +130,14 @@ export interface AgentFlags {
 
 /** An agent following its group through the API server, keepalived in the node's namespace (--netns). */
 export async function startAgent(f: AgentFlags): Promise<OperatorProcess> {
-  return spawnOperator(`agent ${f.node.name}`, [
-    ...["agent", "--group", `${OPERATOR_NS}/${f.group}`, "--node", f.node.name, "--netns", f.node.ns],
-    ...["--kubeconfig", f.kubeconfig, "--state-dir", f.stateDir],
-    ...["--metrics-address", `127.0.0.1:${await freePort()}`],
-  ]);
+  return spawnOperator(
+    `agent ${f.node.name}`,
+    agentArgv([
+      ...["--group", `${OPERATOR_NS}/${f.group}`, "--node", f.node.name, "--netns", f.node.ns],
+      ...["--kubeconfig", f.kubeconfig, "--state-dir", f.stateDir],
+      ...["--metrics-address", `127.0.0.1:${await freePort()}`],
+    ]),
+  );
 }
 
 /**
