@@ -11,6 +11,10 @@
 // - A standing Event (a problem, re-decided on each pass while it lasts) counts once when it appears and again
 //   only when it comes back after going away; it is re-written every `refreshMs` so it does not expire.
 //   Other Events (changes) count every time.
+//
+// A pass costs in proportion to its Events and to the series still owed a write, not to every series kept:
+// presence is the number of the pass that last saw a series, the owed ones are a set of their own, and what
+// time forgets is swept at most once per `sweepMs`.
 import type { EventAction, InvolvedObject } from "./events.js";
 
 export interface CorrelatorPolicy {
@@ -23,6 +27,8 @@ export interface CorrelatorPolicy {
   forgetAfterMs: number;
   /** At most this many series are remembered; the least recently seen go first. */
   maxSeries: number;
+  /** How often, at most, idle buckets, old windows and series unseen for long are looked for. */
+  sweepMs: number;
 }
 
 /** client-go's spam filter is burst 25, one per 5 minutes; a handful per object is enough for us. */
@@ -34,6 +40,7 @@ export const EVENT_POLICY: CorrelatorPolicy = {
   refreshMs: 1_800_000,
   forgetAfterMs: 3_600_000,
   maxSeries: 50_000,
+  sweepMs: 10_000,
 };
 
 export const COMBINED_PREFIX = "(combined from similar events): ";
@@ -61,14 +68,15 @@ class Series {
   pending = true;
   /** Pending and refused a token already (counted once in `suppressed`). */
   held = false;
-  /** Seen in this pass, and in the one before (standing Events only). */
-  present = true;
-  wasPresent = false;
 
   constructor(
     public event: EventAction,
     public firstMs: number,
     public lastMs: number,
+    /** The pass that last saw it (standing Events: present in this pass, or in the one before). */
+    public seenPass: number,
+    /** When it was last seen, as a count of observations: the order of the series map. */
+    public seenOrder: number,
   ) {}
 }
 
@@ -77,8 +85,10 @@ interface Bucket {
   atMs: number;
 }
 
+// Keys are joined, not made with templates: a template of several parts is a tree of string pieces, several
+// times the size of the flat text join() gives, and thousands of series keep their keys.
 function objectKeyOf(o: InvolvedObject): string {
-  return `${o.kind}|${o.namespace}|${o.name}|${o.uid ?? ""}`;
+  return [o.kind, o.namespace, o.name, o.uid ?? ""].join("|");
 }
 
 export class EventCorrelator {
@@ -86,6 +96,11 @@ export class EventCorrelator {
   private readonly buckets = new Map<string, Bucket>();
   /** Distinct messages (at most maxSimilar: a list) per object + type + reason in the current window. */
   private readonly similar = new Map<string, { sinceMs: number; messages: string[] }>();
+  /** Keys of the series owed a write (pending). */
+  private readonly owed = new Set<string>();
+  private pass = 0;
+  private observations = 0;
+  private sweptMs = -Infinity;
   /** Writes held back by the spam filter so far (each goes out later, with its count, when a token is free). */
   suppressed = 0;
 
@@ -93,10 +108,7 @@ export class EventCorrelator {
 
   /** One pass's Events → the writes to make now, in the order the Events came. */
   correlate(events: readonly EventAction[], nowMs: number): EventWrite[] {
-    for (const s of this.series.values()) {
-      s.wasPresent = s.present;
-      s.present = false;
-    }
+    this.pass++;
     const touched = new Set<string>();
     for (const e of events) touched.add(this.observe(this.aggregate(e, nowMs), nowMs));
     const writes: EventWrite[] = [];
@@ -105,10 +117,13 @@ export class EventCorrelator {
       if (w !== undefined) writes.push(w);
     };
     for (const key of touched) release(key);
-    for (const [key, s] of this.series) {
-      if (touched.has(key) || !s.pending) continue;
+    // The others owed, least recently seen first (the order of the series map, as the cap forgets them).
+    const owed = [...this.owed].map((key) => ({ key, s: this.series.get(key) as Series }));
+    owed.sort((a, b) => a.s.seenOrder - b.s.seenOrder);
+    for (const { key, s } of owed) {
+      if (touched.has(key)) continue;
       // A change still owed is written when a token is free; a problem that went away is not.
-      if (s.event.standing) s.pending = false;
+      if (s.event.standing) this.settle(key, s);
       else release(key);
     }
     this.forget(nowMs);
@@ -125,7 +140,7 @@ export class EventCorrelator {
   failed(key: string, gone = false): void {
     const s = this.series.get(key);
     if (s === undefined) return;
-    s.pending = true;
+    this.owe(key, s);
     if (gone) s.name = undefined;
   }
 
@@ -136,7 +151,7 @@ export class EventCorrelator {
 
   /** The series an Event belongs to: its own, or its object's combined one once it has too many similar. */
   private aggregate(e: EventAction, nowMs: number): { key: string; event: EventAction } {
-    const similarKey = `${objectKeyOf(e.involved)}|${e.type}|${e.reason}`;
+    const similarKey = [objectKeyOf(e.involved), e.type, e.reason].join("|");
     let window = this.similar.get(similarKey);
     if (window === undefined || nowMs - window.sinceMs > this.policy.similarWindowMs) {
       window = { sinceMs: nowMs, messages: [] };
@@ -148,9 +163,9 @@ export class EventCorrelator {
       window.messages = [...window.messages, e.message];
       own = true;
     }
-    if (own) return { key: `${similarKey}|${e.message}`, event: e };
+    if (own) return { key: [similarKey, e.message].join("|"), event: e };
     return {
-      key: `${similarKey}|${COMBINED_PREFIX}`,
+      key: [similarKey, COMBINED_PREFIX].join("|"),
       event: { ...e, message: `${COMBINED_PREFIX}${e.message}` },
     };
   }
@@ -159,23 +174,34 @@ export class EventCorrelator {
   private observe({ key, event }: { key: string; event: EventAction }, nowMs: number): string {
     const s = this.series.get(key);
     if (s === undefined) {
-      this.series.set(key, new Series(event, nowMs, nowMs));
+      const made = new Series(event, nowMs, nowMs, this.pass, ++this.observations);
+      this.series.set(key, made);
+      this.owed.add(key);
       return key;
     }
     // Map order is recency order: the least recently seen series are forgotten first.
     this.series.delete(key);
     this.series.set(key, s);
-    if (event.standing) {
-      const seen = s.present || s.wasPresent;
-      s.present = true;
-      // A problem that lasts is one occurrence; only its return after going away counts again.
-      if (seen) return key;
-    }
+    s.seenOrder = ++this.observations;
+    const seen = s.seenPass >= this.pass - 1;
+    s.seenPass = this.pass;
+    // A problem that lasts is one occurrence; only its return after going away counts again.
+    if (event.standing && seen) return key;
     s.event = event;
     s.count++;
     s.lastMs = nowMs;
-    s.pending = true;
+    this.owe(key, s);
     return key;
+  }
+
+  private owe(key: string, s: Series): void {
+    s.pending = true;
+    this.owed.add(key);
+  }
+
+  private settle(key: string, s: Series): void {
+    s.pending = false;
+    this.owed.delete(key);
   }
 
   /** The write for a pending (or due for refresh) series, if its object has a token. */
@@ -190,7 +216,7 @@ export class EventCorrelator {
       s.held = s.pending;
       return undefined;
     }
-    s.pending = false;
+    this.settle(key, s);
     s.held = false;
     s.writtenMs = nowMs;
     if (refresh) s.lastMs = nowMs;
@@ -220,15 +246,29 @@ export class EventCorrelator {
     return true;
   }
 
-  /** Drops what no longer matters: idle full buckets, old windows, series unseen for long or over the cap. */
+  /**
+   * Drops what no longer matters: the least recently seen series over the cap at once; idle full buckets, old
+   * windows and series unseen for long when a sweep is due.
+   */
   private forget(nowMs: number): void {
-    const { burst, refillMs, similarWindowMs, forgetAfterMs, maxSeries } = this.policy;
+    const { burst, refillMs, similarWindowMs, forgetAfterMs, maxSeries, sweepMs } = this.policy;
+    for (const k of this.series.keys()) {
+      if (this.series.size <= maxSeries) break;
+      this.drop(k);
+    }
+    if (nowMs - this.sweptMs < sweepMs) return;
+    this.sweptMs = nowMs;
     for (const [k, b] of this.buckets)
       if (b.tokens + Math.floor((nowMs - b.atMs) / refillMs) >= burst) this.buckets.delete(k);
     for (const [k, w] of this.similar) if (nowMs - w.sinceMs > similarWindowMs) this.similar.delete(k);
     for (const [k, s] of this.series) {
-      const idle = !s.present && !s.pending && nowMs - s.lastMs > forgetAfterMs;
-      if (idle || this.series.size > maxSeries) this.series.delete(k);
+      const idle = s.seenPass !== this.pass && !s.pending && nowMs - s.lastMs > forgetAfterMs;
+      if (idle) this.drop(k);
     }
+  }
+
+  private drop(key: string): void {
+    this.series.delete(key);
+    this.owed.delete(key);
   }
 }

@@ -12,7 +12,8 @@ export interface ClusterState extends Caches {
 }
 
 export function objectKey(o: { metadata: { namespace?: string; name?: string } }): string {
-  return `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+  // Joined: one flat text, where a template keeps its pieces as a tree (the memo keeps a key per Service).
+  return [o.metadata.namespace ?? "", o.metadata.name ?? ""].join("/");
 }
 
 type Named = { metadata: { namespace?: string; name?: string } };

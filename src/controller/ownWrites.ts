@@ -31,7 +31,7 @@ export function includes(have: string | undefined, wrote: string | undefined): b
   return a === undefined || b === undefined || a >= b;
 }
 
-const keyOf = (o: Versioned): string => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+const keyOf = (o: Versioned): string => [o.metadata.namespace ?? "", o.metadata.name ?? ""].join("/");
 
 /**
  * The cached list with our written objects in place of older cached copies. `cacheRv` is the newest version
@@ -128,7 +128,8 @@ export class OwnEchoes {
     if (rv === undefined) return;
     // Bounded: echoes that never come (the object deleted first) must not pile up.
     if (this.versions.size >= this.limit) this.versions.clear();
-    this.versions.set(`${path}|${keyOf(o)}`, rv);
+    // Joined: flat text, where a template's pieces would be kept as a tree (thousands of keys at scale).
+    this.versions.set([path, keyOf(o)].join("|"), rv);
   }
 
   /** The informer of `path` changed its cache (a watch event, or a whole list when `change` is undefined). */
@@ -147,7 +148,7 @@ export class OwnEchoes {
   }
 
   private isEcho(path: string, change: ObservedChange): boolean {
-    const id = `${path}|${change.key}`;
+    const id = [path, change.key].join("|");
     const mine = this.versions.get(id);
     if (mine === undefined) return false;
     if (change.type === "DELETED" || change.resourceVersion === undefined) {

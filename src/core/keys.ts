@@ -8,7 +8,8 @@ export interface ObjectName {
 
 /** The `namespace/name` key of an object: how Services and groups are keyed and written in annotations. */
 export function objectKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  // Joined: one flat text, where a template keeps its pieces as a tree (a claim keeps its key across plans).
+  return [namespace, name].join("/");
 }
 
 /** The namespace and name of a `namespace/name` key, or undefined when the text is not exactly two parts. */
