@@ -267,7 +267,10 @@ export class Controller {
     const own = this.own;
     return {
       groups: own.groups.overlay(this.groups.list(), this.groups.resourceVersion),
-      services: own.services.overlay(this.services.list(), this.services.resourceVersion),
+      // Keys from the memo, made once per cached object.
+      services: own.services.overlay(this.services.list(), this.services.resourceVersion, (s) =>
+        this.memo.keyOf(s),
+      ),
       nodes: this.nodes.list(),
       endpointSlices: this.slices.list(),
       configMaps: own.configMaps.overlay(this.configMaps.list(), this.configMaps.resourceVersion),
