@@ -22,6 +22,8 @@ interface Figures {
   rssAppliedMiB: number;
   planBytes: number[];
   applyToPlanMs: number[];
+  /** The part of each before the API server answered the apply (the controller hears of it about then). */
+  applyAnsweredMs: number[];
   reconcileMs: number[];
   plannerMs: number[];
   decisionMs: number[];
@@ -82,6 +84,7 @@ function measures(f: Figures, size: Size): Measure[] {
     measure(`${at}: ${what}`, "ours", unit, values);
   return [
     m("Service apply → its VIP in its holder's node plan", "ms", f.applyToPlanMs),
+    m("of which the API server answering the apply", "ms", f.applyAnsweredMs),
     m("one reconcile during the applies, whole (plan, decide, write)", "ms", f.reconcileMs),
     m("one reconcile during the applies, planner (core/)", "ms", f.plannerMs),
     m("one reconcile during the applies, decision", "ms", f.decisionMs),

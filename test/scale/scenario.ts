@@ -355,12 +355,20 @@ export class PlanWatch {
   }
 }
 
-/** Applies the k-th late Service; resolves with ms from the apply to its VIP in its holder's plan. */
-export async function applyToPlan(admin: KubeClient, watch: PlanWatch, k: number): Promise<number> {
+/**
+ * Applies the k-th late Service; resolves with ms from the apply to its VIP in its holder's plan, and to the
+ * API server's answer (the controller hears of the Service about when the answer comes).
+ */
+export async function applyToPlan(
+  admin: KubeClient,
+  watch: PlanWatch,
+  k: number,
+): Promise<{ toPlanMs: number; answeredMs: number }> {
   const { name, group, ip } = lateService(k);
   const placed = watch.placed(ip);
   const t0 = performance.now();
   await apply(admin, service(name, ip, group));
+  const answeredMs = performance.now() - t0;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<number>((_, reject) => {
     timer = setTimeout(() => {
@@ -368,7 +376,7 @@ export async function applyToPlan(admin: KubeClient, watch: PlanWatch, k: number
     }, 60_000);
   });
   try {
-    return (await Promise.race([placed, late])) - t0;
+    return { toPlanMs: (await Promise.race([placed, late])) - t0, answeredMs };
   } finally {
     clearTimeout(timer);
   }
