@@ -12,7 +12,6 @@ import {
 import type { KeepalivedGroup } from "../api/types.js";
 import type { NodeObject } from "../core/objects.js";
 import type { OpenShiftNetwork } from "../core/openshift.js";
-import type { ClusterPlan } from "../core/plan.js";
 import { Informer, type InformerOptions } from "../kube/informer.js";
 import type { KubeClient } from "../kube/rest.js";
 import { LeadershipLostError, type LeadershipTerm } from "../kube/term.js";
@@ -147,9 +146,6 @@ export class Controller {
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly opts: ControllerOptions;
-
-  /** The plan of the last reconcile, for tests and debugging. */
-  lastPlan: ClusterPlan | undefined;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -341,7 +337,6 @@ export class Controller {
       decideSeconds: Number((decideMs / 1000).toFixed(4)),
       result,
     });
-    this.lastPlan = plan;
     this.lastDone = failures.length === 0;
     const [first] = failures;
     return first === undefined ? { kind: "done" } : { kind: "retry", error: first };

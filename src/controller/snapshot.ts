@@ -126,7 +126,8 @@ export function previousPlacement(
 export class ReconcileMemo {
   readonly planner = new PlannerMemo();
   private readonly inputs = new WeakMap<ServiceWithManagedFields, ServiceObject>();
-  private readonly published = new WeakMap<ServiceWithManagedFields, OwnIngress | undefined>();
+  /** The IPs of the ingress we wrote, by cached object (undefined: not ours). */
+  private readonly published = new WeakMap<ServiceWithManagedFields, readonly string[] | undefined>();
   private readonly entries = new WeakMap<GroupPlan, { uid: string; entries: NodePlanEntry[] }>();
   private readonly keys = new WeakMap<object, string>();
   private readonly sorted = new WeakMap<readonly object[], readonly object[]>();
@@ -215,7 +216,7 @@ export class ReconcileMemo {
       const kb = b === undefined ? undefined : this.keyOf(b);
       if (a !== undefined && ka !== undefined && (kb === undefined || ka <= kb)) {
         // New, or in place of the object of the same key.
-        const ips = this.ownIngress(a)?.[0][1];
+        const ips = this.ownIngress(a);
         if (ips === undefined) this.ingress.delete(ka);
         else this.ingress.set(ka, ips);
         i++;
@@ -234,8 +235,8 @@ export class ReconcileMemo {
   private rebuildIngress(sorted: readonly ServiceWithManagedFields[]): PublishedIngress {
     this.ingress = new PublishedIngress();
     for (const s of sorted) {
-      const entry = this.ownIngress(s)?.[0];
-      if (entry !== undefined) this.ingress.set(entry[0], entry[1]);
+      const ips = this.ownIngress(s);
+      if (ips !== undefined) this.ingress.set(this.keyOf(s), ips);
     }
     // A list with two Services of one key (never a cache's) cannot be walked along next time.
     this.lastSorted = this.duplicates.has(sorted) ? undefined : sorted;
@@ -249,12 +250,12 @@ export class ReconcileMemo {
     return input;
   }
 
-  /** The Service's entry in ClusterSnapshot.ownIngress, the same for the same cached object. */
-  ownIngress(s: ServiceWithManagedFields): OwnIngress | undefined {
+  /** The IPs of the Service's entry in ClusterSnapshot.ownIngress (undefined: none), once per cached object. */
+  ownIngress(s: ServiceWithManagedFields): readonly string[] | undefined {
     if (this.published.has(s)) return this.published.get(s);
-    const entry = ownIngressOf(s);
-    this.published.set(s, entry);
-    return entry;
+    const ips = ownIngressOf(s)?.[0][1];
+    this.published.set(s, ips);
+    return ips;
   }
 
   /** The node plan objects of a group plan, made once per plan object (the planner's memo reuses those). */
