@@ -239,14 +239,26 @@ async function etcdServing(
   p: Started,
 ): Promise<void> {
   const deadline = Date.now() + RESTART_TIMEOUT_MS;
+  // The last answer (or why there was none), for the error: etcd says why it is not healthy.
+  let last = "no answer yet";
   for (;;) {
     if (p.exit) throw new Error(`etcd exited after a restart: ${tail(p.logPath, LOG_TAIL_LINES)}`);
     const ok = await fetch(`${etcdUrl}/health`).then(
-      (r) => r.ok,
-      () => false,
+      async (r) => {
+        last = `${r.status} ${(await r.text()).slice(0, 300)}`;
+        return r.ok;
+      },
+      (err: unknown) => {
+        // fetch says "fetch failed"; what failed (ECONNREFUSED, a reset) is its cause.
+        last = String((err as { cause?: unknown }).cause ?? err);
+        return false;
+      },
     );
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`etcd not healthy at ${etcdUrl}/health after a restart`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `etcd not healthy at ${etcdUrl}/health ${RESTART_TIMEOUT_MS / 1000} s after a restart (last answer: ${last}); its log ends: ${tail(p.logPath, LOG_TAIL_LINES)}`,
+      );
     await sleep(100);
   }
   if (isAlive(state.pids.kubeApiserver)) await waitReady(state.server, pki, {}, deadline);
