@@ -66,9 +66,10 @@ export function watchDoubleOwners(
   lab: Lab,
   vip: string,
   everyMs = 20,
-): { stop: () => Promise<{ maxDoubleMs: number; samples: number }> } {
+): { stop: () => Promise<{ maxDoubleMs: number; episodes: number; samples: number }> } {
   let running = true;
   let maxDoubleMs = 0;
+  let episodes = 0;
   let samples = 0;
   const loop = (async () => {
     let since: number | undefined;
@@ -77,6 +78,7 @@ export function watchDoubleOwners(
       const holders = await holdersOf(lab, vip);
       samples++;
       if (holders.length > 1) {
+        if (since === undefined) episodes++;
         since ??= t;
         maxDoubleMs = Math.max(maxDoubleMs, Date.now() - since);
       } else since = undefined;
@@ -87,7 +89,7 @@ export function watchDoubleOwners(
     stop: async () => {
       running = false;
       await loop;
-      return { maxDoubleMs, samples };
+      return { maxDoubleMs, episodes, samples };
     },
   };
 }

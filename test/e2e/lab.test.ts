@@ -99,7 +99,9 @@ describe("the local lab (keepalived-operator lab up | failover | down)", { concu
     assert.notEqual(report.to, report.from);
     assert.ok(["node-1", "node-2", "node-3"].includes(report.to));
     assert.equal(report.answeredBy, report.to, "the new holder answers the curl");
-    assert.ok(report.gapMs > 0 && report.gapMs < 10_000, `gap ${report.gapMs} ms`);
+    // How long the gap is, is timing (bench row 1 measures it); that there is one, and that the VIP answered
+    // again after it (fewer lost than sent), are counts.
+    assert.ok(report.gapMs > 0, `gap ${report.gapMs} ms`);
     assert.ok(report.lost > 0 && report.lost < report.sent);
   });
 

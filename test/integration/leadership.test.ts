@@ -1,6 +1,6 @@
 // One writer at a time, on the real API server with an audit log of every write: the controller runs with
-// its default flags; a reconcile of 5,000 Services never blocks the event loop for long (the lease is
-// renewed); and with two replicas, the leader paused (SIGSTOP) while writing, the standby takes over and the
+// its default flags; while a reconcile of 5,000 Services runs, every renewal of the lease succeeds (how long
+// it blocks the event loop is printed); and with two replicas, the leader paused (SIGSTOP) while writing, the standby takes over and the
 // old leader writes nothing after the lease moved, as the API server's own audit log counts it.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -136,7 +136,7 @@ describe("one writer at a time, on a real API server", { timeout: 1_800_000 }, (
     assert.equal(await exited, 0, "a clean stop releases the lease and exits 0");
   });
 
-  it("5,000 Services: no reconcile step blocks the event loop for a quarter of the renew deadline", async () => {
+  it("5,000 Services: while the first reconcile runs, every renewal of the lease succeeds", async () => {
     await apply(admin, group("bulk", "198.18.128.0/17"));
     const created = await createServices(admin, 5000, (i) => lb("bulk", `s-${i}`, "bulk"));
     console.log(`5,000 Services created in ${(created / 1000).toFixed(1)} s`);
@@ -144,6 +144,16 @@ describe("one writer at a time, on a real API server", { timeout: 1_800_000 }, (
     const client = KubeClient.fromKubeConfig(loadKubeConfig(kubeconfig));
     const metrics = new Registry();
     const renewDeadlineMs = 10_000;
+    // Counted: a renewal that fails (its request cut short by the term's deadline, say) is logged as such.
+    const renewFailures: string[] = [];
+    const electorLog: Logger = {
+      info() {},
+      warn: (msg, fields) => {
+        if (msg === "lease renew failed") renewFailures.push(String(fields?.error));
+      },
+      error() {},
+      with: () => electorLog,
+    };
     const controller = new Controller({ client, log: quiet, metrics, identity: "in-process" });
     const elector = new LeaderElector(
       client,
@@ -155,7 +165,7 @@ describe("one writer at a time, on a real API server", { timeout: 1_800_000 }, (
         renewDeadlineMs,
         retryPeriodMs: 2000,
       },
-      quiet,
+      electorLog,
     );
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -200,12 +210,13 @@ describe("one writer at a time, on a real API server", { timeout: 1_800_000 }, (
     console.log(
       `5,000 Services: all published in ${(published / 1000).toFixed(1)} s, first reconcile done (with its Events) ` +
         `in ${(done / 1000).toFixed(1)} s; event loop blocked at most ${maxMs.toFixed(0)} ms ` +
-        `(p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms), bound ${renewDeadlineMs / 4} ms`,
+        `(p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms; the renew deadline is ${renewDeadlineMs} ms)`,
     );
+    // How long the event loop was blocked is timing, printed above; what it must not cost is counted.
+    assert.deepEqual(renewFailures, [], "every renewal succeeded");
     assert.equal(lost, false, "the lease was renewed throughout");
     assert.equal(term?.ended, "released");
     assert.equal(metricValue(text, "keepalived_operator_writes_after_lease_lost_total"), 0);
-    assert.ok(maxMs < renewDeadlineMs / 4, `longest block ${maxMs} ms`);
   });
 
   it("two replicas, the leader paused while writing: after the lease moved the old leader writes nothing", async () => {
