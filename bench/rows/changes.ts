@@ -92,6 +92,7 @@ function measures(f: Figures, size: Size): Measure[] {
     m("node plan bytes written per change", "KiB", [f.kibPerChange]),
     m("largest node plan object", "KiB", [Math.max(...f.planBytes) / 1024]),
     m("created at once (POST, 32 at a time) → every VIP in a node plan", "s", [f.convergedMs / 1000]),
+    m("of which the API server taking the creates (the last one answered)", "s", [f.createdMs / 1000]),
     m("controller RSS right after the creation", "MiB", [f.rssCreatedMiB]),
     m(`controller RSS ${size.settleS} s after the creation, idle`, "MiB", [f.rssSettledMiB]),
     m("controller RSS after a restart", "MiB", [f.rssRestartedMiB]),
