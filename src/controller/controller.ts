@@ -28,7 +28,6 @@ import {
 } from "./decide.js";
 import type { AgentLease } from "./holders.js";
 import { ReconcileTrigger, type Outcome } from "./trigger.js";
-import { serviceStatusWrites } from "./heapGrowth.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
@@ -46,8 +45,6 @@ export interface ControllerOptions {
   coalesceMs?: number;
   resyncMs?: number;
   now?: () => Date;
-  /** Told after each pass how many Service statuses it decided to write (the CLI tunes V8's heap growth). */
-  afterPass?: (serviceStatusWrites: number) => void;
 }
 
 const ownedSelector = `${GROUP_LABEL},${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
@@ -313,7 +310,6 @@ export class Controller {
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
     const { decision, planMs, decideMs } = await this.decideNow();
-    this.opts.afterPass?.(serviceStatusWrites(decision.actions));
     const held = this.correlator.suppressed;
     let failures: Error[];
     try {
