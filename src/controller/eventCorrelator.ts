@@ -65,7 +65,6 @@ class Series {
   count = 1;
   /** When it was last written, or undefined while never. */
   writtenMs: number | undefined = undefined;
-  pending = true;
   /** Pending and refused a token already (counted once in `suppressed`). */
   held = false;
 
@@ -96,7 +95,7 @@ export class EventCorrelator {
   private readonly buckets = new Map<string, Bucket>();
   /** Distinct messages (at most maxSimilar: a list) per object + type + reason in the current window. */
   private readonly similar = new Map<string, { sinceMs: number; messages: string[] }>();
-  /** Keys of the series owed a write (pending). */
+  /** Keys of the series owed a write (pending): a series is pending exactly while its key is here. */
   private readonly owed = new Set<string>();
   private pass = 0;
   private observations = 0;
@@ -123,7 +122,7 @@ export class EventCorrelator {
     for (const { key, s } of owed) {
       if (touched.has(key)) continue;
       // A change still owed is written when a token is free; a problem that went away is not.
-      if (s.event.standing) this.settle(key, s);
+      if (s.event.standing) this.owed.delete(key);
       else release(key);
     }
     this.forget(nowMs);
@@ -140,7 +139,7 @@ export class EventCorrelator {
   failed(key: string, gone = false): void {
     const s = this.series.get(key);
     if (s === undefined) return;
-    this.owe(key, s);
+    this.owed.add(key);
     if (gone) s.name = undefined;
   }
 
@@ -190,18 +189,8 @@ export class EventCorrelator {
     s.event = event;
     s.count++;
     s.lastMs = nowMs;
-    this.owe(key, s);
-    return key;
-  }
-
-  private owe(key: string, s: Series): void {
-    s.pending = true;
     this.owed.add(key);
-  }
-
-  private settle(key: string, s: Series): void {
-    s.pending = false;
-    this.owed.delete(key);
+    return key;
   }
 
   /** The write for a pending (or due for refresh) series, if its object has a token. */
@@ -210,13 +199,14 @@ export class EventCorrelator {
     if (s === undefined) return undefined;
     const refresh =
       s.event.standing && s.writtenMs !== undefined && nowMs - s.writtenMs >= this.policy.refreshMs;
-    if (!s.pending && !refresh) return undefined;
+    const pending = this.owed.has(key);
+    if (!pending && !refresh) return undefined;
     if (!this.takeToken(objectKeyOf(s.event.involved), nowMs)) {
-      if (s.pending && !s.held) this.suppressed++;
-      s.held = s.pending;
+      if (pending && !s.held) this.suppressed++;
+      s.held = pending;
       return undefined;
     }
-    this.settle(key, s);
+    this.owed.delete(key);
     s.held = false;
     s.writtenMs = nowMs;
     if (refresh) s.lastMs = nowMs;
@@ -262,7 +252,7 @@ export class EventCorrelator {
       if (b.tokens + Math.floor((nowMs - b.atMs) / refillMs) >= burst) this.buckets.delete(k);
     for (const [k, w] of this.similar) if (nowMs - w.sinceMs > similarWindowMs) this.similar.delete(k);
     for (const [k, s] of this.series) {
-      const idle = s.seenPass !== this.pass && !s.pending && nowMs - s.lastMs > forgetAfterMs;
+      const idle = s.seenPass !== this.pass && !this.owed.has(k) && nowMs - s.lastMs > forgetAfterMs;
       if (idle) this.drop(k);
     }
   }

@@ -5,6 +5,7 @@
 // resourceVersions are compared as integers (etcd revisions, which every kube-apiserver uses); an object whose
 // version is not an integer is taken from the cache as it is.
 import { GROUP_VERSION, KIND, PLURAL } from "../api/names.js";
+import { objectKey } from "./live.js";
 import type { WrittenObject } from "./writer.js";
 
 /** The informers' paths of the kinds this controller writes. */
@@ -31,8 +32,6 @@ export function includes(have: string | undefined, wrote: string | undefined): b
   return a === undefined || b === undefined || a >= b;
 }
 
-const keyOfObject = (o: Versioned): string => [o.metadata.namespace ?? "", o.metadata.name ?? ""].join("/");
-
 /**
  * The cached list with our written objects in place of older cached copies. `cacheRv` is the newest version
  * the cache has seen; `created`: objects we create (a ConfigMap) count even when the cache has none yet,
@@ -44,7 +43,7 @@ export function overlayWrites<T extends Versioned>(
   written: ReadonlyMap<string, Versioned>,
   cacheRv: string,
   created: boolean,
-  keyOf: (o: T) => string = keyOfObject,
+  keyOf: (o: T) => string = objectKey,
 ): { list: T[]; caughtUp: string[] } {
   const caughtUp: string[] = [];
   const used = new Set<string>();
@@ -76,7 +75,7 @@ export class OwnWrites {
   constructor(private readonly created: boolean) {}
 
   remember(o: WrittenObject): void {
-    const key = keyOfObject(o);
+    const key = objectKey(o);
     const before = this.written.get(key);
     // Writes answered out of order: keep the newest.
     if (before === undefined || !includes(before.metadata.resourceVersion, o.metadata.resourceVersion))
@@ -134,7 +133,7 @@ export class OwnEchoes {
     // Bounded: echoes that never come (the object deleted first) must not pile up.
     if (this.versions.size >= this.limit) this.versions.clear();
     // Joined: flat text, where a template's pieces would be kept as a tree (thousands of keys at scale).
-    this.versions.set([path, keyOfObject(o)].join("|"), rv);
+    this.versions.set([path, objectKey(o)].join("|"), rv);
   }
 
   /** The informer of `path` changed its cache (a watch event, or a whole list when `change` is undefined). */

@@ -253,7 +253,7 @@ export class ReconcileMemo {
   /** The IPs of the Service's entry in ClusterSnapshot.ownIngress (undefined: none), once per cached object. */
   ownIngress(s: ServiceWithManagedFields): readonly string[] | undefined {
     if (this.published.has(s)) return this.published.get(s);
-    const ips = ownIngressOf(s)?.[0][1];
+    const ips = ownIngressIps(s);
     this.published.set(s, ips);
     return ips;
   }
@@ -268,13 +268,10 @@ export class ReconcileMemo {
   }
 }
 
-type OwnIngress = [[string, string[]]];
-
-/** `[[namespace/name, IPs]]` of a Service whose ingress we wrote (ClusterSnapshot.ownIngress), else undefined. */
-function ownIngressOf(s: ServiceWithManagedFields): OwnIngress | undefined {
+/** The IPs of a Service whose ingress we wrote (its entry in ClusterSnapshot.ownIngress), else undefined. */
+function ownIngressIps(s: ServiceWithManagedFields): string[] | undefined {
   if (!ownsIngress(s)) return undefined;
-  const ips = (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
-  return [[`${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`, ips]];
+  return (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
 }
 
 export function buildSnapshot(
@@ -288,22 +285,19 @@ export function buildSnapshot(
     nodes: c.nodes,
     localEndpointNodes: localEndpointNodes(c.services, c.endpointSlices),
     previousPlacement: previousPlacement(c.configMaps, parsePlacement, memo?.previous),
-    ownIngress: memo === undefined ? ownIngressRecord(c.services, ownIngressOf) : memoOwnIngress(c, memo),
+    ownIngress: memo === undefined ? ownIngressRecord(c.services) : memoOwnIngress(c, memo),
     namespaces: c.namespaces,
     openshiftNetworks: c.networks,
   };
 }
 
 /** ClusterSnapshot.ownIngress from each Service's entry, in the order of `services`. */
-function ownIngressRecord(
-  services: readonly ServiceWithManagedFields[],
-  entryOf: (s: ServiceWithManagedFields) => OwnIngress | undefined,
-): Record<string, string[]> {
+function ownIngressRecord(services: readonly ServiceWithManagedFields[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const s of services) {
-    const entry = entryOf(s)?.[0];
+    const ips = ownIngressIps(s);
     // A key always holds a "/": never "__proto__".
-    if (entry !== undefined) out[entry[0]] = entry[1];
+    if (ips !== undefined) out[objectKey(s)] = ips;
   }
   return out;
 }
