@@ -16,6 +16,12 @@ import type { BenchRow } from "../row.js";
 interface Figures {
   createdMs: number;
   convergedMs: number;
+  /** Reconciles, and CPU seconds of the API server and of the controller, from the first create to convergence. */
+  passesToConverge: number;
+  apiserverCpuS: number;
+  controllerCpuS: number;
+  /** The controller's RSS read every second from the first create to convergence: the largest. */
+  rssPeakMiB: number;
   rssCreatedMiB: number;
   rssSettledMiB: number;
   rssRestartedMiB: number;
@@ -93,6 +99,10 @@ function measures(f: Figures, size: Size): Measure[] {
     m("largest node plan object", "KiB", [Math.max(...f.planBytes) / 1024]),
     m("created at once (POST, 32 at a time) → every VIP in a node plan", "s", [f.convergedMs / 1000]),
     m("of which the API server taking the creates (the last one answered)", "s", [f.createdMs / 1000]),
+    m("created at once: reconciles until every VIP is in a node plan", "passes", [f.passesToConverge]),
+    m("created at once: API server CPU until then", "s", [f.apiserverCpuS]),
+    m("created at once: controller CPU until then", "s", [f.controllerCpuS]),
+    m("controller RSS during the creation, read every second: the largest", "MiB", [f.rssPeakMiB]),
     m("controller RSS right after the creation", "MiB", [f.rssCreatedMiB]),
     m(`controller RSS ${size.settleS} s after the creation, idle`, "MiB", [f.rssSettledMiB]),
     m("controller RSS after a restart", "MiB", [f.rssRestartedMiB]),

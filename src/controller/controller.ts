@@ -22,12 +22,13 @@ import {
   decidePlan,
   placementOfConfigMap,
   planState,
+  serviceStatusWrites,
   type ClusterState,
   type Decision,
   type Holders,
 } from "./decide.js";
 import type { AgentLease } from "./holders.js";
-import { ReconcileTrigger, type Outcome } from "./trigger.js";
+import { ReconcileTrigger, burstPauseMs, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
@@ -325,6 +326,8 @@ export class Controller {
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);
     const result = failures.length === 0 ? "done" : "retry";
+    const statuses = serviceStatusWrites(decision.actions);
+    const pauseMs = burstPauseMs(seconds * 1000, statuses);
     this.m.reconciles.inc({ result });
     log.info("reconciled", {
       groups: plan.groups.length,
@@ -335,10 +338,13 @@ export class Controller {
       // Where the time went: the planner (core/), the decision (render/ and controller/), the writes (the rest).
       planSeconds: Number((planMs / 1000).toFixed(4)),
       decideSeconds: Number((decideMs / 1000).toFixed(4)),
+      serviceStatuses: statuses,
+      // A burst: the next pass waits this long if more changes are waiting (trigger.ts burstPauseMs).
+      ...(pauseMs > 0 ? { pauseMs } : {}),
       result,
     });
     this.lastDone = failures.length === 0;
     const [first] = failures;
-    return first === undefined ? { kind: "done" } : { kind: "retry", error: first };
+    return first === undefined ? { kind: "done", pauseMs } : { kind: "retry", error: first };
   }
 }

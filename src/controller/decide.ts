@@ -33,6 +33,13 @@ export type Action =
   | { kind: "delete"; target: Manifest }
   | EventAction;
 
+/** How many of `actions` write a Service's status (a pass that writes many is part of a burst). */
+export function serviceStatusWrites(actions: readonly Action[]): number {
+  let n = 0;
+  for (const a of actions) if (a.kind === "applyStatus" && a.manifest.kind === "Service") n++;
+  return n;
+}
+
 /** What the controller saw before this reconcile. */
 export interface Observations {
   /** The time, in ms since the epoch: condition transition times and Lease expiry. */

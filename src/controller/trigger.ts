@@ -1,10 +1,35 @@
 // The work queue of a level-triggered controller with one key: "make the cluster right". Events only mark it
-// dirty; bursts coalesce into one reconcile; one reconcile runs at a time; failures back off; a periodic
-// resync catches anything missed.
+// dirty; bursts coalesce into one reconcile; one reconcile runs at a time; failures back off; a pass that
+// took many Services asks for a pause (burstPauseMs); a periodic resync catches anything missed.
 import { backoffDelay } from "../lib/backoff.js";
 
+/**
+ * `pauseMs` (done): when more changes are waiting at the end of this pass, start the next one only after
+ * that long; nothing waits when none are.
+ */
 export type Outcome =
-  { kind: "done" } | { kind: "retry"; error: Error } | { kind: "requeueAfter"; ms: number };
+  { kind: "done"; pauseMs?: number } | { kind: "retry"; error: Error } | { kind: "requeueAfter"; ms: number };
+
+/** Service statuses a pass writes from which it counts as part of a burst. */
+export const BURST_SERVICES = 16;
+/** The longest pause after a pass of a burst. */
+export const BURST_PAUSE_MAX_MS = 3000;
+
+/**
+ * The pause after a pass that wrote `statuses` Service statuses in `passMs`: none below BURST_SERVICES, else
+ * twice the pass, at most BURST_PAUSE_MAX_MS. Pure.
+ *
+ * Why: during a burst of Service creates, passes ran back to back, each taking the few dozen Services that
+ * arrived during the one before and writing every node plan they touched again. At 10,000 Services created at
+ * once (20 groups, 100 nodes) that was 193 passes and 19,400 node plan writes, and the API server spent 80 s
+ * more CPU than on the creates and the Services' statuses alone. Pausing for twice the pass keeps the
+ * controller reconciling a third of the time during a burst: fewer, larger passes. Single changes write one
+ * or a few statuses and never pause.
+ */
+export function burstPauseMs(passMs: number, statuses: number): number {
+  if (statuses < BURST_SERVICES) return 0;
+  return Math.min(BURST_PAUSE_MAX_MS, Math.round(2 * passMs));
+}
 
 export class ReconcileTrigger {
   private dirty = false;
@@ -77,6 +102,10 @@ export class ReconcileTrigger {
       }
       this.failures = 0;
       if (outcome.kind === "requeueAfter") next = outcome.ms;
+      if (outcome.kind === "done" && (outcome.pauseMs ?? 0) > 0 && this.isDirty()) {
+        next = outcome.pauseMs;
+        break;
+      }
     }
     this.running = false;
     if (next !== undefined) this.kick(next);

@@ -16,6 +16,7 @@ import {
   allShareProblems,
   applyToPlan,
   converged,
+  cpuSeconds,
   createServices,
   ingressByService,
   nodeName,
@@ -59,6 +60,14 @@ describe(
     });
 
     it(`${SERVICES} Services created at once: each gets exactly one IP, all distinct, each placed once`, async () => {
+      const pids = { api: world.cp.pids.kubeApiserver, controller: world.controller.child.pid };
+      const cpu0 = { api: cpuSeconds(pids.api), controller: cpuSeconds(pids.controller) };
+      const fromLine = world.controller.logs.length;
+      // The controller's memory at its peak: read every second while the Services arrive.
+      let rssPeak = 0;
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, rssMiB(pids.controller));
+      }, 1000);
       const t0 = performance.now();
       await createServices(world.admin, SERVICES);
       const created = performance.now();
@@ -67,8 +76,17 @@ describe(
       } catch (err) {
         console.log(world.controller.logs.slice(-20).join("\n"));
         throw err;
+      } finally {
+        clearInterval(sampler);
       }
       const done = performance.now();
+      figures.apiserverCpuS = cpuSeconds(pids.api) - cpu0.api;
+      figures.controllerCpuS = cpuSeconds(pids.controller) - cpu0.controller;
+      figures.passesToConverge = reconcileTimes(world.controller.logs, fromLine).total.length;
+      figures.rssPeakMiB = Math.max(rssPeak, rssMiB(pids.controller));
+      console.log(
+        `# from the first create to convergence: ${figures.passesToConverge} reconciles; CPU seconds: API server ${figures.apiserverCpuS.toFixed(1)}, controller ${figures.controllerCpuS.toFixed(1)}; controller RSS at most ${figures.rssPeakMiB.toFixed(0)} MiB (read every second)`,
+      );
       ingress = await ingressByService(world.admin);
       ids = await routerIds(world.admin);
       figures.createdMs = created - t0;

@@ -226,6 +226,14 @@ export async function routerIds(admin: KubeClient): Promise<Record<string, numbe
   return out;
 }
 
+/** CPU time a process has used so far, user and system, in seconds (/proc/<pid>/stat; 100 ticks a second). */
+export function cpuSeconds(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid ?? 0}/stat`, "utf8");
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident memory of a process, in MiB (VmRSS of /proc/<pid>/status). */
 export function rssMiB(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid ?? 0}/status`, "utf8");

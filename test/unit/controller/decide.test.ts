@@ -15,6 +15,7 @@ import { parsePlan } from "../../../src/render/planCodec.js";
 import type { KeepalivedGroupStatus } from "../../../src/api/types.js";
 import {
   decide,
+  serviceStatusWrites,
   type Action,
   type Decision,
   type EventAction,
@@ -396,6 +397,27 @@ function shuffled(state: ClusterState, shuffle: <T>(list: readonly T[]) => T[]):
     Object.entries(state).map(([k, v]) => [k, shuffle(v as unknown[])]),
   ) as unknown as ClusterState;
 }
+
+describe("serviceStatusWrites", () => {
+  it("counts the actions that write a Service's status, and nothing else", () => {
+    const meta = { name: "a", namespace: "n" };
+    const actions: Action[] = [
+      { kind: "applyStatus", manifest: { apiVersion: "v1", kind: "Service", metadata: meta } },
+      { kind: "apply", manifest: { apiVersion: "v1", kind: "Service", metadata: meta } },
+      {
+        kind: "applyStatus",
+        manifest: { apiVersion: "v1", kind: "Service", metadata: { ...meta, name: "b" } },
+      },
+      {
+        kind: "applyStatus",
+        manifest: { apiVersion: "redhatcop.redhat.io/v1alpha1", kind: "KeepalivedGroup", metadata: meta },
+      },
+      { kind: "delete", target: { apiVersion: "v1", kind: "ConfigMap", metadata: meta } },
+    ];
+    assert.equal(serviceStatusWrites(actions), 2);
+    assert.equal(serviceStatusWrites([]), 0);
+  });
+});
 
 describe("controller decisions", () => {
   for (const c of cases) {

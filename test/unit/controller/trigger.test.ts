@@ -1,7 +1,13 @@
 // The controller's work queue: one key, "make the cluster right"; bursts coalesce, failures back off.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReconcileTrigger, type Outcome } from "../../../src/controller/trigger.js";
+import {
+  BURST_PAUSE_MAX_MS,
+  BURST_SERVICES,
+  ReconcileTrigger,
+  burstPauseMs,
+  type Outcome,
+} from "../../../src/controller/trigger.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -71,6 +77,56 @@ describe("ReconcileTrigger", () => {
     await until(() => errors.length > 0);
     t.stop();
     assert.deepEqual(errors, ["thrown"]);
+  });
+
+  it("a pass that asks for a pause while changes wait: the next one waits; with none waiting, nothing does", async () => {
+    let runs = 0;
+    let kickDuring = true;
+    const t: ReconcileTrigger = new ReconcileTrigger(
+      async () => {
+        runs++;
+        // Changes arrive while the first pass runs (a burst), or not.
+        if (kickDuring) t.kick();
+        await new Promise((resolve) => setImmediate(resolve));
+        return { kind: "done", pauseMs: 60_000 };
+      },
+      { coalesceMs: 5, resyncMs: 600_000, onError: () => {} },
+    );
+    t.start();
+    try {
+      await until(() => runs >= 1);
+      await sleep(100);
+      assert.equal(runs, 1, "the pass that waited is held for the pause, not run at once");
+    } finally {
+      t.stop();
+    }
+
+    runs = 0;
+    kickDuring = false;
+    const quiet = new ReconcileTrigger(
+      () => {
+        runs++;
+        return Promise.resolve({ kind: "done", pauseMs: 60_000 });
+      },
+      { coalesceMs: 5, resyncMs: 600_000, onError: () => {} },
+    );
+    quiet.start();
+    try {
+      await until(() => runs === 1);
+      quiet.kick();
+      await until(() => runs === 2);
+      assert.equal(runs, 2, "a change after a pass with nothing waiting is reconciled without the pause");
+    } finally {
+      quiet.stop();
+    }
+  });
+
+  it("burstPauseMs: none below BURST_SERVICES statuses, then twice the pass up to the cap", () => {
+    assert.equal(burstPauseMs(900, BURST_SERVICES - 1), 0);
+    assert.equal(burstPauseMs(0.4, 1), 0);
+    assert.equal(burstPauseMs(120.3, BURST_SERVICES), 241);
+    assert.equal(burstPauseMs(900, 5000), 1800);
+    assert.equal(burstPauseMs(20_000, 10_000), BURST_PAUSE_MAX_MS);
   });
 
   it("after stop nothing runs", async () => {
