@@ -15,6 +15,8 @@ import type { BenchRow } from "../row.js";
 /** What the suite writes to $SCALE_FIGURES (see scale.test.ts). */
 interface Figures {
   createdMs: number;
+  /** The same creates on an API server of their own, with no controller (SCALE_BARE). */
+  bareCreatedMs: number;
   convergedMs: number;
   /** Reconciles, and CPU seconds of the API server and of the controller, from the first create to convergence. */
   passesToConverge: number;
@@ -64,6 +66,7 @@ async function runSuite(size: Size, progress: (line: string) => void): Promise<F
           SCALE_GROUPS: String(size.groups),
           SCALE_FIGURES: file,
           SCALE_SETTLE_S: String(size.settleS),
+          SCALE_BARE: "1",
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -99,6 +102,7 @@ function measures(f: Figures, size: Size): Measure[] {
     m("largest node plan object", "KiB", [Math.max(...f.planBytes) / 1024]),
     m("created at once (POST, 32 at a time) → every VIP in a node plan", "s", [f.convergedMs / 1000]),
     m("of which the API server taking the creates (the last one answered)", "s", [f.createdMs / 1000]),
+    m("the same creates on an API server alone, no controller (the floor)", "s", [f.bareCreatedMs / 1000]),
     m("created at once: reconciles until every VIP is in a node plan", "passes", [f.passesToConverge]),
     m("created at once: API server CPU until then", "s", [f.apiserverCpuS]),
     m("created at once: controller CPU until then", "s", [f.controllerCpuS]),

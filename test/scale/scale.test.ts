@@ -15,6 +15,7 @@ import {
   PlanWatch,
   allShareProblems,
   applyToPlan,
+  bareCreatesMs,
   converged,
   cpuSeconds,
   createServices,
@@ -50,6 +51,13 @@ describe(
     const nodes = Array.from({ length: NODES }, (_, i) => nodeName(i));
 
     before(async () => {
+      // With SCALE_BARE=1 (bench row 11), first the same creates on an API server of their own, no controller.
+      if (process.env.SCALE_BARE === "1") {
+        figures.bareCreatedMs = await bareCreatesMs(SERVICES);
+        console.log(
+          `# the API server alone took ${SERVICES} creates in ${(figures.bareCreatedMs / 1000).toFixed(1)} s`,
+        );
+      }
       world = await startWorld(NODES);
     });
     after(async () => {

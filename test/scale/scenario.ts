@@ -93,6 +93,23 @@ export function service(name: string, ip?: string, group = groupName(0)): Manife
   };
 }
 
+/**
+ * The API server alone, with no controller and nothing else: how long its own control plane takes `count`
+ * Services created at once as createServices does it (the floor under "created at once → converged"), in ms.
+ */
+export async function bareCreatesMs(count: number): Promise<number> {
+  const cp = await startControlPlane();
+  try {
+    const admin = adminClient(cp);
+    await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: SERVICE_NS } });
+    const t0 = performance.now();
+    await createServices(admin, count);
+    return performance.now() - t0;
+  } finally {
+    await cp.stop();
+  }
+}
+
 /** Control plane, RBAC, `nodes` Node objects, the group, and the controller under its own ServiceAccount. */
 export async function startWorld(nodes: number): Promise<ScaleWorld> {
   const cp = await startControlPlane();
