@@ -96,6 +96,53 @@ export function timeline(lines: ProbeLine[], t0: number, fromMs: number, toMs: n
     .join(" ");
 }
 
+/** One change of the MAC address the client sends a VIP's packets to: the VIP moved, as the client saw it. */
+export interface VipMove {
+  /** When the client's neighbour entry changed (ms since the epoch). */
+  at: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * The moves of `vip` in `ip monitor neigh` output read by the client, each line with the time it was read
+ * (`[ms, line]`): a move is a new link-layer address for the VIP after another one. Entries without an
+ * address (INCOMPLETE, FAILED) and deletions are not moves; pure.
+ */
+export function vipMoves(lines: [number, string][], vip: string): VipMove[] {
+  const moves: VipMove[] = [];
+  let current: string | undefined;
+  for (const [at, line] of lines) {
+    const m = /^(?:Deleted )?(\S+) dev \S+ lladdr (\S+)/.exec(line.trim());
+    if (m === null || m[1] !== vip || line.startsWith("Deleted ")) continue;
+    const mac = (m[2] ?? "").toLowerCase();
+    if (current !== undefined && mac !== current) moves.push({ at, from: current, to: mac });
+    current = mac;
+  }
+  return moves;
+}
+
+/**
+ * Splits the lost requests: `atMove` are those a move can explain (the connection was established before a
+ * move and reset after it, within `slackMs` for the time the client takes to see the move), `other` the rest
+ * (never connected, timed out, or reset with no move while it was open); pure.
+ */
+export function lossesAtMoves(
+  lines: ProbeLine[],
+  moves: VipMove[],
+  slackMs = 20,
+): { atMove: ProbeLine[]; other: ProbeLine[] } {
+  const atMove: ProbeLine[] = [];
+  const other: ProbeLine[] = [];
+  for (const l of lines.filter((x) => !x.ok)) {
+    const reset = /ECONNRESET|socket hang up/.test(l.answer);
+    const opened = l.connectMs === undefined ? Infinity : l.at + l.connectMs;
+    const spans = moves.some((m) => m.at + slackMs >= opened && m.at - slackMs <= l.at + l.ms);
+    (reset && spans ? atMove : other).push(l);
+  }
+  return { atMove, other };
+}
+
 /** Parses the probe's output; lines that are not probe lines (a partial last line) are skipped. */
 export function parseProbeOutput(text: string): ProbeLine[] {
   return text.split("\n").flatMap((line) => {

@@ -11,7 +11,14 @@ import type { KubeClient } from "../kube/rest.js";
 import { DEMO_IMAGE } from "./kubeletConfig.js";
 import type { KubeletCluster } from "./kubeletCluster.js";
 import type { Lab } from "./netns.js";
-import { parseProbeOutput, summarize, type ProbeLine, type ProbeSummary } from "./httpProbe.js";
+import {
+  parseProbeOutput,
+  summarize,
+  vipMoves,
+  type ProbeLine,
+  type ProbeSummary,
+  type VipMove,
+} from "./httpProbe.js";
 import { apply, demoService, DEMO, GROUP_NAME, labGroup, OPERATOR_NAMESPACE } from "./labObjects.js";
 import { repoRoot } from "./processes.js";
 import { waitFor } from "./wait.js";
@@ -246,6 +253,49 @@ export function startProbe(c: KubeletCluster, url: string, intervalMs = 20, time
       await exited;
       const lines = parseProbeOutput(out);
       return { ...summarize(lines), lines };
+    },
+  };
+}
+
+/** The client's view of where a VIP is: its neighbour entry, watched with `ip monitor neigh`. */
+export interface MoveWatch {
+  /** The moves seen so far, each with the node whose MAC the VIP went to ("?" for an unknown MAC). */
+  moves(): (VipMove & { node: string })[];
+  stop(): Promise<void>;
+}
+
+/** Watches the client namespace's neighbour entry for `vip`: every move of the VIP, timed as the client saw it. */
+export async function watchVipMoves(c: KubeletCluster, vip: string): Promise<MoveWatch> {
+  const macs = new Map<string, string>();
+  for (const n of c.lab.nodes) {
+    const { stdout } = await execFileP("ip", ["-n", n.ns, "-o", "link", "show", "eth0"]);
+    const mac = /link\/ether (\S+)/.exec(stdout)?.[1];
+    if (mac !== undefined) macs.set(mac.toLowerCase(), n.name);
+  }
+  const seen: [number, string][] = [];
+  const child = spawn("ip", ["-n", c.lab.clientNs, "monitor", "neigh"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let partial = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => {
+    const parts = (partial + s).split("\n");
+    partial = parts.pop() ?? "";
+    const at = Date.now();
+    for (const line of parts) seen.push([at, line]);
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.on("close", () => {
+      resolve();
+    });
+  });
+  // The entry as it is now, so that the first change is a move.
+  const { stdout } = await execFileP("ip", ["-n", c.lab.clientNs, "neigh", "show", vip]);
+  for (const line of stdout.split("\n")) if (line.trim() !== "") seen.unshift([Date.now(), line]);
+  return {
+    moves: () => vipMoves(seen, vip).map((m) => ({ ...m, node: macs.get(m.to) ?? "?" })),
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
     },
   };
 }

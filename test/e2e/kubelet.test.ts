@@ -22,9 +22,10 @@ import {
   pods,
   startProbe,
   waitPodsReady,
+  watchVipMoves,
   type PodView,
 } from "../../src/lab/kubeletWalkthrough.js";
-import { notable, timeline } from "../../src/lab/httpProbe.js";
+import { lossesAtMoves, notable, timeline, type ProbeLine, type VipMove } from "../../src/lab/httpProbe.js";
 import { holdersOf, setSwitchPort } from "../../src/lab/netns.js";
 import { LAB_POOL } from "../../src/lab/labObjects.js";
 import { waitFor } from "../../src/lab/wait.js";
@@ -46,6 +47,37 @@ async function kubectlGet(client: KubeClient, path: string): Promise<Record<stri
   });
   return t.rows.map((r) =>
     Object.fromEntries(t.columnDefinitions.map((c, i) => [c.name, String(r.cells[i] ?? "")])),
+  );
+}
+
+/**
+ * What a planned restart of the holder's agent must look like to the client: the VIP moves exactly twice, to
+ * the other labelled node and back, and no request is lost except one whose connection was open across a move
+ * (its state is in the old holder's conntrack, README "What a client sees"). Those are counted, not excused
+ * silently: the diagnostics give each move and each such loss.
+ */
+function assertTwoMoves(
+  t: { diagnostic(s: string): void },
+  lines: ProbeLine[],
+  moves: (VipMove & { node: string })[],
+  holder: string,
+  t0: number,
+): void {
+  const losses = lossesAtMoves(lines, moves);
+  for (const m of moves)
+    t.diagnostic(`the VIP moved to ${m.node} at +${m.at - t0} ms (as the client saw it)`);
+  for (const l of losses.atMove)
+    t.diagnostic(`lost, open across a move: started +${l.at - t0} ms, reset after ${l.ms} ms`);
+  const away = LB_NODES.find((n) => n !== holder) ?? "";
+  assert.deepEqual(
+    moves.map((m) => m.node),
+    [away, holder],
+    `moves: ${JSON.stringify(moves.map((m) => `${m.node} +${m.at - t0}`))}`,
+  );
+  assert.deepEqual(
+    losses.other.map((l) => `+${l.at - t0} ms: ${l.answer}`),
+    [],
+    "requests lost that no move explains",
   );
 }
 
@@ -197,76 +229,93 @@ describe("the walkthrough on kubelet nodes", { concurrency: 1 }, () => {
     await waitPodsReady(client, OPERATOR_NAMESPACE, AGENT_SELECTOR, 2);
   });
 
-  test("step 4b: `kubectl rollout restart` of the agents' DaemonSet loses no request", SLOW, async (t) => {
-    const before = await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR);
-    const probe = startProbe(c, `http://${vip}/`, 20, 3000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const start = Date.now();
-    // What kubectl rollout restart does: a new template annotation.
-    await client.request("PATCH", `/apis/apps/v1/namespaces/${OPERATOR_NAMESPACE}/daemonsets/${GROUP_NAME}`, {
-      contentType: "application/strategic-merge-patch+json",
-      body: {
-        spec: {
-          template: {
-            metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } },
+  test(
+    "step 4b: `kubectl rollout restart` of the agents' DaemonSet: the VIP moves away and back, and no request is lost but one open across a move",
+    SLOW,
+    async (t) => {
+      const before = await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR);
+      const [holder = ""] = await holdersOf(c.lab, vip);
+      const watch = await watchVipMoves(c, vip);
+      const probe = startProbe(c, `http://${vip}/`, 20, 3000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const start = Date.now();
+      // What kubectl rollout restart does: a new template annotation.
+      await client.request(
+        "PATCH",
+        `/apis/apps/v1/namespaces/${OPERATOR_NAMESPACE}/daemonsets/${GROUP_NAME}`,
+        {
+          contentType: "application/strategic-merge-patch+json",
+          body: {
+            spec: {
+              template: {
+                metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } },
+              },
+            },
           },
         },
-      },
-    });
-    const after = await waitFor(
-      "every agent Pod replaced and Ready",
-      async () => {
-        const now = await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR);
-        const fresh = now.filter((p) => p.ready && !before.some((b) => b.uid === p.uid));
-        return fresh.length === 2 && now.length === 2 ? fresh : undefined;
-      },
-      300_000,
-      250,
-    );
-    await new Promise((r) => setTimeout(r, 3000));
-    const s = await probe.stop();
-    t.diagnostic(
-      `rollout done in ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, slowest answer ${s.slowestMs} ms, lost ${s.lost} of ${s.requests}`,
-    );
-    t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
-    for (const line of notable(s.lines, start)) t.diagnostic(`after the restart ${line}`);
-    assert.deepEqual(sorted(after.map((p: PodView) => p.node)), LB_NODES);
-    assert.ok(s.requests > 50, `only ${s.requests} requests`);
-    assert.equal(s.lost, 0, `lost ${s.lost} of ${s.requests}: ${JSON.stringify(s.errors)}`);
-  });
+      );
+      const after = await waitFor(
+        "every agent Pod replaced and Ready",
+        async () => {
+          const now = await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR);
+          const fresh = now.filter((p) => p.ready && !before.some((b) => b.uid === p.uid));
+          return fresh.length === 2 && now.length === 2 ? fresh : undefined;
+        },
+        300_000,
+        250,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      const s = await probe.stop();
+      await watch.stop();
+      t.diagnostic(
+        `rollout done in ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, slowest answer ${s.slowestMs} ms, lost ${s.lost} of ${s.requests}`,
+      );
+      t.diagnostic(`answers ${JSON.stringify(s.answeredBy)}, errors ${JSON.stringify(s.errors)}`);
+      for (const line of notable(s.lines, start)) t.diagnostic(`after the restart ${line}`);
+      assert.deepEqual(sorted(after.map((p: PodView) => p.node)), LB_NODES);
+      assert.ok(s.requests > 50, `only ${s.requests} requests`);
+      assertTwoMoves(t, s.lines, watch.moves(), holder, start);
+    },
+  );
 
-  test("step 5: a deleted agent Pod comes back on its node and the VIP stays", SLOW, async (t) => {
-    const [holder = ""] = await holdersOf(c.lab, vip);
-    const victim = (await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR)).find((p) => p.node === holder);
-    assert.ok(victim !== undefined, `no agent Pod on ${holder}`);
-    const probe = startProbe(c, `http://${vip}/`, 20, 3000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const start = Date.now();
-    await client.request("DELETE", `/api/v1/namespaces/${OPERATOR_NAMESPACE}/pods/${victim.name}`);
-    const back = await waitFor(
-      `a new agent Pod Ready on ${holder}`,
-      async () =>
-        (await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR)).find(
-          (p) => p.node === holder && p.uid !== victim.uid && p.ready,
-        ),
-      180_000,
-      250,
-    );
-    await waitFor(
-      `${vip} back on ${holder}`,
-      async () => ((await holdersOf(c.lab, vip)).join() === holder ? true : undefined),
-      30_000,
-      50,
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    const s = await probe.stop();
-    t.diagnostic(
-      `${victim.name} deleted, ${back.name} Ready after ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
-    );
-    assert.equal(await externalIP(client), vip);
-    assert.deepEqual(await holdersOf(c.lab, vip), [holder]);
-    assert.equal(s.lost, 0, `lost ${s.lost} of ${s.requests}: ${JSON.stringify(s.errors)}`);
-  });
+  test(
+    "step 5: a deleted agent Pod comes back on its node and the VIP with it: two moves, no request lost but one open across a move",
+    SLOW,
+    async (t) => {
+      const [holder = ""] = await holdersOf(c.lab, vip);
+      const victim = (await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR)).find((p) => p.node === holder);
+      assert.ok(victim !== undefined, `no agent Pod on ${holder}`);
+      const watch = await watchVipMoves(c, vip);
+      const probe = startProbe(c, `http://${vip}/`, 20, 3000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const start = Date.now();
+      await client.request("DELETE", `/api/v1/namespaces/${OPERATOR_NAMESPACE}/pods/${victim.name}`);
+      const back = await waitFor(
+        `a new agent Pod Ready on ${holder}`,
+        async () =>
+          (await pods(client, OPERATOR_NAMESPACE, AGENT_SELECTOR)).find(
+            (p) => p.node === holder && p.uid !== victim.uid && p.ready,
+          ),
+        180_000,
+        250,
+      );
+      await waitFor(
+        `${vip} back on ${holder}`,
+        async () => ((await holdersOf(c.lab, vip)).join() === holder ? true : undefined),
+        30_000,
+        50,
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      const s = await probe.stop();
+      await watch.stop();
+      t.diagnostic(
+        `${victim.name} deleted, ${back.name} Ready after ${Date.now() - start} ms: longest gap ${s.longestGapMs} ms, lost ${s.lost} of ${s.requests}`,
+      );
+      assert.equal(await externalIP(client), vip);
+      assert.deepEqual(await holdersOf(c.lab, vip), [holder]);
+      assertTwoMoves(t, s.lines, watch.moves(), holder, start);
+    },
+  );
 
   test("step 6: `kubectl get keepalivedgroup` shows Ready, `kubectl get svc` the IP", async (t) => {
     const groups = await kubectlGet(

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { parseEndpoint } from "../../src/lab/apiForward.js";
-import { parseProbeOutput, summarize, timeline, type ProbeLine } from "../../src/lab/httpProbe.js";
+import {
+  lossesAtMoves,
+  parseProbeOutput,
+  summarize,
+  timeline,
+  vipMoves,
+  type ProbeLine,
+} from "../../src/lab/httpProbe.js";
 import {
   cniConflist,
   containerdToml,
@@ -167,5 +174,59 @@ describe("HTTP probe summary", () => {
     });
     const text = `${JSON.stringify(line(1, 2, true, "a"))}\n{"at":3,"ms"`;
     assert.equal(parseProbeOutput(text).length, 1);
+  });
+});
+
+describe("VIP moves as the client sees them", () => {
+  const VIP = "198.18.0.200";
+  const A = "d2:6e:91:5b:9d:69";
+  const B = "0a:11:22:33:44:55";
+
+  test("a move is a new link-layer address after another one; other IPs, deletions and no address are not", () => {
+    const moves = vipMoves(
+      [
+        [1, `${VIP} dev eth0 lladdr ${A} REACHABLE`],
+        [2, `${VIP} dev eth0 lladdr ${A} STALE`],
+        [3, `198.18.0.12 dev eth0 lladdr ${B} REACHABLE`],
+        [4, `${VIP} dev eth0  FAILED`],
+        [5, `Deleted ${VIP} dev eth0 lladdr ${B} STALE`],
+        [6, `${VIP} dev eth0 lladdr ${B.toUpperCase()} STALE`],
+        [7, `${VIP} dev eth0 lladdr ${B} REACHABLE`],
+        [8, `${VIP} dev eth0 lladdr ${A} REACHABLE`],
+      ],
+      VIP,
+    );
+    assert.deepEqual(moves, [
+      { at: 6, from: A, to: B },
+      { at: 8, from: B, to: A },
+    ]);
+    assert.deepEqual(vipMoves([[1, `${VIP} dev eth0 lladdr ${A} REACHABLE`]], VIP), []);
+  });
+
+  test("a loss is put on a move only when its connection was open across it and it was reset", () => {
+    const moves = [{ at: 1000, from: A, to: B }];
+    const lost = (at: number, ms: number, answer: string, connectMs?: number): ProbeLine =>
+      connectMs === undefined ? { at, ms, ok: false, answer } : { at, ms, ok: false, answer, connectMs };
+    const acrossMove = lost(999, 2, "read ECONNRESET", 1);
+    const hangUp = lost(995, 30, "socket hang up", 1);
+    const resetLongAfter = lost(1500, 2, "read ECONNRESET", 1);
+    const resetLongBefore = lost(500, 2, "read ECONNRESET", 1);
+    const neverConnected = lost(999, 3000, "no answer in 3000 ms");
+    const timedOutAcross = lost(990, 3000, "no answer in 3000 ms", 1);
+    const { atMove, other } = lossesAtMoves(
+      [
+        { at: 998, ms: 2, ok: true, answer: "demo-1" },
+        acrossMove,
+        hangUp,
+        resetLongAfter,
+        resetLongBefore,
+        neverConnected,
+        timedOutAcross,
+      ],
+      moves,
+    );
+    assert.deepEqual(atMove, [acrossMove, hangUp]);
+    assert.deepEqual(other, [resetLongAfter, resetLongBefore, neverConnected, timedOutAcross]);
+    assert.deepEqual(lossesAtMoves([acrossMove], []).other, [acrossMove]);
   });
 });
