@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the keepalived-operator image without a registry or a container engine, as root on Debian:
-#   base layer: a Debian bookworm root filesystem (debootstrap --variant=minbase) + keepalived, iproute2, curl,
+#   base layer: a Debian bookworm root filesystem (debootstrap --variant=minbase) + keepalived, iproute2, nftables, curl,
 #               ca-certificates, from the Debian mirror this machine uses; cached, rebuilt only when the
 #               package list changes;
 #   app layer:  this machine's Node.js binary, dist/src, bin/, package.json and production node_modules under
@@ -17,7 +17,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache_root=${KAO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/keepalived-operator}
 cache="$cache_root/image"
 suite=bookworm
-packages="keepalived iproute2 curl ca-certificates"
+packages="keepalived iproute2 nftables curl ca-certificates"
 start=$(date +%s)
 log() { echo "image: $*" >&2; }
 

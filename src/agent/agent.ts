@@ -10,17 +10,18 @@ import { renderKeepalivedConf, type NodeContext } from "../render/keepalivedConf
 import { instancesForNode, planVips } from "../render/membership.js";
 import { removeLeftoverVips, vipInterface } from "./addresses.js";
 import { checkedConfig, logRefusedChanges } from "./candidate.js";
+import { DrainedMoves } from "./drainedMoves.js";
 import { NO_PREFIX, type CommandPrefix } from "./command.js";
 import { VrrpScheduling } from "./scheduling.js";
 import { ensureFifo, writeFileAtomic } from "./files.js";
 import type { RefusedInstance } from "./isolate.js";
-import { RepeatFilter, type KeepalivedLogLine } from "./keepalivedLog.js";
+import { RepeatFilter } from "./keepalivedLog.js";
 import { keepalivedPaths, KeepalivedSupervisor, testConfigFile } from "./keepalived.js";
 import type { AgentMetrics } from "./metrics.js";
 import { NotifyFifoReader, type VrrpEvent } from "./notify.js";
 import type { PlanSource } from "./planSource.js";
 import { vrrpReport, type VrrpReport } from "./report.js";
-import { keepalivedStats } from "./stats.js";
+import { KeepalivedSampler } from "./sampler.js";
 import { VrrpObservations } from "./vrrpObservations.js";
 
 export interface AgentOptions {
@@ -37,11 +38,12 @@ export interface AgentOptions {
   commandPrefix?: CommandPrefix;
   /** Called when what vrrpReport() returns may have changed: a VRRP state change, a new plan, keepalived gone. */
   onVrrpChange?: () => void;
+  /** The group's agents' HTTP port (--peer-port): drained moves and handbacks (drainedMoves.ts) when set. */
+  peerPort?: number;
 }
 
 export class Agent {
   private readonly paths;
-  private readonly scheduling: VrrpScheduling; // each sample also reschedules a restarted keepalived
   private readonly supervisor: KeepalivedSupervisor;
   private readonly fifo: NotifyFifoReader;
   private readonly fifoPath: string;
@@ -56,16 +58,14 @@ export class Agent {
   /** The password the running config was rendered with. */
   private password: string | undefined;
   private pending: { plan: PlanV1; password: string | undefined } | undefined;
+  private desired: { plan: PlanV1; password: string | undefined } | undefined;
+  private readonly moves: DrainedMoves | undefined;
   private applying: Promise<void> | undefined;
   private handingOver = false;
   /** An adopted keepalived may run another config than the file says: reload it on the first plan. */
   private reloadAdopted = false;
-  private sampler: NodeJS.Timeout | undefined;
-  private sampleEvery = 0;
-  private sampleError = "";
-  private sampling: Promise<void> | undefined;
+  private readonly sampler: KeepalivedSampler;
   private readonly vrrp = new VrrpObservations();
-  private keepalivedUp = false;
   private reloads = 0;
   private rejected = 0;
   private planReadErrors = 0;
@@ -78,7 +78,20 @@ export class Agent {
     this.log = opts.log.with({ node: opts.node });
     this.cmdPrefix = opts.commandPrefix ?? NO_PREFIX;
     this.paths = keepalivedPaths(opts.stateDir);
-    this.scheduling = new VrrpScheduling(this.paths.vrrpPid, this.log);
+    if (opts.peerPort !== undefined)
+      this.moves = new DrainedMoves({
+        ...{
+          node: opts.node,
+          port: opts.peerPort,
+          log: this.log,
+          cmdPrefix: opts.commandPrefix ?? NO_PREFIX,
+        },
+        plan: () => this.plan,
+        masters: () => this.masters(),
+        reapply: () => {
+          if (this.desired !== undefined) this.submit(this.desired.plan, this.desired.password);
+        },
+      });
     this.fifoPath = join(opts.stateDir, "notify.fifo");
     this.fifo = new NotifyFifoReader(this.fifoPath, (e) => {
       this.onVrrpEvent(e);
@@ -89,7 +102,7 @@ export class Agent {
       {
         beforeStart: () => this.removeLeftoverVips(),
         onExit: (code, signal) => {
-          this.keepalivedUp = false;
+          this.sampler.up = false;
           this.vrrp.forget();
           this.opts.onVrrpChange?.();
           this.log.warn("keepalived exited", { code: code ?? undefined, signal: signal ?? undefined });
@@ -97,12 +110,18 @@ export class Agent {
           if (!this.handingOver) void this.removeLeftoverVips();
         },
         onLine: (line) => {
-          this.logKeepalived(this.keepalivedLines.accept(line));
+          this.sampler.logLines(this.keepalivedLines.accept(line));
         },
       },
       opts.keepalivedBinary,
       this.cmdPrefix,
     );
+    this.sampler = new KeepalivedSampler({
+      ...{ supervisor: this.supervisor, vrrp: this.vrrp, log: this.log },
+      scheduling: new VrrpScheduling(this.paths.vrrpPid, this.log),
+      realtime: () => this.plan?.group.vrrp.realtimeScheduling === true,
+      heldLines: () => this.keepalivedLines.flush(),
+    });
   }
 
   async start(): Promise<void> {
@@ -114,7 +133,7 @@ export class Agent {
       this.reloadAdopted = true;
       await this.sample();
       if (this.vrrp.seed(this.vrrp.stats)) this.opts.onVrrpChange?.();
-      this.startSampler(1000);
+      this.sampler.start(1000);
     }
     this.opts.source.start(
       (desired) => {
@@ -156,6 +175,7 @@ export class Agent {
     const ctx: NodeContext = { node: this.opts.node, interface: iface, notifyFifo: this.fifoPath };
     if (password !== undefined) ctx.password = password;
     if (handover) ctx.handover = true;
+    else if (this.moves !== undefined) ctx.returning = this.moves.returning;
     return ctx;
   }
 
@@ -172,8 +192,10 @@ export class Agent {
       this.log.warn("this node is not in the group; it holds none of its VIPs", { group: plan.group.key });
       // It just left (e.g. its label was removed): hand the VIPs over first, so that the nodes that now
       // carry them have loaded the new plan before this one lets go.
-      if (this.plan?.nodes.some((n) => n.name === this.opts.node) === true) await this.handOver();
+      if (this.plan?.nodes.some((n) => n.name === this.opts.node) === true) await this.handOver(false);
     }
+    this.desired = { plan, password };
+    this.moves?.decide(plan);
     const checked = await checkedConfig(
       plan,
       this.context(iface, false, password),
@@ -210,7 +232,8 @@ export class Agent {
       this.supervisor.reload();
     }
     this.reloadAdopted = false;
-    this.startSampler(this.plan?.group.vrrp.advertIntervalMs ?? 1000);
+    this.sampler.start(this.plan?.group.vrrp.advertIntervalMs ?? 1000);
+    this.moves?.afterLoad();
   }
 
   private reportRefused(plan: PlanV1, refused: RefusedInstance[]): void {
@@ -236,6 +259,7 @@ export class Agent {
     if (e.kind !== "INSTANCE") return;
     const previous = this.vrrp.notified(e, Date.now());
     this.log.info("vrrp state", { instance: e.name, state: e.state, previous, priority: e.priority });
+    if (e.state === "MASTER") this.moves?.onMaster(e.name);
     if (previous !== e.state) this.opts.onVrrpChange?.();
   }
 
@@ -244,49 +268,14 @@ export class Agent {
     return vrrpReport(this.myInstances(), this.vrrp.states, this.refused);
   }
 
-  /** Samples at the advert interval (within 250 ms–1 s): that bounds the error of the failover figure. */
-  private startSampler(advertMs: number): void {
-    const every = Math.min(1000, Math.max(250, advertMs));
-    if (this.sampler !== undefined && this.sampleEvery === every) return;
-    clearInterval(this.sampler);
-    this.sampleEvery = every;
-    this.sampler = setInterval(() => void this.sample(), every);
-  }
-
-  private logKeepalived(lines: KeepalivedLogLine[]): void {
-    for (const l of lines) this.log.info("keepalived", { line: l.line, repeated: l.repeated });
-  }
-
   /** Reads keepalived's JSON dump once (concurrent callers share the same read). */
   sample(): Promise<void> {
-    this.logKeepalived(this.keepalivedLines.flush());
-    this.sampling ??= (async () => {
-      try {
-        const dump = this.supervisor.running ? await this.supervisor.dumpJson() : undefined;
-        if (dump === undefined) {
-          this.keepalivedUp = false;
-          return;
-        }
-        this.vrrp.sampled(keepalivedStats(dump, this.vrrp.stats), Date.now());
-        this.keepalivedUp = true;
-        this.sampleError = "";
-        await this.scheduling.ensure(this.plan?.group.vrrp.realtimeScheduling === true);
-      } catch (err) {
-        this.keepalivedUp = false;
-        const error = (err as Error).message;
-        // Sampled up to four times a second: say it once per distinct error, not at every sample.
-        if (error !== this.sampleError) this.log.warn("cannot read keepalived statistics", { error });
-        this.sampleError = error;
-      } finally {
-        this.sampling = undefined;
-      }
-    })();
-    return this.sampling;
+    return this.sampler.sample();
   }
 
   metrics(): AgentMetrics {
     return {
-      keepalivedUp: this.keepalivedUp && this.supervisor.running,
+      keepalivedUp: this.sampler.up && this.supervisor.running,
       instances: this.supervisor.running ? this.vrrp.stats : [],
       vipStates: this.vrrp.vipStates(this.myInstances()),
       configReloads: this.reloads,
@@ -315,17 +304,24 @@ export class Agent {
     this.opts.source.stop();
     this.handingOver = true;
     await this.applying;
-    if (this.sampler !== undefined) clearInterval(this.sampler);
-    await this.handOver();
+    const sampled = this.sampler.stop();
+    this.moves?.stop();
+    await this.handOver(true);
     await this.supervisor.stop();
-    await this.sampling;
+    await sampled;
     this.fifo.close();
   }
 
-  private async handOver(): Promise<void> {
+  /** A peer asks for an instance back (POST /handback, drainedMoves.ts). */
+  handback(instance: string, remote: string | undefined): Promise<{ status: number; body: string }> {
+    return this.moves?.handback(instance, remote) ?? Promise.resolve({ status: 404, body: "not found\n" });
+  }
+
+  private async handOver(stopping: boolean): Promise<void> {
     const plan = this.plan;
     if (plan === undefined || this.iface === undefined || !this.supervisor.running) return;
     if (this.masters().length === 0) return;
+    if ((await this.moves?.beforeHandover(plan, this.masters(), stopping)) === true && stopping) return;
     const advert = plan.group.vrrp.advertIntervalMs;
     // Peers take over after their master-down interval: 3 adverts plus skew (< 1 advert).
     const bound = 4 * advert + 1000;

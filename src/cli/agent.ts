@@ -17,7 +17,7 @@ import { CliError, parseFlags, parseMetricsAddress, serveMetrics, stringFlags, t
 
 const HELP = `usage: keepalived-operator agent --group <namespace>/<name> --node <name> [--kubeconfig <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
-                                 [--metrics-address <host:port>]
+                                 [--metrics-address <host:port>] [--peer-port <port>]
        keepalived-operator agent --plan-file <plan.json> --node <name> [--password-file <file>]
                                  [--netns <name>] [--interface <nic>] [--state-dir <dir>]
                                  [--metrics-address <host:port>]
@@ -30,7 +30,11 @@ SIGHUP; a config keepalived refuses is never loaded. On SIGTERM the node hands i
 --netns runs keepalived and every ip command in that network namespace (ip netns exec); the agent itself
 stays in its own, e.g. to reach an API server on 127.0.0.1.
 Without --kubeconfig: the in-cluster service account, else $KUBECONFIG / ~/.kube/config.
-Metrics: http://<metrics-address>/metrics (default 0.0.0.0:${METRICS_PORT}), /healthz, /readyz.`;
+Metrics: http://<metrics-address>/metrics (default 0.0.0.0:${METRICS_PORT}), /healthz, /readyz.
+--peer-port: the port the group's other agents serve on (the DaemonSet sets it to the metrics port). With it,
+every planned move is drained: before this node gives a VIP up it drops new TCP connections to it for a
+moment (nftables), so that none is open when the VIP moves; and a restarted node asks the peer holding its
+instances to drain and hand them back (POST /handback) instead of taking them at once.`;
 
 /** A node's name, a group's namespace and name: DNS labels/subdomains, which also keeps paths safe. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -47,6 +51,7 @@ export interface AgentSettings {
   interface?: string;
   stateDir: string;
   listen: ListenAddress;
+  peerPort?: number;
 }
 
 const AGENT_FLAGS = {
@@ -60,6 +65,7 @@ const AGENT_FLAGS = {
     "password-file",
     "state-dir",
     "metrics-address",
+    "peer-port",
   ),
   help: "boolean",
 } as const;
@@ -134,6 +140,12 @@ export function parseAgentArgs(
   }
   const iface = flag("interface");
   if (iface !== undefined) settings.interface = iface;
+  const peerPort = flag("peer-port");
+  if (peerPort !== undefined) {
+    if (!/^\d{1,5}$/.test(peerPort) || Number(peerPort) < 1 || Number(peerPort) > 65535)
+      throw new CliError(`--peer-port ${JSON.stringify(peerPort)} is not a TCP port (1-65535)`);
+    settings.peerPort = Number(peerPort);
+  }
   return settings;
 }
 
@@ -194,6 +206,7 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
   if (s.interface !== undefined) opts.interface = s.interface;
   if (password !== undefined) opts.password = password;
   if (s.netns !== undefined) opts.commandPrefix = netnsPrefix(s.netns);
+  if (s.peerPort !== undefined) opts.peerPort = s.peerPort;
   const agent = new Agent(opts);
   if (client !== undefined && s.source.kind === "api") {
     const id = { namespace: s.source.namespace, group: s.source.group, node: s.node };
@@ -211,6 +224,7 @@ export async function runAgent(args: string[], io: Io): Promise<number> {
       return renderMetrics(agent.metrics(), processMemoryFamilies());
     },
     notReady: () => (agent.ready() ? undefined : "keepalived is not running a validated config yet"),
+    handback: (instance, remote) => agent.handback(instance, remote),
   });
   await agent.start();
   lease?.start();

@@ -211,7 +211,7 @@ async function keepLogs(dir: string, to: string | undefined): Promise<void> {
   await mkdir(to, { recursive: true });
   await execFileP("sh", [
     "-c",
-    'cd "$0" && find . -maxdepth 2 -name "*.log" -exec cp --parents {} "$1" \\; || true',
+    'cd "$0" && find . -maxdepth 6 -name "*.log" -exec cp --parents {} "$1" \\; || true',
     dir,
     to,
   ]);

@@ -5,8 +5,9 @@
 import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Manifest } from "../api/kube.js";
-import { GROUP_LABEL } from "../api/names.js";
+import { planFromConfigMap } from "../agent/apiPlanSource.js";
+import type { ConfigMapObject, Manifest } from "../api/kube.js";
+import { GROUP_LABEL, nodePlanName } from "../api/names.js";
 import type { KubeClient } from "../kube/rest.js";
 import { DEMO_IMAGE } from "./kubeletConfig.js";
 import type { KubeletCluster } from "./kubeletCluster.js";
@@ -255,6 +256,22 @@ export function startProbe(c: KubeletCluster, url: string, intervalMs = 20, time
       return { ...summarize(lines), lines };
     },
   };
+}
+
+/** The node the controller's plan puts `vip` on: the placement in the labelled nodes' plan shares. */
+export async function plannedHolder(client: KubeClient, vip: string): Promise<string | undefined> {
+  for (const node of LB_NODES) {
+    const cm = await client
+      .request<ConfigMapObject>(
+        "GET",
+        `/api/v1/namespaces/${OPERATOR_NAMESPACE}/configmaps/${nodePlanName(GROUP_NAME, node)}`,
+      )
+      .catch(() => undefined);
+    const read = planFromConfigMap({ namespace: OPERATOR_NAMESPACE, name: GROUP_NAME, node }, cm);
+    const holder = "plan" in read ? read.plan.placement[vip] : undefined;
+    if (holder !== undefined) return holder;
+  }
+  return undefined;
 }
 
 /** The client's view of where a VIP is: its neighbour entry, watched with `ip monitor neigh`. */

@@ -7,7 +7,15 @@ export interface RouteResult {
   contentType?: string;
 }
 
-export type Routes = Record<string, () => Promise<RouteResult>>;
+/** What a handler may read of the request. */
+export interface RouteRequest {
+  method: string;
+  query: URLSearchParams;
+  /** The client's address as the socket reports it. */
+  remoteAddress: string | undefined;
+}
+
+export type Routes = Record<string, (req: RouteRequest) => Promise<RouteResult>>;
 
 /** Parses `host:port`, `:port` or `[v6]:port`; undefined if it is none of these. */
 export function parseListenAddress(text: string): { host: string; port: number } | undefined {
@@ -22,7 +30,7 @@ export function parseListenAddress(text: string): { host: string; port: number }
 /** Serves the routes; resolves once listening (port 0 picks a free port: read it from server.address()). */
 export async function serveRoutes(host: string, port: number, routes: Routes): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
     const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const reply = (r: RouteResult): void => {
       res.writeHead(r.status, { "Content-Type": r.contentType ?? "text/plain; charset=utf-8" });
@@ -32,7 +40,12 @@ export async function serveRoutes(host: string, port: number, routes: Routes): P
       reply({ status: 404, body: "not found\n" });
       return;
     }
-    handler().then(reply, (err: unknown) => {
+    const info = {
+      method: req.method ?? "GET",
+      query: new URLSearchParams(search),
+      remoteAddress: req.socket.remoteAddress,
+    };
+    handler(info).then(reply, (err: unknown) => {
       reply({ status: 500, body: `${(err as Error).message}\n` });
     });
   });

@@ -1,6 +1,6 @@
 // What a long-running command serves (/metrics, /healthz, /readyz) and the signals that stop it.
 import type { Server } from "node:http";
-import { serveRoutes } from "./http.js";
+import { serveRoutes, type RouteResult } from "./http.js";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -16,6 +16,8 @@ export interface Probes {
   metrics(): Promise<string>;
   /** Why /readyz answers 503, or undefined while ready. */
   notReady(): string | undefined;
+  /** POST /handback?instance=…: a peer asks this node to hand an instance back (agent/handback.ts). */
+  handback?(instance: string, remoteAddress: string | undefined): Promise<RouteResult>;
 }
 
 /** Serves /metrics, /healthz (always ok) and /readyz; resolves once listening. */
@@ -28,6 +30,12 @@ export function serveProbes(listen: { host: string; port: number }, probes: Prob
       return Promise.resolve(
         reason === undefined ? { status: 200, body: "ok\n" } : { status: 503, body: `${reason}\n` },
       );
+    },
+    "/handback": (req) => {
+      if (probes.handback === undefined) return Promise.resolve({ status: 404, body: "not found\n" });
+      if (req.method !== "POST")
+        return Promise.resolve({ status: 405, body: "POST /handback?instance=<name>\n" });
+      return probes.handback(req.query.get("instance") ?? "", req.remoteAddress);
     },
   });
 }

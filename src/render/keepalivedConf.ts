@@ -19,7 +19,16 @@ export interface NodeContext {
   handover?: boolean;
   /** The agent's FIFO for keepalived's state changes (vrrp_notify_fifo); absent outside the agent. */
   notifyFifo?: string;
+  /**
+   * Instances this node is the preferred node of, and waits for, instead of taking them at once: it starts as
+   * BACKUP with `preempt_delay` RETURN_DELAY_SECONDS, so the node holding them can drain them first
+   * (agent/handback.ts). Only instances that preempt at once otherwise (returningInstances()).
+   */
+  returning?: ReadonlySet<string>;
 }
+
+/** How long a returning node waits for the holder's handback before it takes its instances anyway. */
+export const RETURN_DELAY_SECONDS = 10;
 
 export class RenderError extends Error {
   constructor(
@@ -148,8 +157,9 @@ function identity(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Lin
   const preemptDelay = Number(settings.get("preempt_delay") ?? g.vrrp.preemptDelaySeconds);
   const priority =
     ctx.handover === true ? HANDOVER_PRIORITY : (instance.priorities[rank]?.priority ?? HANDOVER_PRIORITY);
+  const returning = ctx.returning?.has(instance.name) === true;
   // The preferred node starts as MASTER, so a new instance answers at once instead of after 3 adverts.
-  const master = rank === 0 && ctx.handover !== true && !nopreempt && preemptDelay === 0;
+  const master = rank === 0 && ctx.handover !== true && !nopreempt && preemptDelay === 0 && !returning;
   return [
     `state ${master ? "MASTER" : "BACKUP"}`,
     `interface ${ctx.interface}`,
@@ -160,13 +170,15 @@ function identity(plan: PlanV1, ctx: NodeContext, instance: PlanInstanceV1): Lin
 }
 
 /** Advert, preemption and gratuitous ARP timing: the group's, unless the instance's settings say otherwise. */
-function timing(g: PlanGroupV1, instance: PlanInstanceV1): Lines {
+function timing(g: PlanGroupV1, instance: PlanInstanceV1, returning: boolean): Lines {
   const settings = new Map(instance.settings);
   const v = g.vrrp;
   const out: Lines = [];
   if (!settings.has("advert_int")) out.push(`advert_int ${advertInterval(v.advertIntervalMs)}`);
   if (settings.has("nopreempt") || !v.preempt) {
     if (!settings.has("nopreempt")) out.push("nopreempt");
+  } else if (returning && !settings.has("preempt_delay")) {
+    out.push(`preempt_delay ${Math.max(RETURN_DELAY_SECONDS, v.preemptDelaySeconds)}`);
   } else if (v.preemptDelaySeconds > 0 && !settings.has("preempt_delay")) {
     out.push(`preempt_delay ${v.preemptDelaySeconds}`);
   }
@@ -223,7 +235,7 @@ function vrrpInstance(
     ...wrap(instance.services, 100).map((chunk) => `# Services: ${chunk}`),
     ...block(`vrrp_instance ${instance.name}`, [
       ...identity(plan, ctx, instance),
-      ...timing(plan.group, instance),
+      ...timing(plan.group, instance, ctx.returning?.has(instance.name) === true),
       ...unicast(plan, ctx, instance),
       ...(password === undefined ? [] : block("authentication", ["auth_type PASS", `auth_pass ${password}`])),
       ...addresses(instance),

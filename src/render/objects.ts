@@ -120,6 +120,8 @@ export function desiredDaemonSet(
           "$(NODE_NAME)",
           "--metrics-address",
           `0.0.0.0:${metricsPort}`,
+          "--peer-port",
+          `${metricsPort}`,
         ],
         env: agentEnv(),
         ports: [{ name: "metrics", containerPort: metricsPort, hostPort: metricsPort, protocol: "TCP" }],
