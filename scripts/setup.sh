@@ -43,7 +43,7 @@ if [ "${1:-}" = image ]; then
   exit 0
 fi
 
-need_packages keepalived:keepalived ip:iproute2 ping:iputils-ping promtool:prometheus curl:curl debootstrap:debootstrap umoci:umoci \
+need_packages keepalived:keepalived ip:iproute2 nft:nftables ping:iputils-ping promtool:prometheus curl:curl debootstrap:debootstrap umoci:umoci \
   stress-ng:stress-ng
 # A symlinked node_modules belongs to another checkout (a git worktree sharing it): npm ci would empty that
 # checkout's through the link, so it is left alone.

@@ -121,6 +121,9 @@ function nft(cmdPrefix: CommandPrefix, script: string): Promise<string | undefin
         resolve(err === null ? undefined : (stderr.trim() || err.message).split("\n")[0]);
       },
     );
+    // A command that exits without reading (nft missing, a refused prefix) closes the pipe: EPIPE is its
+    // error to report, through the exit status above, never an uncaught one.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(script);
   });
 }
