@@ -64,11 +64,15 @@ describe("draining a VIP with nftables", () => {
       );
       try {
         await new Promise<void>((resolve) => {
-          server.stdout?.once("data", () => resolve());
+          server.stdout?.once("data", () => {
+            resolve();
+          });
         });
         const lines = createInterface({ input: open.stdout ?? process.stdin });
         const received: string[] = [];
-        lines.on("line", (l) => received.push(l));
+        lines.on("line", (l) => {
+          received.push(l);
+        });
         const echo = async (text: string): Promise<boolean> => {
           open.stdin?.write(`${text}\n`);
           for (let i = 0; i < 100 && !received.includes(text); i++) await sleep(10);
