@@ -4,6 +4,7 @@
 import type { PlanV1 } from "../api/plan.js";
 import type { Logger } from "../lib/log.js";
 import type { RouteResult } from "../lib/http.js";
+import { RETURN_DELAY_SECONDS } from "../render/keepalivedConf.js";
 import { instancesForNode } from "../render/membership.js";
 import type { CommandPrefix } from "./command.js";
 import { DRAIN_MS, NftDrain } from "./drain.js";
@@ -55,6 +56,9 @@ export class DrainedMoves {
   private readonly asking = new Set<string>();
   private readonly draining = new Map<string, Promise<RouteResult>>();
   private readonly lastDrain = new Map<string, number>();
+  /** When this node started waiting, and the last answer its peers gave, per instance. */
+  private waitingSince = 0;
+  private readonly lastAnswer = new Map<string, string>();
 
   constructor(private readonly host: DrainedMovesHost) {}
 
@@ -64,10 +68,16 @@ export class DrainedMoves {
       this.host.newDrain?.(plan.group.key) ??
       new NftDrain(plan.group.key, this.host.cmdPrefix, this.host.log);
     void this.drain.setup();
-    const names = new Set(instancesForNode(plan, this.host.node).map((i) => i.name));
-    for (const name of this.returning) if (!names.has(name)) this.returning.delete(name);
+    // Only instances this node still prefers: a plan may have given one to another node meanwhile.
+    const preferred = new Set(
+      instancesForNode(plan, this.host.node)
+        .filter((i) => i.priorities[0]?.node === this.host.node)
+        .map((i) => i.name),
+    );
+    for (const name of this.returning) if (!preferred.has(name)) this.returning.delete(name);
     if (this.decided) return;
     this.decided = true;
+    this.waitingSince = Date.now();
     for (const name of returningInstances(plan, this.host.node, new Set(this.host.masters())))
       this.returning.add(name);
     if (this.returning.size > 0)
@@ -88,11 +98,14 @@ export class DrainedMoves {
     const plan = this.host.plan();
     const masters = new Set(this.host.masters());
     let done = false;
+    // keepalived preempts by itself once its delay ends: past that (and a margin), stop waiting in any case.
+    const overdue = Date.now() - this.waitingSince > RETURN_DELAY_SECONDS * 1000 + 5000;
     for (const name of [...this.returning]) {
-      // Taken: by the handback, by keepalived when its delay ended, or because no peer held it.
-      if (masters.has(name)) {
+      // Taken: by keepalived when its delay ended, or because no peer held it (the handback path is in ask()).
+      if (masters.has(name) || overdue) {
         this.returning.delete(name);
         done = true;
+        this.logTaken(name, masters.has(name));
         continue;
       }
       if (plan === undefined || this.asking.has(name)) continue;
@@ -105,13 +118,30 @@ export class DrainedMoves {
     if (this.returning.size === 0) this.stop();
   }
 
+  /** Why this node stopped waiting without a handback: nobody held the instance, or no peer answered in time. */
+  private logTaken(name: string, master: boolean): void {
+    const fields = { instance: name, lastAnswer: this.lastAnswer.get(name) ?? "(no peer answered)" };
+    if (master && Date.now() - this.waitingSince < RETURN_DELAY_SECONDS * 1000)
+      this.host.log.info("holds its instance: no peer held it", fields);
+    else if (master)
+      this.host.log.warn(
+        "took its instance when keepalived's delay ended: no peer handed it back (is the agents' port open between nodes?)",
+        fields,
+      );
+    else
+      this.host.log.warn("stopped waiting for a handback; keepalived decides who holds the instance", fields);
+  }
+
   /** Asks each peer in turn; the one holding the instance drains it and answers 200: then take it. */
   private async ask(plan: PlanV1, name: string): Promise<void> {
     const instance = plan.instances.find((i) => i.name === name);
     if (instance === undefined) return;
     for (const target of handbackTargets(plan, this.host.node, instance)) {
       const answer = await askHandback(target, this.host.port, name, 2000);
-      if (answer.status !== 200) continue;
+      if (answer.status !== 200) {
+        this.lastAnswer.set(name, `${target.node}: ${answer.status} ${answer.body}`);
+        continue;
+      }
       this.host.log.info("peer handed the instance back; taking it", {
         instance: name,
         peer: target.node,

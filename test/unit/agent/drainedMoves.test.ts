@@ -302,6 +302,11 @@ describe("DrainedMoves (a recording drain)", () => {
     });
     moves.decide(plan);
     assert.deepEqual([...moves.returning], ["pool_n1"]);
+    // A plan that gives the instance another preferred node: this one no longer waits for it.
+    const moved = fastPlan([{ ...POOL1, priorities: [...POOL1.priorities].reverse() }, POOL2]);
+    moves.decide(moved);
+    assert.deepEqual([...moves.returning], []);
+    moves.returning.add("pool_n1");
     moves.afterLoad();
     held.push("pool_n1"); // taken: no peer held it, or keepalived's delay ended
     await new Promise((r) => setTimeout(r, 250));
