@@ -297,8 +297,9 @@ export class Agent {
   }
 
   /**
-   * Hands the VIPs over before stopping: lowest priority everywhere, reload, wait (bounded) until no
-   * instance of this node is MASTER, then stop keepalived.
+   * Hands the VIPs over before stopping: drained (drainedMoves.ts), then keepalived's stop moves them at once;
+   * otherwise lowest priority everywhere, reload, wait (bounded) until no instance of this node is MASTER, then
+   * stop keepalived.
    */
   async stop(): Promise<void> {
     this.opts.source.stop();

@@ -39,25 +39,23 @@ export function drainSetupScript(table: string): string {
 
 /** Adds the VIPs (canonical addresses; anything else is skipped) for `ttlMs`. */
 export function drainAddScript(table: string, vips: readonly string[], ttlMs: number): string {
-  return vipLines(table, vips, "add", ` timeout ${Math.max(1, Math.ceil(ttlMs))}ms`);
+  return vipLines(table, vips, "add", ` timeout ${Math.max(1, Math.ceil(ttlMs))}ms`)
+    .map((l) => `${l}\n`)
+    .join("");
 }
 
 /** Removes the VIPs from the sets (each on its own line: nft refuses to delete one that already expired). */
 export function drainRemoveLines(table: string, vips: readonly string[]): string[] {
-  return vipLines(table, vips, "delete", "")
-    .split("\n")
-    .filter((l) => l !== "");
+  return vipLines(table, vips, "delete", "");
 }
 
-function vipLines(table: string, vips: readonly string[], verb: "add" | "delete", suffix: string): string {
-  return vips
-    .flatMap((vip) => {
-      const ip = parseIP(vip);
-      if (ip === undefined) return [];
-      return [`${verb} element inet ${table} ${ip.family === 4 ? "v4" : "v6"} { ${ip.text}${suffix} }`];
-    })
-    .map((l) => `${l}\n`)
-    .join("");
+function vipLines(table: string, vips: readonly string[], verb: "add" | "delete", suffix: string): string[] {
+  return vips.flatMap((vip) => {
+    const ip = parseIP(vip);
+    return ip === undefined
+      ? []
+      : [`${verb} element inet ${table} ${ip.family === 4 ? "v4" : "v6"} { ${ip.text}${suffix} }`];
+  });
 }
 
 /** Runs the drain scripts with `nft -f -` in the agent's network namespace (or the lab's, behind the prefix). */
