@@ -55,30 +55,40 @@ describe("draining a VIP with nftables", () => {
         node.ns,
         `require("net").createServer((s) => s.pipe(s)).listen(${PORT}, "${VIP}", () => console.log("listening"));`,
       );
-      // An open connection: each line written comes back.
-      const open = nodeIn(
-        lab.clientNs,
-        `const s = require("net").connect(${PORT}, "${VIP}", () => console.log("open"));
-       s.setEncoding("utf8"); s.on("data", (d) => process.stdout.write(d));
-       process.stdin.on("data", (d) => s.write(d));`,
-      );
+      let open: ChildProcess | undefined;
       try {
-        await new Promise<void>((resolve) => {
+        // The client starts only once the server listens: started together, it could connect first and be refused.
+        const listening = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            resolve(false);
+          }, 10_000);
           server.stdout?.once("data", () => {
-            resolve();
+            clearTimeout(timer);
+            resolve(true);
           });
         });
-        const lines = createInterface({ input: open.stdout ?? process.stdin });
+        assert.ok(listening, "the echo server listens on the VIP");
+        // An open connection: each line written comes back.
+        open = nodeIn(
+          lab.clientNs,
+          `const s = require("net").connect(${PORT}, "${VIP}", () => console.log("open"));
+         s.setEncoding("utf8"); s.on("data", (d) => process.stdout.write(d));
+         s.on("error", (e) => console.log(e.code));
+         process.stdin.on("data", (d) => s.write(d));`,
+        );
+        const client = open;
+        const lines = createInterface({ input: client.stdout ?? process.stdin });
         const received: string[] = [];
         lines.on("line", (l) => {
           received.push(l);
         });
         const echo = async (text: string): Promise<boolean> => {
-          open.stdin?.write(`${text}\n`);
-          for (let i = 0; i < 100 && !received.includes(text); i++) await sleep(10);
+          client.stdin?.write(`${text}\n`);
+          for (let i = 0; i < 300 && !received.includes(text); i++) await sleep(10);
           return received.includes(text);
         };
-        for (let i = 0; i < 50 && !received.includes("open"); i++) await sleep(20);
+        for (let i = 0; i < 500 && received.length === 0; i++) await sleep(20);
+        assert.deepEqual(received, ["open"], "the client connects to the VIP");
         assert.ok(await echo("before"), "the open connection answers before the drain");
         assert.equal(await connectOnce(lab.clientNs, 2000), "connected");
 
@@ -110,7 +120,7 @@ describe("draining a VIP with nftables", () => {
         assert.ok(await echo("after"), "the open connection answered throughout");
         assert.deepEqual(warnings, []);
       } finally {
-        open.kill();
+        open?.kill();
         server.kill();
       }
     },
