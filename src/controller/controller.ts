@@ -19,7 +19,8 @@ import type { Logger } from "../lib/log.js";
 import type { Registry } from "../lib/prom.js";
 import type { ServiceWithManagedFields } from "../render/serviceStatus.js";
 import {
-  decidePlan,
+  decideGroups,
+  decideRest,
   placementOfConfigMap,
   planState,
   serviceStatusWrites,
@@ -32,6 +33,7 @@ import { ReconcileTrigger, burstPauseMs, type Outcome } from "./trigger.js";
 import { cachedEndpointSlice, cachedNode, cachedObject, cachedService, cachedWrite } from "./cachedFields.js";
 import { EventCorrelator } from "./eventCorrelator.js";
 import { GROUPS_PATH, OwnEchoes, OwnWrites, PATH_OF, PATHS } from "./ownWrites.js";
+import { controllerMetrics, setGauges, type ControllerMetrics } from "./metrics.js";
 import { ReconcileMemo } from "./snapshot.js";
 import { ActionRunner, apiServerWriter } from "./writer.js";
 
@@ -49,43 +51,6 @@ export interface ControllerOptions {
 }
 
 const ownedSelector = `${GROUP_LABEL},${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
-
-type Metrics = ReturnType<typeof controllerMetrics>;
-
-function controllerMetrics(r: Registry) {
-  return {
-    reconciles: r.counter("keepalived_operator_reconciles_total", "Reconciles by result (done, retry)."),
-    duration: r.histogram(
-      "keepalived_operator_reconcile_duration_seconds",
-      "Time of one reconcile.",
-      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    ),
-    writes: r.counter("keepalived_operator_writes_total", "Objects written, by kind."),
-    errors: r.counter("keepalived_operator_write_errors_total", "Failed writes, by kind and reason."),
-    vips: r.gauge("keepalived_operator_group_vips", "VIPs announced per group."),
-    nodes: r.gauge("keepalived_operator_group_nodes", "Nodes per group."),
-    refused: r.gauge("keepalived_operator_services_with_problems", "Services with at least one problem."),
-    events: r.counter("keepalived_operator_events_total", "Event writes, by kind (create, patch)."),
-    eventsHeld: r.counter(
-      "keepalived_operator_events_suppressed_total",
-      "Event writes held back by the per-object spam filter (their counts go with a later write).",
-    ),
-    afterLeaseLost: r.counter(
-      "keepalived_operator_writes_after_lease_lost_total",
-      "Writes the API server answered after this replica's leadership term had ended; must stay 0.",
-    ),
-  };
-}
-
-function setGauges(m: Metrics, gauges: Decision["gauges"]): void {
-  m.vips.reset();
-  m.nodes.reset();
-  for (const g of gauges.groups) {
-    m.vips.set(g.vips, { group: g.group });
-    m.nodes.set(g.nodes, { group: g.group });
-  }
-  m.refused.set(gauges.servicesWithProblems);
-}
 
 /**
  * A plan object's placement: the one the controller computed for that content hash when it decided (its own
@@ -142,7 +107,7 @@ export class Controller {
   /** Changes that only echo our own writes reconcile nothing (ownWrites.ts); nor after a pass that failed. */
   private readonly echoes = new OwnEchoes();
   private lastDone = false;
-  private readonly m: Metrics;
+  private readonly m: ControllerMetrics;
   private synced = false;
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -278,8 +243,15 @@ export class Controller {
     };
   }
 
-  /** Decides from the caches (with a pause between its two halves), and updates the gauges. */
-  private async decideNow(): Promise<{ decision: Decision; planMs: number; decideMs: number }> {
+  /**
+   * Decides from the caches and writes what differs. The groups' objects are decided first and their writes
+   * (node plans first) start at once; the Services' statuses and Events are decided while those are in flight,
+   * and written after them. Between the halves the event loop runs (timers: the lease).
+   */
+  private async decideAndWrite(
+    runner: ActionRunner,
+    log: Logger,
+  ): Promise<{ decision: Decision; planMs: number; decideMs: number; failures: Error[] }> {
     const t0 = performance.now();
     const state = this.state();
     const seen = {
@@ -290,17 +262,30 @@ export class Controller {
     };
     const plan = planState(state, seen);
     const t1 = performance.now();
-    // Each half of a decision at 5,000 Services takes a few hundred ms: let timers (the lease) run between.
     await new Promise((resolve) => setImmediate(resolve));
     const t2 = performance.now();
-    const decision = decidePlan(plan, state, seen);
-    const decideMs = performance.now() - t2;
+    const first = decideGroups(plan, state, seen);
+    let decideMs = performance.now() - t2;
+    const writing = runner.run(first.actions, log);
+    // Handled now: it may fail (the term ended) while the rest is decided; awaited below, where it throws.
+    writing.catch(() => undefined);
+    let decision: Decision;
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      const t3 = performance.now();
+      decision = decideRest(first, plan, state, seen);
+      decideMs += performance.now() - t3;
+    } catch (err) {
+      await writing.catch(() => undefined);
+      throw err;
+    }
     this.holders = decision.holders;
     this.placementOf.decided(decision.planPlacements);
     setGauges(this.m, decision.gauges);
     for (const diagnostic of decision.nodeProblems) this.log.warn("node problem", { diagnostic });
-    await new Promise((resolve) => setImmediate(resolve));
-    return { decision, planMs: t1 - t0, decideMs };
+    const failures = await writing;
+    failures.push(...(await runner.run(decision.actions.slice(first.actions.length), log)));
+    return { decision, planMs: t1 - t0, decideMs, failures };
   }
 
   /** One pass: decide from the caches, write what differs. */
@@ -310,11 +295,10 @@ export class Controller {
     if (this.echoes.onlyEchoes() && this.lastDone) return { kind: "done" };
     const started = performance.now();
     const log = this.log.with({ reconcileId: Math.random().toString(36).slice(2, 10) });
-    const { decision, planMs, decideMs } = await this.decideNow();
     const held = this.correlator.suppressed;
-    let failures: Error[];
+    let pass: Awaited<ReturnType<Controller["decideAndWrite"]>>;
     try {
-      failures = await runner.run(decision.actions, log);
+      pass = await this.decideAndWrite(runner, log);
     } catch (err) {
       if (!(err instanceof LeadershipLostError)) throw err;
       log.warn("reconcile stopped: not leading any more", { why: err.why });
@@ -322,6 +306,7 @@ export class Controller {
     } finally {
       this.m.eventsHeld.inc({}, this.correlator.suppressed - held);
     }
+    const { decision, planMs, decideMs, failures } = pass;
     const { plan } = decision;
     const seconds = (performance.now() - started) / 1000;
     this.m.duration.observe(seconds);

@@ -224,8 +224,21 @@ export function planState(state: ClusterState, seen: Observations): ClusterPlan 
   return planCluster(snapshot, seen.memo?.planner);
 }
 
-/** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
-export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
+/**
+ * The first half of a decision: every valid group's node plans, DaemonSet, status and Events, and the invalid
+ * groups' statuses, in the order they are written. The controller starts writing these (node plans first)
+ * while it decides the rest (decideRest): what an agent waits for does not wait on the Services' statuses.
+ */
+export interface GroupsDecision {
+  actions: Action[];
+  groups: GroupGauges[];
+  nodeProblems: string[];
+  planPlacements: Map<string, Record<string, string>>;
+  live: LiveObjects;
+  byVip: Announcers;
+}
+
+export function decideGroups(plan: ClusterPlan, state: ClusterState, seen: Observations): GroupsDecision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
   const memo = seen.memo;
   const live = liveObjects(state, memo === undefined ? undefined : (o) => memo.keyOf(o));
@@ -242,18 +255,36 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
     if (gauges !== undefined) groups.push(gauges);
   }
   for (const bad of plan.invalidGroups) decideInvalidGroup(bad, live.groups.get(bad.key), now, out);
+  const { actions, nodeProblems, planPlacements } = out;
+  return { actions, groups, nodeProblems, planPlacements, live, byVip };
+}
+
+/** The second half: holder Events, the Services' statuses and Events, orphans; with the first, the decision. */
+export function decideRest(
+  first: GroupsDecision,
+  plan: ClusterPlan,
+  state: ClusterState,
+  seen: Observations,
+): Decision {
+  const { live, byVip } = first;
+  const out = new ActionList(live);
   const holders = actualHolders(state.leases, seen.nowMs);
   if (seen.holders !== undefined) out.push(...holderEvents(plan, seen.holders, holders, byVip, live));
   const servicesWithProblems = decideServices(state, plan, out, seen.memo);
   out.push(...orphans(state, live));
   return {
     plan,
-    actions: out.actions,
-    gauges: { groups, servicesWithProblems },
-    nodeProblems: out.nodeProblems,
+    actions: [...first.actions, ...out.actions],
+    gauges: { groups: first.groups, servicesWithProblems },
+    nodeProblems: [...first.nodeProblems, ...out.nodeProblems],
     holders,
-    planPlacements: out.planPlacements,
+    planPlacements: first.planPlacements,
   };
+}
+
+/** What to write so that the cluster matches `plan`, which planState(state, seen) made. */
+export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observations): Decision {
+  return decideRest(decideGroups(plan, state, seen), plan, state, seen);
 }
 
 /**

@@ -15,6 +15,9 @@ import { parsePlan } from "../../../src/render/planCodec.js";
 import type { KeepalivedGroupStatus } from "../../../src/api/types.js";
 import {
   decide,
+  decideGroups,
+  decideRest,
+  planState,
   serviceStatusWrites,
   type Action,
   type Decision,
@@ -433,6 +436,27 @@ describe("controller decisions", () => {
       assert.deepEqual(failures, []);
       assert.deepEqual(writer.calls, c.want);
       c.check?.(d);
+    });
+  }
+});
+
+describe("controller decisions in two halves (the controller writes the first while it decides the second)", () => {
+  for (const c of cases) {
+    it(`${c.name}: the groups' objects first, then the Services', together decide()'s actions`, () => {
+      const state = c.state();
+      const seen = observe(c);
+      const plan = planState(state, seen);
+      const first = decideGroups(plan, state, seen);
+      const whole = decideRest(first, plan, state, seen);
+      assert.deepEqual(whole.actions, decide(state, observe(c)).actions);
+      assert.deepEqual(whole.actions.slice(0, first.actions.length), first.actions);
+      const isServiceStatus = (a: Action): boolean =>
+        a.kind === "applyStatus" && a.manifest.kind === "Service";
+      const isNodePlan = (a: Action): boolean =>
+        a.kind === "apply" && a.manifest.metadata.labels?.[NODE_LABEL] !== undefined;
+      assert.ok(!first.actions.some(isServiceStatus), "no Service status in the first half");
+      const rest = whole.actions.slice(first.actions.length);
+      assert.ok(!rest.some(isNodePlan), "every node plan in the first half");
     });
   }
 });
