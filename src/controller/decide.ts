@@ -224,11 +224,7 @@ export function planState(state: ClusterState, seen: Observations): ClusterPlan 
   return planCluster(snapshot, seen.memo?.planner);
 }
 
-/**
- * The first half of a decision: every valid group's node plans, DaemonSet, status and Events, and the invalid
- * groups' statuses, in the order they are written. The controller starts writing these (node plans first)
- * while it decides the rest (decideRest): what an agent waits for does not wait on the Services' statuses.
- */
+/** The first half of a decision (decideGroups), and what the second half (decideRest) reuses from it. */
 export interface GroupsDecision {
   actions: Action[];
   groups: GroupGauges[];
@@ -238,6 +234,11 @@ export interface GroupsDecision {
   byVip: Announcers;
 }
 
+/**
+ * The first half of a decision: every valid group's node plans, DaemonSet, status and Events, and the invalid
+ * groups' statuses, in the order they are written. The controller starts writing these (node plans first)
+ * while it decides the rest (decideRest): what an agent waits for does not wait on the Services' statuses.
+ */
 export function decideGroups(plan: ClusterPlan, state: ClusterState, seen: Observations): GroupsDecision {
   const placementOf = seen.placementOf ?? placementOfConfigMap;
   const memo = seen.memo;
@@ -289,7 +290,8 @@ export function decidePlan(plan: ClusterPlan, state: ClusterState, seen: Observa
 
 /**
  * One pass: plan everything from the caches, and say what to write so that the cluster matches the plan.
- * The controller runs its two halves (planState, decidePlan) with a pause between, for the event loop.
+ * The controller runs its parts (planState, decideGroups, decideRest) with a pause between, for the event loop,
+ * and writes the groups' half while it decides the rest.
  */
 export function decide(state: ClusterState, seen: Observations): Decision {
   return decidePlan(planState(state, seen), state, seen);
