@@ -80,12 +80,10 @@ export class Agent {
     this.paths = keepalivedPaths(opts.stateDir);
     if (opts.peerPort !== undefined)
       this.moves = new DrainedMoves({
-        ...{
-          node: opts.node,
-          port: opts.peerPort,
-          log: this.log,
-          cmdPrefix: opts.commandPrefix ?? NO_PREFIX,
-        },
+        node: opts.node,
+        port: opts.peerPort,
+        log: this.log,
+        cmdPrefix: this.cmdPrefix,
         plan: () => this.plan,
         masters: () => this.masters(),
         reapply: () => {
@@ -117,7 +115,9 @@ export class Agent {
       this.cmdPrefix,
     );
     this.sampler = new KeepalivedSampler({
-      ...{ supervisor: this.supervisor, vrrp: this.vrrp, log: this.log },
+      supervisor: this.supervisor,
+      vrrp: this.vrrp,
+      log: this.log,
       scheduling: new VrrpScheduling(this.paths.vrrpPid, this.log),
       realtime: () => this.plan?.group.vrrp.realtimeScheduling === true,
       heldLines: () => this.keepalivedLines.flush(),
